@@ -1,0 +1,129 @@
+/*
+ * jobfile.h - the job: stages, their operators, the edges between them and
+ * the checkpoint settings, parsed from an INI job file.
+ *
+ * Every process parses the same text (the coordinator ships it to workers in
+ * Deploy), so the derived numbering below is identical everywhere:
+ *
+ *   task index    stages in file order, subtasks 0..parallelism-1 within
+ *                 each: task = stage->first_task + subtask
+ *   channel index for each stage in file order, for each of its inputs in
+ *                 file order, for each (upstream subtask, subtask) pair the
+ *                 edge connects, upstream-major: one directed channel each
+ *
+ * Errors name the line: "job.ini:12: unknown operator 'cuont'".
+ */
+#ifndef SM_JOBFILE_H
+#define SM_JOBFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SM_JOB_MAX_STAGES 64
+#define SM_JOB_MAX_INPUTS 8
+#define SM_JOB_MAX_OPTIONS 16
+#define SM_JOB_NAME_MAX 64
+
+enum sm_operator {
+	SM_OP_GEN,         /* source: deterministic records */
+	SM_OP_PASSTHROUGH, /* stateless relay */
+	SM_OP_COUNT,       /* keyed running count, results at end of input */
+	SM_OP_FILE_SINK,   /* writes output/part-* */
+	SM_OP_DISCARD,     /* sink that drops everything (benchmarks) */
+};
+
+enum sm_edge { SM_EDGE_FORWARD, SM_EDGE_HASH, SM_EDGE_BROADCAST };
+
+enum sm_ckpt_mode { SM_MODE_EXACTLY_ONCE, SM_MODE_AT_LEAST_ONCE };
+
+struct sm_job_input {
+	int stage;          /* upstream stage index */
+	enum sm_edge edge;
+	int first_channel;  /* channel index of (upstream 0, subtask 0) */
+};
+
+struct sm_job_stage {
+	char name[SM_JOB_NAME_MAX];
+	enum sm_operator op;
+	int parallelism;
+	int max_parallelism;     /* key groups of a keyed stage; default 128 */
+	int first_task;
+	int n_inputs;
+	struct sm_job_input inputs[SM_JOB_MAX_INPUTS];
+	/* gen options */
+	uint64_t records;        /* per subtask; 0 = unbounded */
+	uint64_t keys;           /* key space size, >= 1 */
+	uint64_t rate;           /* records/s per subtask; 0 = unlimited */
+	uint64_t seed;
+	/* file sink options */
+	char format[16];         /* "records" or "counts"; "" = from upstream */
+	int line;                /* line of the [stage ...] header */
+};
+
+struct sm_job_checkpoint {
+	uint64_t interval_ms;    /* 0 = no periodic checkpoints */
+	uint64_t timeout_ms;
+	uint64_t min_pause_ms;
+	uint32_t retained;       /* completed checkpoints kept, >= 1 */
+	enum sm_ckpt_mode mode;
+	uint32_t tolerable_failures;
+};
+
+struct sm_job {
+	char name[SM_JOB_NAME_MAX];
+	int n_stages;
+	struct sm_job_stage stages[SM_JOB_MAX_STAGES];
+	int n_tasks;
+	int n_channels;
+	struct sm_job_checkpoint checkpoint;
+	uint64_t heartbeat_ms;          /* worker heartbeat period */
+	uint64_t heartbeat_timeout_ms;  /* silence after which a worker is dead */
+};
+
+/* One directed channel, derived from the stages. */
+struct sm_job_channel {
+	int index;
+	int from_task;
+	int to_task;
+	int to_input;      /* which input (edge) of the receiving stage */
+};
+
+/*
+ * sm_job_parse parses job text. `origin` names it in errors (a file name).
+ * On success fills *job and returns SM_OK. On failure returns SM_EINVAL and
+ * writes a one-line message "origin:LINE: what is wrong" into err.
+ */
+int sm_job_parse(const char *text, const char *origin, struct sm_job *job,
+    char *err, size_t errlen);
+
+/* sm_job_load reads the file at path and parses it; *text_out (if not NULL)
+ * receives the file contents, malloc'ed, owned by the caller. */
+int sm_job_load(const char *path, struct sm_job *job, char **text_out,
+    char *err, size_t errlen);
+
+/* sm_job_task_stage returns the stage index of a task, or -1. */
+int sm_job_task_stage(const struct sm_job *job, int task);
+
+/* sm_job_task_name writes "stage.subtask" into buf. */
+void sm_job_task_name(const struct sm_job *job, int task, char *buf,
+    size_t len);
+
+/* sm_job_channel returns the channel with that index (0 <= index <
+ * n_channels) in *out. */
+int sm_job_channel(const struct sm_job *job, int index,
+    struct sm_job_channel *out);
+
+/* sm_job_is_source: the stage has no inputs (its operator is a source). */
+int sm_job_is_source(const struct sm_job *job, int stage);
+
+/* sm_job_key_group maps a key to its key group in [0, max_parallelism). */
+int sm_job_key_group(uint64_t key, int max_parallelism);
+
+/* sm_job_key_group_owner maps a key group to the subtask that owns it. */
+int sm_job_key_group_owner(int key_group, int max_parallelism,
+    int parallelism);
+
+const char *sm_operator_name(enum sm_operator op);
+const char *sm_edge_name(enum sm_edge edge);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * store.h - snapmark's only door to LMDB.
+ *
+ * One sm_store is one LMDB environment (one directory). The coordinator has
+ * one for its checkpoint catalog; every task has one for its snapshots.
+ * Keys are byte strings ordered by memcmp, so big-endian integer prefixes
+ * make a checkpoint a contiguous key range.
+ *
+ * Writes go through sm_store_write(), which runs a caller function inside
+ * one write transaction and commits it. If LMDB reports MDB_MAP_FULL the
+ * transaction is aborted, the map is doubled and the function is run again
+ * from scratch, so a full map never loses the write (the function must be
+ * idempotent: it only issues puts/deletes on the txn it is given).
+ *
+ * Reads go through short read transactions (sm_store_read): no read
+ * transaction outlives the call, so none pins pages and grows the file.
+ * mdb_reader_check() runs at open to clear readers of dead processes.
+ *
+ * Durability: SM_STORE_DURABLE makes every commit fsync (coordinator);
+ * without it the environment is opened MDB_NOSYNC and the caller must call
+ * sm_store_sync() before it tells anyone the data is durable (tasks do so
+ * before acknowledging a checkpoint).
+ */
+#ifndef SM_STORE_H
+#define SM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sm_store;
+struct sm_txn;
+
+#define SM_STORE_DURABLE 0x1
+
+/* sm_store_open opens (creating the directory if needed) the environment in
+ * dir with an initial map of map_size bytes (0 = 64 MiB). */
+int sm_store_open(const char *dir, size_t map_size, unsigned flags,
+    struct sm_store **out);
+
+/* sm_store_close closes; safe on NULL. No transaction may be open. */
+void sm_store_close(struct sm_store *st);
+
+/* sm_store_path returns the directory the store was opened on. */
+const char *sm_store_path(const struct sm_store *st);
+
+/* sm_store_map_size returns the current map size in bytes. */
+size_t sm_store_map_size(const struct sm_store *st);
+
+typedef int (*sm_store_fn)(struct sm_txn *txn, void *arg);
+
+/* sm_store_write runs fn(txn, arg) in a write transaction and commits when
+ * it returns SM_OK; aborts and returns its error otherwise. Grows the map
+ * and retries on MDB_MAP_FULL (up to a limit: then SM_EMAPFULL). */
+int sm_store_write(struct sm_store *st, sm_store_fn fn, void *arg);
+
+/* sm_store_read runs fn(txn, arg) in a read-only transaction. */
+int sm_store_read(struct sm_store *st, sm_store_fn fn, void *arg);
+
+/* sm_store_sync flushes the environment to disk (fsync). */
+int sm_store_sync(struct sm_store *st);
+
+/* sm_txn_put stores value under key, replacing any previous value.
+ * SM_EMAPFULL is handled by sm_store_write; just return it. */
+int sm_txn_put(struct sm_txn *txn, const void *key, size_t klen,
+    const void *val, size_t vlen);
+
+/* sm_txn_get finds key. On success *val/*vlen point into the map and stay
+ * valid until the transaction ends. SM_ENOTFOUND if absent. */
+int sm_txn_get(struct sm_txn *txn, const void *key, size_t klen,
+    const void **val, size_t *vlen);
+
+/* sm_txn_del deletes key; SM_OK also if it was absent. */
+int sm_txn_del(struct sm_txn *txn, const void *key, size_t klen);
+
+typedef int (*sm_scan_fn)(const void *key, size_t klen, const void *val,
+    size_t vlen, void *arg);
+
+/* sm_txn_scan calls fn for every key starting with prefix, in key order.
+ * fn returning non-zero stops the scan; that value is returned. Pointers
+ * passed to fn are valid until the transaction ends. */
+int sm_txn_scan(struct sm_txn *txn, const void *prefix, size_t plen,
+    sm_scan_fn fn, void *arg);
+
+/* sm_txn_del_prefix deletes every key starting with prefix; *deleted (if
+ * not NULL) receives how many. */
+int sm_txn_del_prefix(struct sm_txn *txn, const void *prefix, size_t plen,
+    uint64_t *deleted);
+
+/* Fault seam for tests: make the Nth following sm_store_write fail with
+ * SM_EMAPFULL-style growth refusal (n = 0 disables). Debug only. */
+void sm_store_fault_map_limit(size_t max_map_size);
+
+/* Big-endian helpers for ordered keys. */
+void sm_be64_put(unsigned char *p, uint64_t v);
+uint64_t sm_be64_get(const unsigned char *p);
+
+#endif
