@@ -1,0 +1,54 @@
+/*
+ * test_checksum.c - CRC-32C against the published check values.
+ */
+#include "check.h"
+#include "checksum.h"
+
+static void
+crc32c_matches_the_standard_check_value(void)
+{
+	/* RFC 3720 B.4 / the "123456789" check value of CRC-32C. */
+	T_EQ_INT(sm_crc32c(0, "123456789", 9), 0xE3069283u);
+}
+
+static void
+crc32c_of_32_zero_bytes_matches_rfc3720(void)
+{
+	unsigned char zeros[32] = { 0 };
+	T_EQ_INT(sm_crc32c(0, zeros, sizeof(zeros)), 0x8A9136AAu);
+}
+
+static void
+crc32c_can_be_computed_in_pieces(void)
+{
+	const char *s = "snapmark checkpoints are verified before use";
+	size_t n = strlen(s);
+	for (size_t cut = 0; cut <= n; cut++) {
+		uint32_t c = sm_crc32c(sm_crc32c(0, s, cut), s + cut, n - cut);
+		T_EQ_INT(c, sm_crc32c(0, s, n));
+	}
+}
+
+static void
+crc32c_detects_a_single_flipped_bit(void)
+{
+	unsigned char buf[100];
+	for (int i = 0; i < 100; i++)
+		buf[i] = (unsigned char) i;
+	uint32_t good = sm_crc32c(0, buf, sizeof(buf));
+	buf[57] ^= 0x10;
+	T_TRUE(sm_crc32c(0, buf, sizeof(buf)) != good);
+}
+
+static const struct sm_test tests[] = {
+	{ "crc32c_matches_the_standard_check_value",
+	    crc32c_matches_the_standard_check_value },
+	{ "crc32c_of_32_zero_bytes_matches_rfc3720",
+	    crc32c_of_32_zero_bytes_matches_rfc3720 },
+	{ "crc32c_can_be_computed_in_pieces", crc32c_can_be_computed_in_pieces },
+	{ "crc32c_detects_a_single_flipped_bit",
+	    crc32c_detects_a_single_flipped_bit },
+	{ NULL, NULL },
+};
+
+SM_TEST_MAIN(tests)
