@@ -1,0 +1,60 @@
+/*
+ * control.c - sending and receiving control envelopes.
+ */
+#include "control.h"
+
+#include "error.h"
+#include "log.h"
+
+int
+sm_control_send(nng_socket sock, nng_pipe pipe, const Snapmark__Control *c)
+{
+	size_t len = snapmark__control__get_packed_size(c);
+	nng_msg *msg;
+	if (nng_msg_alloc(&msg, len) != 0)
+		return SM_ENOMEM;
+	snapmark__control__pack(c, nng_msg_body(msg));
+	if (nng_pipe_id(pipe) > 0)
+		nng_msg_set_pipe(msg, pipe);
+	int rv = nng_sendmsg(sock, msg, 0);
+	if (rv != 0) {
+		nng_msg_free(msg);
+		return rv == NNG_ETIMEDOUT ? SM_ETIMEDOUT
+		    : rv == NNG_ECLOSED    ? SM_ECLOSED
+		                           : SM_ENET;
+	}
+	return SM_OK;
+}
+
+int
+sm_control_recv(nng_socket sock, int flags, Snapmark__Control **out,
+    nng_pipe *pipe)
+{
+	nng_msg *msg;
+	int rv = nng_recvmsg(sock, &msg, flags);
+	if (rv != 0)
+		return rv == NNG_EAGAIN ? SM_EAGAIN
+		    : rv == NNG_ETIMEDOUT ? SM_ETIMEDOUT
+		    : rv == NNG_ECLOSED   ? SM_ECLOSED
+		                          : SM_ENET;
+	nng_pipe p = nng_msg_get_pipe(msg);
+	Snapmark__Control *c = NULL;
+	if (nng_msg_len(msg) <= SM_CONTROL_MAX_BYTES)
+		c = snapmark__control__unpack(NULL, nng_msg_len(msg),
+		    nng_msg_body(msg));
+	if (c == NULL ||
+	    c->body_case == SNAPMARK__CONTROL__BODY__NOT_SET) {
+		sm_warn("control: malformed message of %zu bytes from pipe "
+		        "%d: dropping the connection",
+		    nng_msg_len(msg), nng_pipe_id(p));
+		if (c != NULL)
+			snapmark__control__free_unpacked(c, NULL);
+		nng_msg_free(msg);
+		nng_pipe_close(p);
+		return SM_EPROTO;
+	}
+	nng_msg_free(msg);
+	*out = c;
+	*pipe = p;
+	return SM_OK;
+}

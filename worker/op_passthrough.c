@@ -1,0 +1,33 @@
+/*
+ * op_passthrough.c - `passthrough` relays records unchanged; `discard`
+ * drops them (a sink for measuring the data plane). Both are stateless.
+ */
+#include "error.h"
+#include "operator.h"
+
+static int
+passthrough_process(struct sm_op *op, const struct sm_record *recs,
+    size_t n, struct sm_emitter *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rv = out->emit(out, &recs[i]);
+		if (rv != SM_OK)
+			return rv;
+	}
+	return SM_OK;
+}
+
+static int
+discard_process(struct sm_op *op, const struct sm_record *recs,
+    size_t n, struct sm_emitter *out)
+{
+	return SM_OK;
+}
+
+const struct sm_op_ops sm_op_passthrough = {
+	.process = passthrough_process,
+};
+
+const struct sm_op_ops sm_op_discard = {
+	.process = discard_process,
+};

@@ -1,0 +1,55 @@
+/*
+ * operator.c - choosing and owning operator instances.
+ */
+#include "operator.h"
+
+#include <stdlib.h>
+
+#include "error.h"
+
+int
+sm_operator_open(const struct sm_op_ctx *ctx, struct sm_op **out)
+{
+	const struct sm_op_ops *ops = NULL;
+	switch (ctx->job->stages[ctx->stage].op) {
+	case SM_OP_GEN:
+		ops = &sm_op_gen;
+		break;
+	case SM_OP_PASSTHROUGH:
+		ops = &sm_op_passthrough;
+		break;
+	case SM_OP_COUNT:
+		ops = &sm_op_count;
+		break;
+	case SM_OP_FILE_SINK:
+		ops = &sm_op_file_sink;
+		break;
+	case SM_OP_DISCARD:
+		ops = &sm_op_discard;
+		break;
+	}
+	if (ops == NULL)
+		return SM_EINVAL;
+	struct sm_op *op = calloc(1, sizeof(*op));
+	if (op == NULL)
+		return SM_ENOMEM;
+	op->ops = ops;
+	op->ctx = *ctx;
+	int rv = ops->open != NULL ? ops->open(op) : SM_OK;
+	if (rv != SM_OK) {
+		free(op);
+		return rv;
+	}
+	*out = op;
+	return SM_OK;
+}
+
+void
+sm_operator_close(struct sm_op *op)
+{
+	if (op == NULL)
+		return;
+	if (op->ops->close != NULL)
+		op->ops->close(op);
+	free(op);
+}

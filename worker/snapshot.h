@@ -1,0 +1,59 @@
+/*
+ * snapshot.h - a task's snapshots in its own LMDB environment.
+ *
+ * Layout (keys compare as bytes, integers big-endian, so each snapshot's
+ * state is one contiguous key range):
+ *
+ *   'm' id            -> snapmark.SnapshotMeta   (table of contents)
+ *   's' id key        -> snapmark.StateEntry     (one keyed count)
+ *
+ * Integrity: SnapshotMeta.state_checksum is the CRC-32C of every state
+ * value in key order, and the handle sent to the coordinator carries the
+ * CRC-32C of the packed SnapshotMeta. A restore recomputes both, checks the
+ * entry count, task and checkpoint id, and refuses (SM_ECORRUPT with a
+ * reason) on any difference: a corrupt snapshot is never used.
+ */
+#ifndef SM_SNAPSHOT_H
+#define SM_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "operator.h"
+#include "store.h"
+
+/* What a written snapshot looks like from outside (goes into the ack). */
+struct sm_snapshot_info {
+	uint64_t bytes;
+	uint64_t entries;
+	uint32_t checksum;
+};
+
+/* sm_snapshot_write writes data as checkpoint `id` of `task` and makes it
+ * durable (sm_store_sync) before returning. */
+int sm_snapshot_write(struct sm_store *st, uint32_t task,
+    const char *task_name, uint64_t epoch, uint64_t id,
+    const struct sm_snapshot_data *data, struct sm_snapshot_info *info);
+
+/*
+ * sm_snapshot_read loads and verifies checkpoint `id` of `task` against
+ * the checksum from its handle. On success fills *data (free it with
+ * sm_snapshot_data_free). On failure writes a one-line reason into why.
+ */
+int sm_snapshot_read(struct sm_store *st, uint32_t task, uint64_t id,
+    uint32_t checksum, struct sm_snapshot_data *data, char *why,
+    size_t whylen);
+
+void sm_snapshot_data_free(struct sm_snapshot_data *data);
+
+/* sm_snapshot_prune deletes every snapshot whose id is not listed in keep
+ * and is below `below` (ids >= below are kept: checkpoints in flight), or,
+ * with below == 0, every snapshot with an id greater than keep[0] (used
+ * after a restore from keep[0]; n_keep must be 1). */
+int sm_snapshot_prune(struct sm_store *st, const uint64_t *keep,
+    size_t n_keep, uint64_t below);
+
+/* sm_snapshot_list writes up to max ids of the snapshots present. */
+int sm_snapshot_list(struct sm_store *st, uint64_t *ids, size_t max,
+    size_t *n);
+
+#endif

@@ -1,0 +1,938 @@
+/*
+ * task.c - the task runtime (see task.h).
+ *
+ * The loop of a non-source task, in one thread:
+ *
+ *   poll(inbox, every input that is neither blocked nor ended)
+ *   commands from the inbox (complete, abort)
+ *   frames from readable inputs:
+ *     RECORDS      -> operator.process -> emitter batches per output
+ *     BARRIER n    -> alignment; when aligned: capture state (sync part),
+ *                     flush outputs, forward barrier n, write the snapshot
+ *                     to LMDB, fsync, acknowledge
+ *     END_OF_DATA  -> when every input ended: operator.end_input, forward
+ *   flush output batches older than the linger (1 ms)
+ *
+ * A source does the same with operator.generate instead of inputs, and
+ * injects barrier n when the coordinator's trigger reaches its inbox: it
+ * captures its offset, flushes, and emits the barrier on every output, in
+ * order with its records.
+ *
+ * Back-pressure: sending blocks while the receiver's buffers are full. A
+ * blocked send still notices a stop request within 20 ms.
+ */
+#include "task.h"
+
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "align.h"
+#include "channel.h"
+#include "clock.h"
+#include "error.h"
+#include "log.h"
+#include "operator.h"
+#include "snapshot.h"
+#include "store.h"
+
+#define TASK_LINGER_US 1000
+#define TASK_FRAMES_PER_ROUND 16
+
+enum task_cmd_kind { CMD_TRIGGER, CMD_COMPLETE, CMD_ABORT };
+
+struct task_cmd {
+	enum task_cmd_kind kind;
+	uint64_t id;
+	size_t n_retained;
+	uint64_t *retained;
+};
+
+struct task_output {
+	struct sm_channel *ch;
+	struct sm_batch *batch;
+	uint64_t first_us;   /* when the oldest record of batch was added */
+};
+
+struct task_route {
+	enum sm_edge edge;
+	int first_out;
+	int n_out;
+	int max_parallelism;
+};
+
+struct task_input {
+	struct sm_channel *ch;
+	int ended;
+};
+
+struct worker_task;
+
+struct task_emitter {
+	struct sm_emitter base;
+	struct worker_task *t;
+};
+
+struct worker_task {
+	const struct sm_job *job;
+	int task, stage, subtask, is_source;
+	char name[SM_JOB_NAME_MAX + 16];
+	uint64_t epoch;
+	char run_dir[512];
+	char *const *task_prefix;
+	Snapmark__SnapshotHandle *restore;
+	worker_send_fn send;
+	void *send_ctx;
+
+	struct sm_op *op;
+	struct sm_store *store;
+	struct task_input *in;
+	int n_in;
+	struct task_output *out;
+	int n_out;
+	struct task_route *routes;
+	int n_routes;
+	struct sm_align align;
+	struct task_emitter emitter;
+	int drained;
+
+	pthread_t thread;
+	int thread_started;
+	atomic_int stop;
+	int wake_fd;
+	pthread_mutex_t lock;
+	struct task_cmd *cmds;
+	size_t n_cmds, cap_cmds;
+};
+
+int
+sm_channel_address(const char *prefix, uint64_t epoch, int index, char *buf,
+    size_t len)
+{
+	int n;
+	if (strncmp(prefix, "tcp://", 6) == 0) {
+		const char *colon = strrchr(prefix, ':');
+		if (colon == NULL || colon < prefix + 6)
+			return SM_EINVAL;
+		long base = strtol(colon + 1, NULL, 10);
+		if (base <= 0 || base + index > 65535)
+			return SM_EINVAL;
+		n = snprintf(buf, len, "%.*s:%ld", (int) (colon - prefix),
+		    prefix, base + index);
+	} else {
+		n = snprintf(buf, len, "%se%" PRIu64 "-c%d", prefix, epoch,
+		    index);
+	}
+	return n > 0 && (size_t) n < len ? SM_OK : SM_EINVAL;
+}
+
+/* ------------------------------------------------------------ reporting */
+
+static void
+task_report(struct worker_task *t, Snapmark__TaskEvent__Kind kind,
+    uint64_t checkpoint_id, const char *reason)
+{
+	Snapmark__TaskEvent ev = SNAPMARK__TASK_EVENT__INIT;
+	ev.epoch = t->epoch;
+	ev.task = (uint32_t) t->task;
+	ev.kind = kind;
+	ev.reason = (char *) reason;
+	if (checkpoint_id != 0) {
+		ev.has_checkpoint_id = 1;
+		ev.checkpoint_id = checkpoint_id;
+	}
+	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+	c.body_case = SNAPMARK__CONTROL__BODY_TASK_EVENT;
+	c.task_event = &ev;
+	t->send(t->send_ctx, &c);
+}
+
+static void
+task_decline(struct worker_task *t, uint64_t id, const char *reason)
+{
+	Snapmark__Decline d = SNAPMARK__DECLINE__INIT;
+	d.epoch = t->epoch;
+	d.checkpoint_id = id;
+	d.task = (uint32_t) t->task;
+	d.reason = (char *) reason;
+	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+	c.body_case = SNAPMARK__CONTROL__BODY_DECLINE;
+	c.decline = &d;
+	t->send(t->send_ctx, &c);
+	sm_warn("task %s: declined checkpoint %" PRIu64 ": %s", t->name, id,
+	    reason);
+}
+
+/* ------------------------------------------------------------- outputs */
+
+static int
+task_flush(struct worker_task *t, struct task_output *o)
+{
+	if (o->batch->n == 0)
+		return SM_OK;
+	nng_msg *msg;
+	int rv = sm_frame_records(t->epoch, sm_channel_next_seq(o->ch),
+	    sm_channel_index(o->ch), o->batch, &msg);
+	if (rv != SM_OK)
+		return rv;
+	rv = sm_channel_send(o->ch, msg, &t->stop);
+	if (rv != SM_OK)
+		nng_msg_free(msg);
+	return rv;
+}
+
+static int
+task_flush_all(struct worker_task *t)
+{
+	for (int i = 0; i < t->n_out; i++) {
+		int rv = task_flush(t, &t->out[i]);
+		if (rv != SM_OK)
+			return rv;
+	}
+	return SM_OK;
+}
+
+/* Flush batches whose oldest record waited for the linger; return the
+ * microseconds until the next batch is due (or -1: none waiting). */
+static int64_t
+task_flush_lingering(struct worker_task *t, int *err)
+{
+	uint64_t now = sm_now_us();
+	int64_t next = -1;
+	*err = SM_OK;
+	for (int i = 0; i < t->n_out; i++) {
+		struct task_output *o = &t->out[i];
+		if (o->batch->n == 0)
+			continue;
+		if (now - o->first_us >= TASK_LINGER_US) {
+			if ((*err = task_flush(t, o)) != SM_OK)
+				return -1;
+			continue;
+		}
+		int64_t due = (int64_t) (o->first_us + TASK_LINGER_US - now);
+		if (next < 0 || due < next)
+			next = due;
+	}
+	return next;
+}
+
+static int
+task_send_marker(struct worker_task *t, Snapmark__Frame__Kind kind,
+    uint64_t id)
+{
+	int rv = task_flush_all(t);
+	for (int i = 0; rv == SM_OK && i < t->n_out; i++) {
+		struct task_output *o = &t->out[i];
+		nng_msg *msg;
+		rv = sm_frame_marker(t->epoch, sm_channel_next_seq(o->ch),
+		    sm_channel_index(o->ch), kind, id, &msg);
+		if (rv == SM_OK && (rv = sm_channel_send(o->ch, msg,
+		                        &t->stop)) != SM_OK)
+			nng_msg_free(msg);
+	}
+	return rv;
+}
+
+static int
+task_emit_to(struct worker_task *t, struct task_output *o,
+    const struct sm_record *r)
+{
+	if (o->batch->n == 0)
+		o->first_us = sm_now_us();
+	sm_batch_add(o->batch, r);
+	return sm_batch_full(o->batch) ? task_flush(t, o) : SM_OK;
+}
+
+static int
+task_emit(struct sm_emitter *e, const struct sm_record *r)
+{
+	struct worker_task *t = ((struct task_emitter *) e)->t;
+	for (int i = 0; i < t->n_routes; i++) {
+		struct task_route *rt = &t->routes[i];
+		int rv = SM_OK;
+		switch (rt->edge) {
+		case SM_EDGE_FORWARD:
+			rv = task_emit_to(t, &t->out[rt->first_out], r);
+			break;
+		case SM_EDGE_HASH: {
+			int kg = sm_job_key_group(r->key, rt->max_parallelism);
+			int d = sm_job_key_group_owner(kg,
+			    rt->max_parallelism, rt->n_out);
+			rv = task_emit_to(t, &t->out[rt->first_out + d], r);
+			break;
+		}
+		case SM_EDGE_BROADCAST:
+			for (int k = 0; k < rt->n_out && rv == SM_OK; k++)
+				rv = task_emit_to(t,
+				    &t->out[rt->first_out + k], r);
+			break;
+		}
+		if (rv != SM_OK)
+			return rv;
+	}
+	return SM_OK;
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+/*
+ * Take checkpoint `id`: the synchronous part captures the operator's state,
+ * then the barrier goes downstream at once (so downstream alignment starts
+ * as early as possible), then the snapshot is written and made durable,
+ * and only then acknowledged.
+ */
+static int
+task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us)
+{
+	struct sm_snapshot_data data;
+	memset(&data, 0, sizeof(data));
+	uint64_t t0 = sm_now_us();
+	int rv = t->op->ops->snapshot != NULL
+	    ? t->op->ops->snapshot(t->op, id, &data)
+	    : SM_OK;
+	data.drained = t->drained;
+	uint64_t t1 = sm_now_us();
+	if (rv != SM_OK) {
+		char why[128];
+		snprintf(why, sizeof(why), "operator snapshot failed: %s",
+		    sm_strerror(rv));
+		task_decline(t, id, why);
+		return SM_OK;
+	}
+	rv = task_send_marker(t, SNAPMARK__FRAME__KIND__BARRIER, id);
+	if (rv != SM_OK)
+		goto release;
+
+	struct sm_snapshot_info info;
+	int wrv = sm_snapshot_write(t->store, (uint32_t) t->task, t->name,
+	    t->epoch, id, &data, &info);
+	uint64_t t2 = sm_now_us();
+	if (wrv != SM_OK) {
+		char why[160];
+		snprintf(why, sizeof(why), "snapshot write to %s failed: %s",
+		    sm_store_path(t->store), sm_strerror(wrv));
+		task_decline(t, id, why);
+		goto release;
+	}
+
+	Snapmark__SnapshotHandle h = SNAPMARK__SNAPSHOT_HANDLE__INIT;
+	h.task = (uint32_t) t->task;
+	h.checkpoint_id = id;
+	h.location = (char *) sm_store_path(t->store);
+	h.bytes = info.bytes;
+	h.checksum = info.checksum;
+	h.has_entries = 1;
+	h.entries = info.entries;
+	Snapmark__Ack ack = SNAPMARK__ACK__INIT;
+	ack.epoch = t->epoch;
+	ack.checkpoint_id = id;
+	ack.task = (uint32_t) t->task;
+	ack.handle = &h;
+	ack.sync_us = t1 - t0;
+	ack.async_us = t2 - t1;
+	ack.align_us = align_us;
+	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+	c.body_case = SNAPMARK__CONTROL__BODY_ACK;
+	c.ack = &ack;
+	t->send(t->send_ctx, &c);
+release:
+	if (t->op->ops->snapshot_release != NULL)
+		t->op->ops->snapshot_release(t->op, &data);
+	return rv;
+}
+
+/* --------------------------------------------------------------- inbox */
+
+static void
+task_post(struct worker_task *t, struct task_cmd *cmd)
+{
+	pthread_mutex_lock(&t->lock);
+	if (t->n_cmds == t->cap_cmds) {
+		size_t cap = t->cap_cmds ? t->cap_cmds * 2 : 16;
+		struct task_cmd *p = realloc(t->cmds, cap * sizeof(*p));
+		if (p == NULL) {
+			pthread_mutex_unlock(&t->lock);
+			free(cmd->retained);
+			sm_error("task %s: out of memory queueing a command",
+			    t->name);
+			return;
+		}
+		t->cmds = p;
+		t->cap_cmds = cap;
+	}
+	t->cmds[t->n_cmds++] = *cmd;
+	pthread_mutex_unlock(&t->lock);
+	uint64_t one = 1;
+	ssize_t w = write(t->wake_fd, &one, sizeof(one));
+	(void) w;
+}
+
+void
+worker_task_trigger(struct worker_task *t, uint64_t id)
+{
+	struct task_cmd c = { .kind = CMD_TRIGGER, .id = id };
+	task_post(t, &c);
+}
+
+void
+worker_task_complete(struct worker_task *t, uint64_t id,
+    const uint64_t *retained, size_t n_retained)
+{
+	struct task_cmd c = { .kind = CMD_COMPLETE, .id = id };
+	if (n_retained > 0) {
+		c.retained = malloc(n_retained * sizeof(uint64_t));
+		if (c.retained != NULL) {
+			memcpy(c.retained, retained,
+			    n_retained * sizeof(uint64_t));
+			c.n_retained = n_retained;
+		}
+	}
+	task_post(t, &c);
+}
+
+void
+worker_task_abort(struct worker_task *t, uint64_t id)
+{
+	struct task_cmd c = { .kind = CMD_ABORT, .id = id };
+	task_post(t, &c);
+}
+
+static int
+task_run_commands(struct worker_task *t)
+{
+	uint64_t junk;
+	ssize_t r = read(t->wake_fd, &junk, sizeof(junk));
+	(void) r;
+	pthread_mutex_lock(&t->lock);
+	struct task_cmd *cmds = t->cmds;
+	size_t n = t->n_cmds;
+	t->cmds = NULL;
+	t->n_cmds = t->cap_cmds = 0;
+	pthread_mutex_unlock(&t->lock);
+
+	int rv = SM_OK;
+	for (size_t i = 0; i < n; i++) {
+		struct task_cmd *c = &cmds[i];
+		if (rv != SM_OK) {
+			free(c->retained);
+			continue;
+		}
+		switch (c->kind) {
+		case CMD_TRIGGER:
+			if (t->is_source)
+				rv = task_checkpoint(t, c->id, 0);
+			break;
+		case CMD_COMPLETE:
+			if (t->op->ops->notify_complete != NULL) {
+				int crv = t->op->ops->notify_complete(t->op,
+				    c->id);
+				if (crv != SM_OK) {
+					sm_error("task %s: committing "
+					         "checkpoint %" PRIu64
+					         " failed: %s",
+					    t->name, c->id, sm_strerror(crv));
+					rv = crv;
+				}
+			}
+			if (rv == SM_OK)
+				sm_snapshot_prune(t->store, c->retained,
+				    c->n_retained, c->id + 1);
+			break;
+		case CMD_ABORT:
+			sm_align_abort(&t->align, c->id);
+			break;
+		}
+		free(c->retained);
+	}
+	free(cmds);
+	return rv;
+}
+
+/* -------------------------------------------------------------- inputs */
+
+static int
+task_end_of_input(struct worker_task *t)
+{
+	int rv = SM_OK;
+	if (!t->drained && t->op->ops->end_input != NULL)
+		rv = t->op->ops->end_input(t->op, &t->emitter.base);
+	if (rv == SM_OK)
+		rv = task_send_marker(t, SNAPMARK__FRAME__KIND__END_OF_DATA, 0);
+	if (rv == SM_OK) {
+		t->drained = 1;
+		task_report(t, SNAPMARK__TASK_EVENT__KIND__DRAINED, 0, NULL);
+		sm_info("task %s: end of input", t->name);
+	}
+	return rv;
+}
+
+static int
+task_after_align(struct worker_task *t, const struct sm_align_result *res)
+{
+	if (res->subsumed_id != 0) {
+		char why[96];
+		snprintf(why, sizeof(why), "subsumed by a newer barrier");
+		task_decline(t, res->subsumed_id, why);
+	}
+	if (res->snapshot_id != 0)
+		return task_checkpoint(t, res->snapshot_id, res->align_us);
+	return SM_OK;
+}
+
+static int
+task_on_frame(struct worker_task *t, int input, Snapmark__Frame *f)
+{
+	struct sm_align_result res;
+	int rv = SM_OK;
+	switch (f->kind) {
+	case SNAPMARK__FRAME__KIND__RECORDS: {
+		struct sm_record recs[SM_FRAME_RECORDS];
+		size_t n = f->n_rec_key;
+		if (n > SM_FRAME_RECORDS)
+			return SM_EPROTO;
+		for (size_t i = 0; i < n; i++) {
+			recs[i].subtask = f->rec_subtask[i];
+			recs[i].seq = f->rec_seq[i];
+			recs[i].key = f->rec_key[i];
+			recs[i].value = f->rec_value[i];
+		}
+		rv = t->op->ops->process(t->op, recs, n, &t->emitter.base);
+		break;
+	}
+	case SNAPMARK__FRAME__KIND__BARRIER:
+		sm_align_barrier(&t->align, input, f->checkpoint_id,
+		    sm_now_us(), &res);
+		rv = task_after_align(t, &res);
+		break;
+	case SNAPMARK__FRAME__KIND__END_OF_DATA:
+		if (t->in[input].ended)
+			break;
+		t->in[input].ended = 1;
+		sm_align_end(&t->align, input, sm_now_us(), &res);
+		rv = task_after_align(t, &res);
+		if (rv == SM_OK && sm_align_all_ended(&t->align))
+			rv = task_end_of_input(t);
+		break;
+	default:
+		rv = SM_EPROTO;
+	}
+	return rv;
+}
+
+/* Read what the readable inputs hold; returns an error that ends the
+ * task (a broken channel ends the epoch). */
+static int
+task_read_inputs(struct worker_task *t)
+{
+	for (int i = 0; i < t->n_in; i++) {
+		struct task_input *in = &t->in[i];
+		for (int k = 0; k < TASK_FRAMES_PER_ROUND; k++) {
+			if (in->ended || sm_align_blocked(&t->align, i))
+				break;
+			Snapmark__Frame *f;
+			int rv = sm_channel_recv(in->ch, &f);
+			if (rv == SM_EAGAIN)
+				break;
+			if (rv == SM_EPROTO) {
+				if (sm_channel_broken(in->ch))
+					return SM_ECLOSED;
+				continue;
+			}
+			if (rv != SM_OK)
+				return rv;
+			rv = task_on_frame(t, i, f);
+			sm_frame_free(f);
+			if (rv != SM_OK)
+				return rv;
+		}
+		if (sm_channel_broken(in->ch))
+			return SM_ECLOSED;
+	}
+	return SM_OK;
+}
+
+/* --------------------------------------------------------------- loops */
+
+static int
+task_wait(struct worker_task *t, int timeout_ms)
+{
+	struct pollfd fds[1 + 256];
+	int n = 0;
+	fds[n].fd = t->wake_fd;
+	fds[n++].events = POLLIN;
+	for (int i = 0; i < t->n_in && n < (int) (sizeof(fds) / sizeof(fds[0]));
+	     i++) {
+		if (t->in[i].ended || sm_align_blocked(&t->align, i))
+			continue;
+		fds[n].fd = sm_channel_fd(t->in[i].ch);
+		fds[n++].events = POLLIN;
+	}
+	int rv = poll(fds, (nfds_t) n, timeout_ms);
+	return rv > 0 && (fds[0].revents & POLLIN);
+}
+
+static int
+task_linger_timeout(struct worker_task *t, int idle_ms, int *err)
+{
+	int64_t due = task_flush_lingering(t, err);
+	if (due < 0)
+		return idle_ms;
+	return (int) ((due + 999) / 1000);
+}
+
+static int
+task_outputs_broken(struct worker_task *t)
+{
+	for (int i = 0; i < t->n_out; i++)
+		if (sm_channel_broken(t->out[i].ch))
+			return 1;
+	return 0;
+}
+
+static int
+task_run_source(struct worker_task *t)
+{
+	const struct sm_job_stage *st = &t->job->stages[t->stage];
+	int done = 0;
+	while (!atomic_load(&t->stop)) {
+		int rv = task_run_commands(t);
+		if (rv != SM_OK)
+			return rv;
+		size_t produced = 0;
+		if (!done) {
+			rv = t->op->ops->generate(t->op, &t->emitter.base,
+			    SM_FRAME_RECORDS, &produced, &done);
+			if (rv != SM_OK)
+				return rv;
+			if (done && (rv = task_end_of_input(t)) != SM_OK)
+				return rv;
+		}
+		if (task_outputs_broken(t))
+			return SM_ECLOSED;
+		int idle = done ? 100 : (st->rate > 0 ? 1 : 0);
+		int timeout = task_linger_timeout(t, idle, &rv);
+		if (rv != SM_OK)
+			return rv;
+		if (done || produced == 0 || st->rate > 0) {
+			if (timeout > idle)
+				timeout = idle;
+			if (produced == 0 || done)
+				task_wait(t, timeout);
+		}
+	}
+	return SM_ESTOPPED;
+}
+
+static int
+task_run_inner(struct worker_task *t)
+{
+	while (!atomic_load(&t->stop)) {
+		int rv = SM_OK;
+		int timeout = task_linger_timeout(t, 100, &rv);
+		if (rv != SM_OK)
+			return rv;
+		task_wait(t, timeout);
+		if ((rv = task_run_commands(t)) != SM_OK ||
+		    (rv = task_read_inputs(t)) != SM_OK)
+			return rv;
+		if (task_outputs_broken(t))
+			return SM_ECLOSED;
+	}
+	return SM_ESTOPPED;
+}
+
+/* ----------------------------------------------------------- lifecycle */
+
+static int
+task_restore(struct worker_task *t, char *why, size_t whylen)
+{
+	struct sm_snapshot_data data;
+	memset(&data, 0, sizeof(data));
+	uint64_t id = 0;
+	int rv = SM_OK;
+	if (t->restore != NULL) {
+		id = t->restore->checkpoint_id;
+		struct sm_store *src = t->store;
+		if (strcmp(t->restore->location, sm_store_path(t->store)) != 0)
+			rv = sm_store_open(t->restore->location, 0, 0, &src);
+		if (rv == SM_OK)
+			rv = sm_snapshot_read(src, (uint32_t) t->task, id,
+			    t->restore->checksum, &data, why, whylen);
+		else
+			snprintf(why, whylen, "cannot open %s",
+			    t->restore->location);
+		if (src != t->store)
+			sm_store_close(src);
+		if (rv != SM_OK)
+			return rv;
+	}
+	if (t->op->ops->restore != NULL && (id != 0 || !t->is_source))
+		rv = t->op->ops->restore(t->op, id, &data);
+	t->drained = data.drained;
+	sm_snapshot_data_free(&data);
+	if (rv != SM_OK) {
+		snprintf(why, whylen, "operator restore failed: %s",
+		    sm_strerror(rv));
+		return rv;
+	}
+	/* Snapshots newer than the restored one belong to a failed epoch. */
+	sm_snapshot_prune(t->store, &id, id != 0, 0);
+	return SM_OK;
+}
+
+/* Build the input list: every channel that feeds this subtask. */
+static int
+task_open_inputs(struct worker_task *t)
+{
+	const struct sm_job_stage *st = &t->job->stages[t->stage];
+	int pd = st->parallelism, d = t->subtask, n = 0;
+	for (int i = 0; i < st->n_inputs; i++)
+		n += st->inputs[i].edge == SM_EDGE_FORWARD
+		    ? 1
+		    : t->job->stages[st->inputs[i].stage].parallelism;
+	if (n == 0)
+		return SM_OK;
+	t->in = calloc((size_t) n, sizeof(*t->in));
+	if (t->in == NULL)
+		return SM_ENOMEM;
+	char url[600];
+	for (int i = 0; i < st->n_inputs; i++) {
+		const struct sm_job_input *e = &st->inputs[i];
+		int pu = t->job->stages[e->stage].parallelism;
+		int from = e->edge == SM_EDGE_FORWARD ? d : 0;
+		int to = e->edge == SM_EDGE_FORWARD ? d + 1 : pu;
+		for (int u = from; u < to; u++) {
+			int idx = e->first_channel +
+			    (e->edge == SM_EDGE_FORWARD ? u : u * pd + d);
+			int rv = sm_channel_address(t->task_prefix[t->task],
+			    t->epoch, idx, url, sizeof(url));
+			if (rv == SM_OK)
+				rv = sm_channel_listen(url, (uint32_t) idx,
+				    t->epoch, &t->in[t->n_in].ch);
+			if (rv != SM_OK)
+				return rv;
+			t->n_in++;
+		}
+	}
+	return SM_OK;
+}
+
+/* Build the routes and output channels: one route per downstream edge. */
+static int
+task_open_outputs(struct worker_task *t)
+{
+	const struct sm_job *job = t->job;
+	int u = t->subtask, n_out = 0, n_routes = 0;
+	for (int s = t->stage + 1; s < job->n_stages; s++)
+		for (int i = 0; i < job->stages[s].n_inputs; i++)
+			if (job->stages[s].inputs[i].stage == t->stage) {
+				n_routes++;
+				n_out += job->stages[s].inputs[i].edge ==
+				        SM_EDGE_FORWARD
+				    ? 1
+				    : job->stages[s].parallelism;
+			}
+	if (n_routes == 0)
+		return SM_OK;
+	t->routes = calloc((size_t) n_routes, sizeof(*t->routes));
+	t->out = calloc((size_t) n_out, sizeof(*t->out));
+	if (t->routes == NULL || t->out == NULL)
+		return SM_ENOMEM;
+	char url[600];
+	for (int s = t->stage + 1; s < job->n_stages; s++) {
+		const struct sm_job_stage *ds = &job->stages[s];
+		for (int i = 0; i < ds->n_inputs; i++) {
+			const struct sm_job_input *e = &ds->inputs[i];
+			if (e->stage != t->stage)
+				continue;
+			struct task_route *rt = &t->routes[t->n_routes++];
+			rt->edge = e->edge;
+			rt->first_out = t->n_out;
+			rt->max_parallelism = ds->max_parallelism > 0
+			    ? ds->max_parallelism
+			    : 128;
+			int fwd = e->edge == SM_EDGE_FORWARD;
+			int from = fwd ? u : 0, to = fwd ? u + 1
+			                                : ds->parallelism;
+			for (int d = from; d < to; d++) {
+				int idx = e->first_channel +
+				    (fwd ? u : u * ds->parallelism + d);
+				int to_task = ds->first_task + d;
+				struct task_output *o = &t->out[t->n_out++];
+				o->batch = malloc(sizeof(*o->batch));
+				if (o->batch == NULL)
+					return SM_ENOMEM;
+				o->batch->n = 0;
+				int rv = sm_channel_address(
+				    t->task_prefix[to_task], t->epoch, idx,
+				    url, sizeof(url));
+				if (rv == SM_OK)
+					rv = sm_channel_dial(url,
+					    (uint32_t) idx, t->epoch, &o->ch);
+				if (rv != SM_OK)
+					return rv;
+			}
+			rt->n_out = t->n_out - rt->first_out;
+		}
+	}
+	return SM_OK;
+}
+
+static void *
+task_main(void *arg)
+{
+	struct worker_task *t = arg;
+	char why[256];
+	int rv = task_restore(t, why, sizeof(why));
+	if (rv != SM_OK) {
+		sm_error("task %s: cannot restore checkpoint %" PRIu64 ": %s",
+		    t->name, t->restore->checkpoint_id, why);
+		task_report(t, SNAPMARK__TASK_EVENT__KIND__RESTORE_FAILED,
+		    t->restore->checkpoint_id, why);
+		return NULL;
+	}
+	task_report(t, SNAPMARK__TASK_EVENT__KIND__RUNNING, 0, NULL);
+	sm_info("task %s: running in epoch %" PRIu64 "%s", t->name, t->epoch,
+	    t->restore ? " (restored)" : "");
+	rv = t->is_source ? task_run_source(t) : task_run_inner(t);
+	if (rv != SM_ESTOPPED && !atomic_load(&t->stop)) {
+		snprintf(why, sizeof(why), "%s",
+		    rv == SM_ECLOSED ? "a data channel was lost"
+		                     : sm_strerror(rv));
+		sm_error("task %s: failed: %s", t->name, why);
+		task_report(t, SNAPMARK__TASK_EVENT__KIND__FAILED, 0, why);
+	}
+	return NULL;
+}
+
+static void
+task_free(struct worker_task *t)
+{
+	for (int i = 0; i < t->n_in; i++)
+		sm_channel_close(t->in[i].ch);
+	for (int i = 0; i < t->n_out; i++) {
+		sm_channel_close(t->out[i].ch);
+		free(t->out[i].batch);
+	}
+	free(t->in);
+	free(t->out);
+	free(t->routes);
+	sm_operator_close(t->op);
+	sm_store_close(t->store);
+	sm_align_fini(&t->align);
+	for (size_t i = 0; i < t->n_cmds; i++)
+		free(t->cmds[i].retained);
+	free(t->cmds);
+	if (t->restore != NULL)
+		snapmark__snapshot_handle__free_unpacked(t->restore, NULL);
+	if (t->wake_fd >= 0)
+		close(t->wake_fd);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+/* Copy a handle through its wire form, so the task owns its own copy. */
+static int
+task_copy_handle(const Snapmark__SnapshotHandle *h,
+    Snapmark__SnapshotHandle **out)
+{
+	size_t len = snapmark__snapshot_handle__get_packed_size(h);
+	uint8_t *buf = malloc(len);
+	if (buf == NULL)
+		return SM_ENOMEM;
+	snapmark__snapshot_handle__pack(h, buf);
+	*out = snapmark__snapshot_handle__unpack(NULL, len, buf);
+	free(buf);
+	return *out != NULL ? SM_OK : SM_ENOMEM;
+}
+
+int
+worker_task_start(const struct worker_task_config *cfg,
+    struct worker_task **out)
+{
+	struct worker_task *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return SM_ENOMEM;
+	t->wake_fd = -1;
+	pthread_mutex_init(&t->lock, NULL);
+	t->job = cfg->job;
+	t->task = cfg->task;
+	t->stage = sm_job_task_stage(cfg->job, cfg->task);
+	t->subtask = cfg->task - cfg->job->stages[t->stage].first_task;
+	t->is_source = sm_job_is_source(cfg->job, t->stage);
+	sm_job_task_name(cfg->job, cfg->task, t->name, sizeof(t->name));
+	t->epoch = cfg->epoch;
+	snprintf(t->run_dir, sizeof(t->run_dir), "%s", cfg->run_dir);
+	t->task_prefix = cfg->task_prefix;
+	t->send = cfg->send;
+	t->send_ctx = cfg->send_ctx;
+	t->emitter.base.emit = task_emit;
+	t->emitter.t = t;
+
+	int rv = SM_ENOMEM;
+	char dir[700];
+	if (cfg->restore != NULL &&
+	    (rv = task_copy_handle(cfg->restore, &t->restore)) != SM_OK)
+		goto fail;
+	if ((t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		rv = SM_EIO;
+		goto fail;
+	}
+	snprintf(dir, sizeof(dir), "%s/state/%s", t->run_dir, t->name);
+	if ((rv = sm_store_open(dir, 0, 0, &t->store)) != SM_OK)
+		goto fail;
+	struct sm_op_ctx ctx = { .job = t->job, .stage = t->stage,
+		.subtask = t->subtask, .task = t->task, .epoch = t->epoch,
+		.run_dir = t->run_dir };
+	if ((rv = sm_operator_open(&ctx, &t->op)) != SM_OK)
+		goto fail;
+	if (!t->is_source) {
+		if ((rv = task_open_inputs(t)) != SM_OK)
+			goto fail;
+		enum sm_align_mode mode =
+		    t->job->checkpoint.mode == SM_MODE_AT_LEAST_ONCE
+		    ? SM_ALIGN_AT_LEAST_ONCE
+		    : SM_ALIGN_EXACTLY_ONCE;
+		if ((rv = sm_align_init(&t->align, t->n_in, mode)) != SM_OK)
+			goto fail;
+	}
+	if ((rv = task_open_outputs(t)) != SM_OK)
+		goto fail;
+	if (pthread_create(&t->thread, NULL, task_main, t) != 0) {
+		rv = SM_ENOMEM;
+		goto fail;
+	}
+	t->thread_started = 1;
+	*out = t;
+	return SM_OK;
+fail:
+	sm_error("task %s: cannot start: %s", t->name, sm_strerror(rv));
+	task_free(t);
+	return rv;
+}
+
+void
+worker_task_stop(struct worker_task *t)
+{
+	if (t == NULL)
+		return;
+	atomic_store(&t->stop, 1);
+	uint64_t one = 1;
+	ssize_t w = write(t->wake_fd, &one, sizeof(one));
+	(void) w;
+	if (t->thread_started)
+		pthread_join(t->thread, NULL);
+	task_free(t);
+}
+
+int
+worker_task_index(const struct worker_task *t)
+{
+	return t->task;
+}

@@ -1,0 +1,57 @@
+/*
+ * task.h - one running task: an operator, its input and output channels,
+ * barrier alignment and snapshots, driven by one thread.
+ *
+ * The worker's control thread starts and stops tasks and forwards the
+ * coordinator's commands (inject barrier, checkpoint complete, abort) into
+ * the task's inbox; everything else happens on the task's own thread, so
+ * operator state needs no locks.
+ */
+#ifndef SM_TASK_H
+#define SM_TASK_H
+
+#include <stdint.h>
+
+#include "jobfile.h"
+#include "snapmark.pb-c.h"
+
+struct worker_task;
+
+/* How a task talks back to the coordinator (thread-safe). */
+typedef int (*worker_send_fn)(void *ctx, const Snapmark__Control *c);
+
+struct worker_task_config {
+	const struct sm_job *job;          /* outlives the task */
+	int task;
+	uint64_t epoch;
+	const char *run_dir;
+	char *const *task_prefix;          /* per task index: data prefix */
+	const Snapmark__SnapshotHandle *restore;  /* NULL: start fresh */
+	worker_send_fn send;
+	void *send_ctx;
+};
+
+/* worker_task_start opens the task's store and starts its thread, which
+ * restores, connects its channels, reports RUNNING and processes. */
+int worker_task_start(const struct worker_task_config *cfg,
+    struct worker_task **out);
+
+/* Commands from the coordinator, queued for the task's thread. */
+void worker_task_trigger(struct worker_task *t, uint64_t checkpoint_id);
+void worker_task_complete(struct worker_task *t, uint64_t checkpoint_id,
+    const uint64_t *retained, size_t n_retained);
+void worker_task_abort(struct worker_task *t, uint64_t checkpoint_id);
+
+/* worker_task_stop stops the thread, closes channels and store, frees. */
+void worker_task_stop(struct worker_task *t);
+
+int worker_task_index(const struct worker_task *t);
+
+/* sm_channel_address writes the listen address of channel `index` in
+ * `epoch` for a receiver whose worker has data prefix `prefix`:
+ * "ipc://DIR/" -> "ipc://DIR/e<epoch>-c<index>", "tcp://HOST:PORT" ->
+ * "tcp://HOST:<PORT+index>". */
+int sm_channel_address(const char *prefix, uint64_t epoch, int index,
+    char *buf, size_t len);
+
+#endif

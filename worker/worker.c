@@ -1,0 +1,406 @@
+/*
+ * worker.c - the snapmark-worker process: registers with the coordinator,
+ * runs the tasks it is given, relays checkpoint commands to them.
+ *
+ * The worker dials the coordinator with a pair1 socket that reconnects by
+ * itself, and registers again on every new connection, so a restarted
+ * coordinator finds its workers without help. A Deploy always replaces
+ * whatever ran before: the old epoch's tasks are stopped first, so no
+ * task of an older epoch ever overlaps one of a newer epoch in a process.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+
+#include "clock.h"
+#include "control.h"
+#include "error.h"
+#include "jobfile.h"
+#include "log.h"
+#include "task.h"
+
+struct worker {
+	int id;
+	char run_dir[512];
+	char coordinator[600];
+	char data_prefix[600];
+	nng_socket sock;
+	atomic_int need_register;
+	uint64_t heartbeat_ms;
+	uint64_t last_heartbeat_us;
+
+	struct sm_job job;
+	uint64_t epoch;
+	char **task_prefix;   /* per task index */
+	int n_prefix;
+	struct worker_task **tasks;
+	int n_tasks;
+};
+
+static volatile sig_atomic_t worker_terminate;
+
+static void
+worker_on_signal(int sig)
+{
+	(void) sig;
+	worker_terminate = 1;
+}
+
+static void
+worker_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	struct worker *w = arg;
+	(void) pipe;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_store(&w->need_register, 1);
+}
+
+static int
+worker_send(void *ctx, const Snapmark__Control *c)
+{
+	struct worker *w = ctx;
+	nng_pipe none = NNG_PIPE_INITIALIZER;
+	return sm_control_send(w->sock, none, c);
+}
+
+static void
+worker_stop_tasks(struct worker *w)
+{
+	for (int i = 0; i < w->n_tasks; i++)
+		worker_task_stop(w->tasks[i]);
+	free(w->tasks);
+	w->tasks = NULL;
+	if (w->n_tasks > 0)
+		sm_info("stopped %d task(s) of epoch %" PRIu64, w->n_tasks,
+		    w->epoch);
+	w->n_tasks = 0;
+	for (int i = 0; i < w->n_prefix; i++)
+		free(w->task_prefix[i]);
+	free(w->task_prefix);
+	w->task_prefix = NULL;
+	w->n_prefix = 0;
+}
+
+static void
+worker_task_failed(struct worker *w, uint64_t epoch, uint32_t task,
+    const char *why)
+{
+	Snapmark__TaskEvent ev = SNAPMARK__TASK_EVENT__INIT;
+	ev.epoch = epoch;
+	ev.task = task;
+	ev.kind = SNAPMARK__TASK_EVENT__KIND__FAILED;
+	ev.reason = (char *) why;
+	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+	c.body_case = SNAPMARK__CONTROL__BODY_TASK_EVENT;
+	c.task_event = &ev;
+	worker_send(w, &c);
+}
+
+static void
+worker_deploy(struct worker *w, const Snapmark__Deploy *d)
+{
+	worker_stop_tasks(w);
+	char err[256];
+	if (sm_job_parse(d->job_text, "deployed job", &w->job, err,
+	        sizeof(err)) != SM_OK) {
+		sm_error("cannot parse the job the coordinator sent: %s", err);
+		for (size_t i = 0; i < d->n_tasks; i++)
+			worker_task_failed(w, d->epoch, d->tasks[i], err);
+		return;
+	}
+	if ((int) d->n_task_worker_prefix != w->job.n_tasks) {
+		sm_error("deploy lists %zu task addresses for %d tasks",
+		    d->n_task_worker_prefix, w->job.n_tasks);
+		return;
+	}
+	w->epoch = d->epoch;
+	if (d->has_heartbeat_ms && d->heartbeat_ms > 0)
+		w->heartbeat_ms = d->heartbeat_ms;
+	w->task_prefix = calloc(d->n_task_worker_prefix, sizeof(char *));
+	w->tasks = calloc(d->n_tasks + 1, sizeof(*w->tasks));
+	if (w->task_prefix == NULL || w->tasks == NULL)
+		goto oom;
+	w->n_prefix = (int) d->n_task_worker_prefix;
+	for (int i = 0; i < w->n_prefix; i++)
+		if ((w->task_prefix[i] = strdup(d->task_worker_prefix[i])) ==
+		    NULL)
+			goto oom;
+	for (size_t i = 0; i < d->n_tasks; i++) {
+		int task = (int) d->tasks[i];
+		if (task < 0 || task >= w->job.n_tasks) {
+			sm_error("deploy names unknown task %d", task);
+			continue;
+		}
+		const Snapmark__SnapshotHandle *restore = NULL;
+		for (size_t k = 0; k < d->n_restore; k++)
+			if ((int) d->restore[k]->task == task)
+				restore = d->restore[k];
+		struct worker_task_config cfg = { .job = &w->job, .task = task,
+			.epoch = d->epoch, .run_dir = w->run_dir,
+			.task_prefix = w->task_prefix, .restore = restore,
+			.send = worker_send, .send_ctx = w };
+		int rv = worker_task_start(&cfg, &w->tasks[w->n_tasks]);
+		if (rv != SM_OK) {
+			worker_task_failed(w, d->epoch, (uint32_t) task,
+			    sm_strerror(rv));
+			continue;
+		}
+		w->n_tasks++;
+	}
+	sm_info("epoch %" PRIu64 ": deployed %d task(s)%s", d->epoch,
+	    w->n_tasks,
+	    d->has_restore_checkpoint_id
+	        ? ", restoring from a checkpoint"
+	        : "");
+	return;
+oom:
+	sm_error("out of memory deploying epoch %" PRIu64, d->epoch);
+}
+
+static void
+worker_handle(struct worker *w, const Snapmark__Control *c)
+{
+	switch (c->body_case) {
+	case SNAPMARK__CONTROL__BODY_DEPLOY:
+		worker_deploy(w, c->deploy);
+		break;
+	case SNAPMARK__CONTROL__BODY_TRIGGER:
+		if (c->trigger->epoch != w->epoch)
+			break;
+		for (int i = 0; i < w->n_tasks; i++)
+			if (worker_task_index(w->tasks[i]) ==
+			    (int) c->trigger->task)
+				worker_task_trigger(w->tasks[i],
+				    c->trigger->checkpoint_id);
+		break;
+	case SNAPMARK__CONTROL__BODY_COMPLETE:
+		if (c->complete->epoch != w->epoch)
+			break;
+		for (int i = 0; i < w->n_tasks; i++)
+			worker_task_complete(w->tasks[i],
+			    c->complete->checkpoint_id, c->complete->retained,
+			    c->complete->n_retained);
+		break;
+	case SNAPMARK__CONTROL__BODY_ABORT:
+		if (c->abort->epoch != w->epoch)
+			break;
+		for (int i = 0; i < w->n_tasks; i++)
+			worker_task_abort(w->tasks[i],
+			    c->abort->checkpoint_id);
+		break;
+	case SNAPMARK__CONTROL__BODY_STOP:
+		if (c->stop->epoch >= w->epoch)
+			worker_stop_tasks(w);
+		break;
+	case SNAPMARK__CONTROL__BODY_FINISH:
+		worker_stop_tasks(w);
+		sm_info("job finished");
+		break;
+	default:
+		sm_warn("ignoring unexpected control message %d",
+		    (int) c->body_case);
+	}
+}
+
+static void
+worker_register(struct worker *w)
+{
+	Snapmark__Register r = SNAPMARK__REGISTER__INIT;
+	r.worker_id = (uint32_t) w->id;
+	r.pid = (uint32_t) getpid();
+	r.data_prefix = w->data_prefix;
+	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+	c.body_case = SNAPMARK__CONTROL__BODY_REGISTER;
+	c.register_ = &r;
+	if (worker_send(w, &c) == SM_OK) {
+		atomic_store(&w->need_register, 0);
+		sm_info("registered with the coordinator at %s",
+		    w->coordinator);
+	}
+}
+
+static void
+worker_heartbeat(struct worker *w)
+{
+	uint64_t now = sm_now_us();
+	if (now - w->last_heartbeat_us < w->heartbeat_ms * 1000)
+		return;
+	w->last_heartbeat_us = now;
+	Snapmark__Heartbeat h = SNAPMARK__HEARTBEAT__INIT;
+	h.worker_id = (uint32_t) w->id;
+	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+	c.body_case = SNAPMARK__CONTROL__BODY_HEARTBEAT;
+	c.heartbeat = &h;
+	worker_send(w, &c);
+}
+
+static void
+worker_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: snapmark-worker --id K [--run-dir DIR] "
+	    "[--coordinator URL] [--data-prefix PREFIX]\n"
+	    "  --id K             worker identity (1..65535), stable across "
+	    "restarts\n"
+	    "  --run-dir DIR      run directory (default ./run): state/, "
+	    "output/, sock/\n"
+	    "  --coordinator URL  control address (default "
+	    "ipc://DIR/coordinator.ipc)\n"
+	    "  --data-prefix P    where this worker's tasks listen: "
+	    "ipc://DIR/sock/ (default)\n"
+	    "                     or tcp://HOST:PORT (channel c listens on "
+	    "PORT+c)\n");
+}
+
+static int
+worker_parse_args(struct worker *w, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "id", required_argument, NULL, 'i' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "coordinator", required_argument, NULL, 'c' },
+		{ "data-prefix", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *run_dir = getenv("SNAPMARK_RUN_DIR");
+	const char *coordinator = NULL, *prefix = NULL;
+	int c;
+	w->id = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v < 1 || v > 65535) {
+				fprintf(stderr, "snapmark-worker: bad --id "
+				                "'%s'\n",
+				    optarg);
+				return 2;
+			}
+			w->id = (int) v;
+			break;
+		}
+		case 'r':
+			run_dir = optarg;
+			break;
+		case 'c':
+			coordinator = optarg;
+			break;
+		case 'd':
+			prefix = optarg;
+			break;
+		case 'h':
+			worker_usage(stdout);
+			exit(0);
+		default:
+			worker_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || w->id == 0) {
+		fprintf(stderr, "snapmark-worker: %s\n",
+		    w->id == 0 ? "--id is required" : "unexpected argument");
+		worker_usage(stderr);
+		return 2;
+	}
+	if (run_dir == NULL)
+		run_dir = "run";
+	mkdir(run_dir, 0755);
+	if (realpath(run_dir, w->run_dir) == NULL) {
+		fprintf(stderr, "snapmark-worker: run directory %s: %s\n",
+		    run_dir, strerror(errno));
+		return 2;
+	}
+	if (coordinator != NULL)
+		snprintf(w->coordinator, sizeof(w->coordinator), "%s",
+		    coordinator);
+	else
+		snprintf(w->coordinator, sizeof(w->coordinator),
+		    "ipc://%s/coordinator.ipc", w->run_dir);
+	if (prefix != NULL) {
+		snprintf(w->data_prefix, sizeof(w->data_prefix), "%s", prefix);
+	} else {
+		char sock[600];
+		snprintf(sock, sizeof(sock), "%s/sock", w->run_dir);
+		mkdir(sock, 0755);
+		snprintf(w->data_prefix, sizeof(w->data_prefix),
+		    "ipc://%s/", sock);
+		/* sun_path holds 107 bytes: leave room for "e<epoch>-c<n>". */
+		if (strlen(sock) > 80) {
+			fprintf(stderr,
+			    "snapmark-worker: run directory path too long for "
+			    "ipc sockets (%zu > 80 bytes); use a shorter "
+			    "--run-dir or --data-prefix tcp://...\n",
+			    strlen(sock));
+			return 2;
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct worker w;
+	memset(&w, 0, sizeof(w));
+	w.heartbeat_ms = 500;
+	int rv = worker_parse_args(&w, argc, argv);
+	if (rv != 0)
+		return rv;
+	char name[32];
+	snprintf(name, sizeof(name), "worker-%d", w.id);
+	sm_log_init(name, SM_LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	int nrv;
+	if ((nrv = nng_pair1_open(&w.sock)) != 0 ||
+	    (nrv = nng_socket_set_size(w.sock, NNG_OPT_RECVMAXSZ,
+	         SM_CONTROL_MAX_BYTES)) != 0 ||
+	    (nrv = nng_socket_set_ms(w.sock, NNG_OPT_RECVTIMEO, 50)) != 0 ||
+	    (nrv = nng_socket_set_ms(w.sock, NNG_OPT_SENDTIMEO, 1000)) != 0 ||
+	    (nrv = nng_socket_set_ms(w.sock, NNG_OPT_RECONNMINT, 10)) != 0 ||
+	    (nrv = nng_socket_set_ms(w.sock, NNG_OPT_RECONNMAXT, 200)) != 0 ||
+	    (nrv = nng_pipe_notify(w.sock, NNG_PIPE_EV_ADD_POST,
+	         worker_pipe_event, &w)) != 0 ||
+	    (nrv = nng_dial(w.sock, w.coordinator, NULL,
+	         NNG_FLAG_NONBLOCK)) != 0) {
+		sm_error("cannot connect to the coordinator at %s: %s",
+		    w.coordinator, nng_strerror(nrv));
+		return 1;
+	}
+	sm_info("worker %d (pid %d) started; coordinator %s, data %s", w.id,
+	    (int) getpid(), w.coordinator, w.data_prefix);
+
+	while (!worker_terminate) {
+		if (atomic_load(&w.need_register))
+			worker_register(&w);
+		worker_heartbeat(&w);
+		Snapmark__Control *c;
+		nng_pipe pipe;
+		rv = sm_control_recv(w.sock, 0, &c, &pipe);
+		if (rv == SM_OK) {
+			worker_handle(&w, c);
+			snapmark__control__free_unpacked(c, NULL);
+		}
+	}
+	sm_info("terminating");
+	worker_stop_tasks(&w);
+	nng_close(w.sock);
+	return 0;
+}
