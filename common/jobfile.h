@@ -10,7 +10,10 @@
  *   channel index for each stage in file order, for each of its inputs in
  *                 file order, for each (upstream subtask, subtask) pair the
  *                 edge connects, upstream-major: one directed channel each
+ *                 (forward connects u == d only: parallelism channels;
+ *                 hash and broadcast connect all pairs: pu * pd channels)
  *
+ * The format and its rules are documented for users in docs/JOBFILE.md.
  * Errors name the line: "job.ini:12: unknown operator 'cuont'".
  */
 #ifndef SM_JOBFILE_H
@@ -46,7 +49,9 @@ struct sm_job_stage {
 	char name[SM_JOB_NAME_MAX];
 	enum sm_operator op;
 	int parallelism;
-	int max_parallelism;     /* key groups of a keyed stage; default 128 */
+	int max_parallelism;     /* key groups of a keyed stage; default 128,
+	                            or parallelism if that is larger; set
+	                            for every stage after parsing */
 	int first_task;
 	int n_inputs;
 	struct sm_job_input inputs[SM_JOB_MAX_INPUTS];
@@ -56,7 +61,10 @@ struct sm_job_stage {
 	uint64_t rate;           /* records/s per subtask; 0 = unlimited */
 	uint64_t seed;
 	/* file sink options */
-	char format[16];         /* "records" or "counts"; "" = from upstream */
+	char format[16];         /* "records" or "counts"; after parsing set
+	                            for every file stage (default: counts if
+	                            its first input is a count), "" for
+	                            other operators */
 	int line;                /* line of the [stage ...] header */
 };
 
@@ -96,30 +104,42 @@ struct sm_job_channel {
 int sm_job_parse(const char *text, const char *origin, struct sm_job *job,
     char *err, size_t errlen);
 
-/* sm_job_load reads the file at path and parses it; *text_out (if not NULL)
- * receives the file contents, malloc'ed, owned by the caller. */
+/* sm_job_load reads the file at path and parses it, with path as origin;
+ * *text_out (if not NULL) receives the file contents, malloc'ed, owned by
+ * the caller; it is written only on success. Returns SM_EIO if the file
+ * cannot be read ("cannot read PATH: reason" in err), SM_ENOMEM, or
+ * SM_EINVAL if it is not a valid job (also: larger than 1 MiB, or a NUL
+ * byte in it). */
 int sm_job_load(const char *path, struct sm_job *job, char **text_out,
     char *err, size_t errlen);
 
 /* sm_job_task_stage returns the stage index of a task, or -1. */
 int sm_job_task_stage(const struct sm_job *job, int task);
 
-/* sm_job_task_name writes "stage.subtask" into buf. */
+/* sm_job_task_name writes "stage.subtask" into buf ("#task" for a task
+ * that does not exist). */
 void sm_job_task_name(const struct sm_job *job, int task, char *buf,
     size_t len);
 
 /* sm_job_channel returns the channel with that index (0 <= index <
- * n_channels) in *out. */
+ * n_channels) in *out, or SM_EINVAL if there is none. */
 int sm_job_channel(const struct sm_job *job, int index,
     struct sm_job_channel *out);
 
-/* sm_job_is_source: the stage has no inputs (its operator is a source). */
+/* sm_job_is_source: the stage has no inputs (its operator is a source:
+ * gen). 0 for a stage index out of range. */
 int sm_job_is_source(const struct sm_job *job, int stage);
 
-/* sm_job_key_group maps a key to its key group in [0, max_parallelism). */
+/* sm_job_key_group maps a key to its key group in [0, max_parallelism):
+ * the splitmix64 finalizer of the key, modulo max_parallelism (0 if
+ * max_parallelism <= 0). A hash edge into stage S sends a record with key k
+ * to subtask sm_job_key_group_owner(sm_job_key_group(k, S.max_parallelism),
+ * S.max_parallelism, S.parallelism) of S. */
 int sm_job_key_group(uint64_t key, int max_parallelism);
 
-/* sm_job_key_group_owner maps a key group to the subtask that owns it. */
+/* sm_job_key_group_owner maps a key group to the subtask that owns it:
+ * key_group * parallelism / max_parallelism, so each subtask owns one
+ * contiguous range of key groups (Flink's assignment). */
 int sm_job_key_group_owner(int key_group, int max_parallelism,
     int parallelism);
 
