@@ -8,8 +8,9 @@
 #   TEST_TMP     a fresh mktemp -d for this test's own files
 #   RUN          TEST_TMP/run, exported as SNAPMARK_RUN_DIR, so every
 #                `cluster` and `cli` call below works on this test's cluster
-# On exit the cluster is brought down (scripts/cluster down). TEST_TMP is
-# removed if the test passed; if it failed it is kept and its path printed.
+# On exit the cluster is brought down (scripts/cluster down) and its logs are
+# searched for sanitizer reports, which fail the test. TEST_TMP is removed if
+# the test passed; if it failed it is kept and its path printed.
 #
 # Helpers:
 #   say MSG                 progress line, with seconds since the start
@@ -97,6 +98,22 @@ on_exit() {
 	_on_exit+=("$1")
 }
 
+# _sanitizer_reports: the cluster's processes run detached from the test,
+# so an ASan/UBSan/LSan report (leaks only show at exit, i.e. during
+# `cluster down`) would go unnoticed in their logs. Print any and return 1.
+_sanitizer_reports() {
+	local f found=0
+	for f in "$RUN"/logs/*.log; do
+		[[ -f $f ]] || continue
+		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+			echo "[$TEST_NAME] FAIL: sanitizer report in ${f#"$RUN"/}:"
+			grep -E -A 40 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | head -n 120
+			found=1
+		fi
+	done
+	return $((found))
+}
+
 # _finish: the EXIT trap. Runs the test's own exit hooks, brings the cluster
 # down (keeping it up would leak processes into the next test), then removes
 # or keeps TEST_TMP.
@@ -108,6 +125,7 @@ _finish() {
 	done
 	if [[ -d $RUN ]]; then
 		"$SRC/scripts/cluster" down >/dev/null
+		_sanitizer_reports || rc=1
 	fi
 	if [[ $rc -eq 0 ]]; then
 		rm -rf -- "$TEST_TMP"
