@@ -1,0 +1,724 @@
+/*
+ * cli.c - `snapmark`, the command-line client of a running coordinator.
+ *
+ * It owns the CLI's conversation: argument parsing, how the coordinator
+ * is found (--coordinator URL, else ipc://RUNDIR/cli.ipc), one req0
+ * request per command, checking the reply, and handing it to the text
+ * (cli_text.c) or JSON (json.c) renderer in a stable order. The
+ * coordinator does all the thinking; the CLI only asks and prints, so it
+ * never opens LMDB and is safe against a live cluster.
+ *
+ * Exit status: 0 success, 1 runtime failure (no coordinator, an error
+ * reply, a malformed reply, a failed checkpoint), 2 bad usage. Every error
+ * is one "snapmark: ..." line on stderr, also with --json.
+ *
+ * Requests are at most once: req0's automatic resend is switched off so a
+ * slow TRIGGER is never sent twice; a lost request shows up as a timeout.
+ */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "cli_text.h"
+#include "clock.h"
+#include "error.h"
+#include "json.h"
+#include "snapmark.pb-c.h"
+
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+#define CLI_TIMEOUT_MS 5000       /* one request */
+#define CLI_WAIT_TIMEOUT_MS 60000 /* trigger --wait, the whole wait */
+#define CLI_RECV_MAX ((size_t) 64 << 20)
+#define CLI_POLL_MIN_US 2000
+#define CLI_POLL_MAX_US 20000
+
+typedef Snapmark__CliRequest CliRequest;
+typedef Snapmark__CliReply CliReply;
+typedef Snapmark__WorkerStatus WorkerStatus;
+typedef Snapmark__TaskCheckpointStats TaskCheckpointStats;
+
+enum cli_cmd { CLI_HELP, CLI_STATUS, CLI_CHECKPOINTS, CLI_SHOW, CLI_TRIGGER };
+
+struct cli_opts {
+	enum cli_cmd cmd;
+	const char *coordinator; /* --coordinator, or NULL */
+	const char *run_dir;     /* --run-dir, or NULL */
+	int timeout_ms;          /* --timeout, 0 when not given */
+	int json;
+	int wait;
+	uint64_t id; /* show */
+};
+
+struct cli_conn {
+	nng_socket sock;
+	int open;
+	char url[PATH_MAX + 32];
+};
+
+static const char cli_usage_text[] =
+    "usage: snapmark [options] <command> [args]\n"
+    "\n"
+    "commands:\n"
+    "  status             job state, epoch, restarts, checkpoints, workers\n"
+    "  checkpoints        checkpoint history, newest first\n"
+    "  show ID            one checkpoint with its per-task snapshots\n"
+    "  trigger [--wait]   trigger a checkpoint now; with --wait, wait for\n"
+    "                     it to complete or fail\n"
+    "  help               this text\n"
+    "\n"
+    "options (before or after the command):\n"
+    "  --run-dir DIR      the cluster's run directory (default:\n"
+    "                     $SNAPMARK_RUN_DIR, else ./run); the coordinator\n"
+    "                     answers on ipc://DIR/cli.ipc\n"
+    "  --coordinator URL  talk to the coordinator at URL instead\n"
+    "  --timeout MS       give up after MS milliseconds (default 5000;\n"
+    "                     60000 for trigger --wait)\n"
+    "  --json             print one JSON object instead of text\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "exit status: 0 ok, 1 failed (no coordinator, error reply, failed\n"
+    "checkpoint), 2 bad usage\n";
+
+static void cli_err(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void
+cli_err(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("snapmark: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ------------------------------------------------------------ connection */
+
+/*
+ * cli_address works out the coordinator's URL. The run directory is made
+ * absolute because an ipc:// URL is resolved by the dialer's cwd.
+ */
+static int
+cli_address(const struct cli_opts *o, char *url, size_t cap)
+{
+	const char *dir = o->run_dir;
+	char *abs = NULL;
+	struct stat st;
+	int rv = SM_ENOTFOUND;
+
+	if (o->coordinator != NULL) {
+		if (snprintf(url, cap, "%s", o->coordinator) >= (int) cap) {
+			cli_err("coordinator URL too long");
+			return SM_EINVAL;
+		}
+		return SM_OK;
+	}
+	if (dir == NULL)
+		dir = getenv("SNAPMARK_RUN_DIR");
+	if (dir == NULL || *dir == '\0')
+		dir = "./run";
+	if ((abs = realpath(dir, NULL)) == NULL || stat(abs, &st) != 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		cli_err("no run directory %s (start a cluster with "
+		        "scripts/cluster up, or pass --run-dir)",
+		    dir);
+		goto fail;
+	}
+	if (snprintf(url, cap, "ipc://%s/cli.ipc", abs) >= (int) cap) {
+		cli_err("run directory path too long: %s", abs);
+		rv = SM_EINVAL;
+		goto fail;
+	}
+	rv = SM_OK;
+fail:
+	free(abs);
+	return rv;
+}
+
+/*
+ * cli_connect opens the req0 socket and starts dialing in the background
+ * (NNG_FLAG_NONBLOCK), so a coordinator that is not listening yet is
+ * retried every 10-100 ms until the request's deadline.
+ */
+static int
+cli_connect(struct cli_conn *c)
+{
+	int rv;
+
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		cli_err("cannot open a socket: %s", nng_strerror(rv));
+		return SM_ENET;
+	}
+	c->open = 1;
+	if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ,
+	         CLI_RECV_MAX)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 10)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 100)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
+	         NNG_DURATION_INFINITE)) != 0) {
+		cli_err("cannot set socket options: %s", nng_strerror(rv));
+		return SM_ENET;
+	}
+	if ((rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		cli_err("cannot dial %s: %s", c->url, nng_strerror(rv));
+		return SM_ENET;
+	}
+	return SM_OK;
+}
+
+static void
+cli_disconnect(struct cli_conn *c)
+{
+	if (c->open)
+		nng_close(c->sock);
+	c->open = 0;
+}
+
+/*
+ * cli_call sends one request and waits for its reply, both within
+ * timeout_ms in total. On SM_OK *replyp holds a reply with ok == true,
+ * owned by the caller (free it with snapmark__cli_reply__free_unpacked).
+ * Every failure has already been reported on stderr.
+ */
+static int
+cli_call(struct cli_conn *c, CliRequest *req, int timeout_ms,
+    CliReply **replyp)
+{
+	nng_msg *msg = NULL;
+	CliReply *reply = NULL;
+	uint64_t deadline = sm_now_us() + (uint64_t) timeout_ms * 1000;
+	uint64_t now;
+	int rv, err = SM_ENET;
+
+	if ((rv = nng_msg_alloc(&msg,
+	         snapmark__cli_request__get_packed_size(req))) != 0) {
+		cli_err("cannot build request: %s", nng_strerror(rv));
+		goto fail;
+	}
+	snapmark__cli_request__pack(req, nng_msg_body(msg));
+	rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
+	if (rv != 0 || (rv = nng_sendmsg(c->sock, msg, 0)) != 0)
+		goto nng_fail;
+	msg = NULL; /* nng owns it now */
+	now = sm_now_us();
+	rv = NNG_ETIMEDOUT;
+	if (now >= deadline ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO,
+	         (nng_duration) ((deadline - now + 999) / 1000))) != 0 ||
+	    (rv = nng_recvmsg(c->sock, &msg, 0)) != 0)
+		goto nng_fail;
+
+	reply = snapmark__cli_reply__unpack(NULL, nng_msg_len(msg),
+	    nng_msg_body(msg));
+	if (reply == NULL) {
+		cli_err("malformed reply from coordinator at %s (%zu bytes "
+		        "that are not a CliReply)",
+		    c->url, nng_msg_len(msg));
+		err = SM_EPROTO;
+		goto fail;
+	}
+	if (!reply->ok) {
+		if (reply->error != NULL && *reply->error != '\0')
+			cli_err("%s", cli_text_clean(reply->error));
+		else
+			cli_err("coordinator at %s refused the request",
+			    c->url);
+		err = SM_EINVAL;
+		goto fail;
+	}
+	nng_msg_free(msg);
+	*replyp = reply;
+	return SM_OK;
+
+nng_fail:
+	if (rv == NNG_ETIMEDOUT) {
+		cli_err("coordinator at %s did not answer within %d ms",
+		    c->url, timeout_ms);
+		err = SM_ETIMEDOUT;
+	} else {
+		cli_err("coordinator at %s: %s", c->url, nng_strerror(rv));
+	}
+fail:
+	if (reply != NULL)
+		snapmark__cli_reply__free_unpacked(reply, NULL);
+	if (msg != NULL)
+		nng_msg_free(msg);
+	return err;
+}
+
+static int
+cli_malformed(const struct cli_conn *c, const char *what)
+{
+	cli_err("malformed reply from coordinator at %s: %s", c->url, what);
+	return SM_EPROTO;
+}
+
+/* cli_emit_json prints the finished document as one line on stdout. */
+static int
+cli_emit_json(struct sm_json *j)
+{
+	const char *doc;
+	size_t len;
+	int rv = sm_json_finish(j, &doc, &len);
+	if (rv != SM_OK) {
+		cli_err("cannot format JSON: %s", sm_strerror(rv));
+		return rv;
+	}
+	fwrite(doc, 1, len, stdout);
+	putchar('\n');
+	return SM_OK;
+}
+
+/* cli_emit_message prints one protobuf message as a JSON object. */
+static int
+cli_emit_message(const ProtobufCMessage *m, const char *const *skip)
+{
+	struct sm_json j;
+	sm_json_init(&j);
+	sm_json_message(&j, m, skip);
+	int rv = cli_emit_json(&j);
+	sm_json_fini(&j);
+	return rv;
+}
+
+/* -------------------------------------------------------------- commands */
+
+static int
+cli_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+	return (x > y) - (x < y);
+}
+
+static int
+cli_cmp_worker(const void *a, const void *b)
+{
+	const WorkerStatus *x = *(WorkerStatus *const *) a;
+	const WorkerStatus *y = *(WorkerStatus *const *) b;
+	return (x->worker_id > y->worker_id) - (x->worker_id < y->worker_id);
+}
+
+/* Records newest (highest id) first. */
+static int
+cli_cmp_record(const void *a, const void *b)
+{
+	const CheckpointRecord *x = *(CheckpointRecord *const *) a;
+	const CheckpointRecord *y = *(CheckpointRecord *const *) b;
+	return (x->id < y->id) - (x->id > y->id);
+}
+
+static int
+cli_cmp_task(const void *a, const void *b)
+{
+	const TaskCheckpointStats *x = *(TaskCheckpointStats *const *) a;
+	const TaskCheckpointStats *y = *(TaskCheckpointStats *const *) b;
+	return (x->task > y->task) - (x->task < y->task);
+}
+
+static int
+cli_status(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+{
+	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
+	CliReply *reply = NULL;
+	int rv;
+
+	req.command = SNAPMARK__CLI_REQUEST__COMMAND__STATUS;
+	if ((rv = cli_call(c, &req, timeout_ms, &reply)) != SM_OK)
+		goto fail;
+	if (reply->status == NULL) {
+		rv = cli_malformed(c, "no job status");
+		goto fail;
+	}
+	/* Text and JSON list both in a stable order, whatever was sent. */
+	qsort(reply->status->pending, reply->status->n_pending,
+	    sizeof(uint64_t), cli_cmp_u64);
+	qsort(reply->status->workers, reply->status->n_workers,
+	    sizeof(WorkerStatus *), cli_cmp_worker);
+	if (o->json)
+		rv = cli_emit_message(&reply->status->base, NULL);
+	else
+		rv = cli_text_status(reply->status);
+fail:
+	if (reply != NULL)
+		snapmark__cli_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+static int
+cli_checkpoints(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+{
+	static const char *const skip[] = { "tasks", NULL };
+	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
+	CliReply *reply = NULL;
+	struct sm_json j;
+	int rv;
+
+	sm_json_init(&j);
+	req.command = SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS;
+	if ((rv = cli_call(c, &req, timeout_ms, &reply)) != SM_OK)
+		goto fail;
+	qsort(reply->checkpoints, reply->n_checkpoints,
+	    sizeof(CheckpointRecord *), cli_cmp_record);
+	if (!o->json) {
+		rv = cli_text_checkpoints(reply->checkpoints,
+		    reply->n_checkpoints);
+		goto fail;
+	}
+	sm_json_object_begin(&j);
+	sm_json_key(&j, "checkpoints");
+	sm_json_array_begin(&j);
+	for (size_t i = 0; i < reply->n_checkpoints; i++)
+		sm_json_message(&j, &reply->checkpoints[i]->base, skip);
+	sm_json_array_end(&j);
+	sm_json_object_end(&j);
+	rv = cli_emit_json(&j);
+fail:
+	sm_json_fini(&j);
+	if (reply != NULL)
+		snapmark__cli_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+/*
+ * cli_fetch asks for one checkpoint record, its tasks sorted by index. On
+ * SM_OK *recp points into *replyp, which the caller frees.
+ */
+static int
+cli_fetch(struct cli_conn *c, uint64_t id, int timeout_ms, CliReply **replyp,
+    CheckpointRecord **recp)
+{
+	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
+	CliReply *reply = NULL;
+	int rv;
+
+	req.command = SNAPMARK__CLI_REQUEST__COMMAND__SHOW;
+	req.has_checkpoint_id = 1;
+	req.checkpoint_id = id;
+	if ((rv = cli_call(c, &req, timeout_ms, &reply)) != SM_OK)
+		return rv;
+	if (reply->n_checkpoints == 0 || reply->checkpoints[0]->id != id) {
+		snapmark__cli_reply__free_unpacked(reply, NULL);
+		return cli_malformed(c, "not the checkpoint asked for");
+	}
+	qsort(reply->checkpoints[0]->tasks, reply->checkpoints[0]->n_tasks,
+	    sizeof(TaskCheckpointStats *), cli_cmp_task);
+	*replyp = reply;
+	*recp = reply->checkpoints[0];
+	return SM_OK;
+}
+
+static int
+cli_show(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+{
+	CliReply *reply = NULL;
+	CheckpointRecord *r;
+	int rv;
+
+	if ((rv = cli_fetch(c, o->id, timeout_ms, &reply, &r)) != SM_OK)
+		return rv;
+	if (o->json)
+		rv = cli_emit_message(&r->base, NULL);
+	else
+		rv = cli_text_record(r);
+	snapmark__cli_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+/*
+ * cli_wait polls checkpoint id until it leaves PENDING, every 2 ms backing
+ * off to 20 ms, for at most wait_ms in total. A checkpoint that completes
+ * returns SM_OK; one that fails is printed and returns SM_ESTOPPED.
+ */
+static int
+cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
+    int wait_ms)
+{
+	uint64_t deadline = sm_now_us() + (uint64_t) wait_ms * 1000;
+	uint64_t pause = CLI_POLL_MIN_US, bytes = 0, now;
+	CliReply *reply = NULL;
+	CheckpointRecord *r;
+	char dur[32], size[32];
+	int rv;
+
+	for (;;) {
+		now = sm_now_us();
+		/* Each poll may take what is left of the wait, at most. */
+		int left = 1;
+		if (now < deadline)
+			left = (int) ((deadline - now + 999) / 1000);
+		rv = cli_fetch(c, id, left < req_ms ? left : req_ms, &reply,
+		    &r);
+		if (rv != SM_OK)
+			return rv;
+		if (r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__PENDING)
+			break;
+		snapmark__cli_reply__free_unpacked(reply, NULL);
+		reply = NULL;
+		now = sm_now_us();
+		if (now >= deadline) {
+			cli_err("checkpoint %" PRIu64
+			        " still pending after %d ms",
+			    id, wait_ms);
+			return SM_ETIMEDOUT;
+		}
+		sm_sleep_us(pause < deadline - now ? pause : deadline - now);
+		pause *= 2;
+		if (pause > CLI_POLL_MAX_US)
+			pause = CLI_POLL_MAX_US;
+	}
+
+	if (o->json && (rv = cli_emit_message(&r->base, NULL)) != SM_OK)
+		goto done;
+	if (r->has_duration_us)
+		cli_text_ms(dur, sizeof(dur), r->duration_us);
+	else
+		snprintf(dur, sizeof(dur), "?");
+	if (r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED) {
+		cli_text_bytes(r, &bytes);
+		if (!o->json)
+			printf("checkpoint %" PRIu64
+			       " completed in %s (%" PRIu32 " tasks, %s)\n",
+			    id, dur, r->tasks_acked,
+			    cli_text_size(size, sizeof(size), bytes));
+		rv = SM_OK;
+		goto done;
+	}
+	rv = SM_ESTOPPED;
+	if (r->failure_reason != NULL)
+		cli_text_clean(r->failure_reason);
+	/* The outcome is the result on stdout; with --json the record is. */
+	fprintf(o->json ? stderr : stdout,
+	    "%scheckpoint %" PRIu64 " failed after %s: %s\n",
+	    o->json ? "snapmark: " : "", id, dur,
+	    r->failure_reason != NULL ? r->failure_reason : "no reason given");
+done:
+	snapmark__cli_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+static int
+cli_trigger(struct cli_conn *c, const struct cli_opts *o)
+{
+	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
+	CliReply *reply = NULL;
+	struct sm_json j;
+	int req_ms = o->timeout_ms > 0 ? o->timeout_ms : CLI_TIMEOUT_MS;
+	int wait_ms = o->timeout_ms > 0 ? o->timeout_ms : CLI_WAIT_TIMEOUT_MS;
+	uint64_t id;
+	int rv;
+
+	sm_json_init(&j);
+	req.command = SNAPMARK__CLI_REQUEST__COMMAND__TRIGGER;
+	if ((rv = cli_call(c, &req, req_ms, &reply)) != SM_OK)
+		goto fail;
+	if (!reply->has_checkpoint_id) {
+		rv = cli_malformed(c, "no checkpoint id");
+		goto fail;
+	}
+	id = reply->checkpoint_id;
+	if (o->wait) {
+		rv = cli_wait(c, o, id, req_ms, wait_ms);
+	} else if (o->json) {
+		sm_json_object_begin(&j);
+		sm_json_key(&j, "checkpoint_id");
+		sm_json_uint(&j, id);
+		sm_json_object_end(&j);
+		rv = cli_emit_json(&j);
+	} else {
+		printf("checkpoint %" PRIu64 " triggered\n", id);
+	}
+fail:
+	sm_json_fini(&j);
+	if (reply != NULL)
+		snapmark__cli_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+/* ------------------------------------------------------------- arguments */
+
+/* cli_parse_u64 accepts only plain decimal digits that fit. */
+static int
+cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (*s == '\0')
+		return SM_EINVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return SM_EINVAL;
+		unsigned d = (unsigned) (*s - '0');
+		if (v > (max - d) / 10)
+			return SM_EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return SM_OK;
+}
+
+/*
+ * cli_parse fills o from argv. Options may come before or after the
+ * command. On SM_EINVAL the problem has been printed; the caller adds the
+ * usage text. --help anywhere wins over any other problem.
+ */
+static int
+cli_parse(int argc, char **argv, struct cli_opts *o)
+{
+	static const char *const names[] = { "help", "status", "checkpoints",
+		"show", "trigger" };
+	const char *pos[3] = { NULL, NULL, NULL };
+	char problem[256] = "";
+	int npos = 0, help = 0, dashdash = 0;
+	uint64_t v;
+
+#define CLI_PROBLEM(...)                                                      \
+	do {                                                                  \
+		if (problem[0] == '\0')                                       \
+			snprintf(problem, sizeof(problem), __VA_ARGS__);      \
+	} while (0)
+
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL, *eq;
+		const char **slot = NULL;
+		size_t nlen;
+
+		if (dashdash || a[0] != '-' || a[1] == '\0') {
+			if (npos < 3)
+				pos[npos] = a;
+			npos++;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			dashdash = 1;
+			continue;
+		}
+		eq = strchr(a, '=');
+		nlen = eq != NULL ? (size_t) (eq - a) : strlen(a);
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			help = 1;
+		} else if (strcmp(a, "--json") == 0) {
+			o->json = 1;
+		} else if (strcmp(a, "--wait") == 0) {
+			o->wait = 1;
+		} else if (strncmp(a, "--coordinator", nlen) == 0 &&
+		    nlen == 13) {
+			slot = &o->coordinator;
+		} else if (strncmp(a, "--run-dir", nlen) == 0 && nlen == 9) {
+			slot = &o->run_dir;
+		} else if (strncmp(a, "--timeout", nlen) == 0 && nlen == 9) {
+			slot = &val;
+		} else {
+			CLI_PROBLEM("unknown option '%s'", a);
+			continue;
+		}
+		if (slot == NULL)
+			continue;
+		if (eq != NULL) {
+			*slot = eq + 1;
+		} else if (i + 1 < argc) {
+			*slot = argv[++i];
+		} else {
+			CLI_PROBLEM("option %s needs a value", a);
+			continue;
+		}
+		if (slot == &val) {
+			if (cli_parse_u64(val, INT32_MAX, &v) != SM_OK ||
+			    v == 0)
+				CLI_PROBLEM("invalid --timeout '%s' (want a "
+				            "positive number of milliseconds)",
+				    val);
+			else
+				o->timeout_ms = (int) v;
+		}
+	}
+
+	if (help) {
+		o->cmd = CLI_HELP;
+		return SM_OK;
+	}
+	if (problem[0] == '\0' && npos == 0)
+		CLI_PROBLEM("no command given");
+	if (problem[0] == '\0') {
+		size_t k = 0;
+		while (k < 5 && strcmp(pos[0], names[k]) != 0)
+			k++;
+		if (k == 5)
+			CLI_PROBLEM("unknown command '%s'", pos[0]);
+		else
+			o->cmd = (enum cli_cmd) k;
+	}
+	if (problem[0] == '\0' && o->cmd == CLI_SHOW) {
+		if (npos < 2)
+			CLI_PROBLEM("show needs a checkpoint id");
+		else if (cli_parse_u64(pos[1], UINT64_MAX, &o->id) != SM_OK)
+			CLI_PROBLEM("invalid checkpoint id '%s'", pos[1]);
+		else if (npos > 2)
+			CLI_PROBLEM("unexpected argument '%s'", pos[2]);
+	} else if (problem[0] == '\0' && o->cmd != CLI_HELP && npos > 1) {
+		CLI_PROBLEM("unexpected argument '%s'", pos[1]);
+	}
+	if (problem[0] == '\0' && o->wait && o->cmd != CLI_TRIGGER)
+		CLI_PROBLEM("--wait only applies to trigger");
+#undef CLI_PROBLEM
+
+	if (problem[0] != '\0') {
+		cli_err("%s", problem);
+		return SM_EINVAL;
+	}
+	return SM_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct cli_conn c;
+	int rv, timeout_ms;
+
+	memset(&c, 0, sizeof(c));
+	if (cli_parse(argc, argv, &o) != SM_OK) {
+		fputs(cli_usage_text, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (o.cmd == CLI_HELP) {
+		fputs(cli_usage_text, stdout);
+		rv = SM_OK;
+		goto done;
+	}
+	timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : CLI_TIMEOUT_MS;
+	if ((rv = cli_address(&o, c.url, sizeof(c.url))) != SM_OK ||
+	    (rv = cli_connect(&c)) != SM_OK)
+		goto done;
+	switch (o.cmd) {
+	case CLI_STATUS:
+		rv = cli_status(&c, &o, timeout_ms);
+		break;
+	case CLI_CHECKPOINTS:
+		rv = cli_checkpoints(&c, &o, timeout_ms);
+		break;
+	case CLI_SHOW:
+		rv = cli_show(&c, &o, timeout_ms);
+		break;
+	case CLI_TRIGGER:
+		rv = cli_trigger(&c, &o);
+		break;
+	case CLI_HELP:
+		break;
+	}
+done:
+	cli_disconnect(&c);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_err("cannot write output");
+		rv = SM_EIO;
+	}
+	return rv == SM_OK ? 0 : CLI_EXIT_FAIL;
+}

@@ -1,0 +1,437 @@
+/*
+ * cli_text.c - how `snapmark` shows coordinator replies to a person.
+ *
+ * It owns the text side of the CLI: the key: value blocks, the aligned
+ * tables and the human units (ms/s, B/KiB/MiB, local clock time). cli.c
+ * owns the conversation with the coordinator and never formats text
+ * itself, so the wording users and scripts rely on lives in one place.
+ *
+ * Strings come from another process, so control characters in them are
+ * masked before they reach a terminal.
+ */
+#include "cli_text.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+
+typedef Snapmark__WorkerStatus WorkerStatus;
+typedef Snapmark__TaskCheckpointStats TaskCheckpointStats;
+
+char *
+cli_text_clean(char *s)
+{
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
+/* cli_fmt allocates the formatted, cleaned string; NULL on ENOMEM. */
+static char *cli_fmt(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static char *
+cli_fmt(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t) n + 1)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t) n + 1, fmt, ap);
+	va_end(ap);
+	return cli_text_clean(s);
+}
+
+/* cli_puts_clean prints a peer's string with control characters masked. */
+static void
+cli_puts_clean(const char *s)
+{
+	for (; *s != '\0'; s++)
+		putchar((unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+/* ------------------------------------------------------------ formatting */
+
+/* cli_text_ms: milliseconds, exact to the microsecond below 1 ms. */
+const char *
+cli_text_ms(char *buf, size_t cap, uint64_t us)
+{
+	if (us < 1000)
+		snprintf(buf, cap, "%.3f ms", (double) us / 1e3);
+	else
+		snprintf(buf, cap, "%.1f ms", (double) us / 1e3);
+	return buf;
+}
+
+/* cli_fmt_duration: like cli_text_ms, switching to seconds at 1 s. */
+static const char *
+cli_fmt_duration(char *buf, size_t cap, uint64_t us)
+{
+	if (us < 1000000)
+		return cli_text_ms(buf, cap, us);
+	snprintf(buf, cap, "%.2f s", (double) us / 1e6);
+	return buf;
+}
+
+const char *
+cli_text_size(char *buf, size_t cap, uint64_t bytes)
+{
+	static const char *units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double) bytes;
+	int u = -1;
+
+	if (bytes < 1024) {
+		snprintf(buf, cap, "%" PRIu64 " B", bytes);
+		return buf;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, cap, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+/* cli_fmt_time: local wall time of ms since 1970, optionally with date. */
+static const char *
+cli_fmt_time(char *buf, size_t cap, uint64_t ms, int date)
+{
+	time_t sec = (time_t) (ms / 1000);
+	struct tm tm;
+	char hms[32];
+
+	if (localtime_r(&sec, &tm) == NULL ||
+	    strftime(hms, sizeof(hms), date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S",
+	        &tm) == 0) {
+		snprintf(buf, cap, "%" PRIu64, ms);
+		return buf;
+	}
+	snprintf(buf, cap, "%s.%03u", hms, (unsigned) (ms % 1000));
+	return buf;
+}
+
+static const char *
+cli_status_name(int status)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+	    &snapmark__checkpoint_record__status__descriptor, status);
+	return v != NULL ? v->name : "UNKNOWN";
+}
+
+static const char *
+cli_kind(const CheckpointRecord *r)
+{
+	if (r->has_final && r->final)
+		return "final";
+	if (r->has_manual && r->manual)
+		return "manual";
+	return "periodic";
+}
+
+/* cli_text_bytes: the record's size, or the sum of its tasks' snapshots. */
+int
+cli_text_bytes(const CheckpointRecord *r, uint64_t *bytes)
+{
+	uint64_t sum = 0;
+	if (r->has_bytes) {
+		*bytes = r->bytes;
+		return 1;
+	}
+	if (r->n_tasks == 0)
+		return 0;
+	for (size_t i = 0; i < r->n_tasks; i++)
+		sum += r->tasks[i]->handle->bytes;
+	*bytes = sum;
+	return 1;
+}
+
+/* ---------------------------------------------------------------- tables */
+
+/*
+ * A text table: cells are added row by row, then printed with every column
+ * padded to its widest cell (counted in UTF-8 characters) and two spaces
+ * between columns. Errors are sticky and reported by cli_table_print.
+ */
+struct cli_table {
+	size_t ncols;
+	size_t ncells;
+	size_t cap;
+	char **cells;
+	int err;
+};
+
+static void
+cli_table_take(struct cli_table *t, char *cell)
+{
+	if (cell == NULL && t->err == SM_OK)
+		t->err = SM_ENOMEM;
+	if (t->err == SM_OK && t->ncells == t->cap) {
+		size_t cap = t->cap == 0 ? 32 : t->cap * 2;
+		char **cells = realloc(t->cells, cap * sizeof(*cells));
+		if (cells == NULL) {
+			t->err = SM_ENOMEM;
+		} else {
+			t->cells = cells;
+			t->cap = cap;
+		}
+	}
+	if (t->err != SM_OK) {
+		free(cell);
+		return;
+	}
+	t->cells[t->ncells++] = cell;
+}
+
+static void
+cli_table_row(struct cli_table *t, const char *const *cells)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		cli_table_take(t, cli_fmt("%s", cells[i]));
+}
+
+static size_t
+cli_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s != '\0'; s++)
+		w += ((unsigned char) *s & 0xC0) != 0x80;
+	return w;
+}
+
+static int
+cli_table_print(struct cli_table *t)
+{
+	size_t width[16] = { 0 };
+
+	if (t->err != SM_OK || t->ncols > 16)
+		return t->err != SM_OK ? t->err : SM_EINVAL;
+	for (size_t i = 0; i < t->ncells; i++) {
+		size_t w = cli_width(t->cells[i]);
+		if (w > width[i % t->ncols])
+			width[i % t->ncols] = w;
+	}
+	for (size_t i = 0; i < t->ncells; i++) {
+		size_t col = i % t->ncols;
+		fputs(t->cells[i], stdout);
+		/* End the row early rather than pad up to empty cells. */
+		size_t rest = col + 1;
+		while (rest < t->ncols && t->cells[i - col + rest][0] == '\0')
+			rest++;
+		if (rest == t->ncols) {
+			putchar('\n');
+			i += t->ncols - col - 1;
+			continue;
+		}
+		for (size_t w = cli_width(t->cells[i]); w < width[col] + 2;
+		     w++)
+			putchar(' ');
+	}
+	return SM_OK;
+}
+
+static void
+cli_table_fini(struct cli_table *t)
+{
+	for (size_t i = 0; i < t->ncells; i++)
+		free(t->cells[i]);
+	free(t->cells);
+}
+
+/* cli_join joins strings with sep into a new string ("-" when empty). */
+static char *
+cli_join(char *const *items, size_t n, const char *sep)
+{
+	size_t len = 2;
+	char *s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(items[i]) + strlen(sep);
+	if ((s = malloc(len)) == NULL)
+		return NULL;
+	strcpy(s, n == 0 ? "-" : "");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(s, sep);
+		strcat(s, items[i]);
+	}
+	return cli_text_clean(s);
+}
+
+int
+cli_text_status(const JobStatus *st)
+{
+	struct cli_table t = { .ncols = 4 };
+	char buf[64];
+	int rv;
+
+	fputs("job: ", stdout);
+	cli_puts_clean(st->job_name);
+	fputs("\nstate: ", stdout);
+	cli_puts_clean(st->state);
+	printf("\nepoch: %" PRIu64 "\nrestarts: %" PRIu32 "\n", st->epoch,
+	    st->restarts);
+	printf("tasks: %" PRIu32 "/%" PRIu32 " running\n", st->tasks_running,
+	    st->tasks_total);
+	if (st->has_latest_completed)
+		printf("latest completed checkpoint: %" PRIu64 "\n",
+		    st->latest_completed);
+	else
+		printf("latest completed checkpoint: none\n");
+	if (st->has_restored_from)
+		printf("restored from checkpoint: %" PRIu64 "\n",
+		    st->restored_from);
+	if (st->has_last_restore_us)
+		printf("last restore took: %s\n",
+		    cli_text_ms(buf, sizeof(buf), st->last_restore_us));
+	fputs("pending checkpoints:", stdout);
+	for (size_t i = 0; i < st->n_pending; i++)
+		printf(" %" PRIu64, st->pending[i]);
+	puts(st->n_pending == 0 ? " none" : "");
+	if (st->last_failure != NULL) {
+		fputs("last failure: ", stdout);
+		cli_puts_clean(st->last_failure);
+		putchar('\n');
+	}
+
+	putchar('\n');
+	cli_table_row(&t,
+	    (const char *[]) { "WORKER", "ALIVE", "PID", "TASKS" });
+	for (size_t i = 0; i < st->n_workers; i++) {
+		const WorkerStatus *w = st->workers[i];
+		cli_table_take(&t, cli_fmt("%" PRIu32, w->worker_id));
+		cli_table_take(&t, cli_fmt("%s", w->alive ? "yes" : "no"));
+		if (w->has_pid)
+			cli_table_take(&t, cli_fmt("%" PRIu32, w->pid));
+		else
+			cli_table_take(&t, cli_fmt("-"));
+		cli_table_take(&t, cli_join(w->tasks, w->n_tasks, ","));
+	}
+	rv = cli_table_print(&t);
+	cli_table_fini(&t);
+	return rv;
+}
+
+/* cli_record_row adds one checkpoint to the history table. */
+static void
+cli_record_row(struct cli_table *t, const CheckpointRecord *r)
+{
+	char when[48], dur[32], size[32];
+	uint64_t bytes;
+	int pending =
+	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__PENDING;
+
+	cli_table_take(t, cli_fmt("%" PRIu64, r->id));
+	cli_table_take(t, cli_fmt("%s", cli_kind(r)));
+	cli_table_take(t, cli_fmt("%s", cli_status_name(r->status)));
+	cli_table_take(t,
+	    cli_fmt("%s",
+	        cli_fmt_time(when, sizeof(when), r->trigger_time_ms, 0)));
+	cli_table_take(t,
+	    cli_fmt("%s",
+	        pending || !r->has_duration_us
+	            ? "-"
+	            : cli_fmt_duration(dur, sizeof(dur), r->duration_us)));
+	cli_table_take(t,
+	    cli_fmt("%s",
+	        cli_text_bytes(r, &bytes)
+	            ? cli_text_size(size, sizeof(size), bytes)
+	            : "-"));
+	cli_table_take(t,
+	    cli_fmt("%" PRIu32 "/%" PRIu32, r->tasks_acked, r->tasks_total));
+	cli_table_take(t,
+	    cli_fmt("%s", r->failure_reason != NULL ? r->failure_reason : ""));
+}
+
+int
+cli_text_checkpoints(CheckpointRecord *const *recs, size_t n)
+{
+	static const char *const head[] = { "ID", "TYPE", "STATUS",
+		"TRIGGERED", "DURATION", "SIZE", "ACKED", "FAILURE" };
+	struct cli_table t = { .ncols = 8 };
+	int rv;
+
+	if (n == 0) {
+		puts("no checkpoints yet");
+		return SM_OK;
+	}
+	cli_table_row(&t, head);
+	for (size_t i = 0; i < n; i++)
+		cli_record_row(&t, recs[i]);
+	rv = cli_table_print(&t);
+	cli_table_fini(&t);
+	return rv;
+}
+
+int
+cli_text_record(const CheckpointRecord *r)
+{
+	static const char *const head[] = { "TASK", "NAME", "SYNC", "ASYNC",
+		"ALIGN", "ACKED_AFTER", "SIZE", "ENTRIES", "CHECKSUM",
+		"LOCATION" };
+	struct cli_table t = { .ncols = 10 };
+	char buf[64], b2[32], b3[32], b4[32];
+	uint64_t bytes;
+	int rv;
+
+	printf("id: %" PRIu64 "\nstatus: %s\ntype: %s\n", r->id,
+	    cli_status_name(r->status), cli_kind(r));
+	printf("triggered: %s\n",
+	    cli_fmt_time(buf, sizeof(buf), r->trigger_time_ms, 1));
+	printf("duration: %s\n",
+	    r->has_duration_us
+	        ? cli_fmt_duration(buf, sizeof(buf), r->duration_us)
+	        : "-");
+	printf("size: %s\n",
+	    cli_text_bytes(r, &bytes) ? cli_text_size(buf, sizeof(buf), bytes)
+	                              : "-");
+	printf("acked: %" PRIu32 "/%" PRIu32 "\n", r->tasks_acked,
+	    r->tasks_total);
+	if (r->has_epoch)
+		printf("epoch: %" PRIu64 "\n", r->epoch);
+	else
+		printf("epoch: -\n");
+	if (r->failure_reason != NULL) {
+		fputs("failure: ", stdout);
+		cli_puts_clean(r->failure_reason);
+		putchar('\n');
+	}
+
+	putchar('\n');
+	cli_table_row(&t, head);
+	for (size_t i = 0; i < r->n_tasks; i++) {
+		const TaskCheckpointStats *ts = r->tasks[i];
+		const Snapmark__SnapshotHandle *h = ts->handle;
+		cli_table_take(&t, cli_fmt("%" PRIu32, ts->task));
+		cli_table_take(&t, cli_fmt("%s", ts->task_name));
+		cli_table_take(&t,
+		    cli_fmt("%s", cli_text_ms(buf, sizeof(buf), ts->sync_us)));
+		cli_table_take(&t,
+		    cli_fmt("%s", cli_text_ms(b2, sizeof(b2), ts->async_us)));
+		cli_table_take(&t,
+		    cli_fmt("%s", cli_text_ms(b3, sizeof(b3), ts->align_us)));
+		cli_table_take(&t,
+		    cli_fmt("%s", cli_text_ms(b4, sizeof(b4), ts->ack_us)));
+		cli_table_take(&t,
+		    cli_fmt("%s", cli_text_size(buf, sizeof(buf), h->bytes)));
+		if (h->has_entries)
+			cli_table_take(&t, cli_fmt("%" PRIu64, h->entries));
+		else
+			cli_table_take(&t, cli_fmt("-"));
+		cli_table_take(&t, cli_fmt("%08" PRIx32, h->checksum));
+		cli_table_take(&t, cli_fmt("%s", h->location));
+	}
+	rv = cli_table_print(&t);
+	cli_table_fini(&t);
+	return rv;
+}
