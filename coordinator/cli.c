@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -113,6 +114,7 @@ cli_address(const struct cli_opts *o, char *url, size_t cap)
 	const char *dir = o->run_dir;
 	char *abs = NULL;
 	struct stat st;
+	struct sockaddr_un sun;
 	int rv = SM_ENOTFOUND;
 
 	if (o->coordinator != NULL) {
@@ -133,8 +135,12 @@ cli_address(const struct cli_opts *o, char *url, size_t cap)
 		    dir);
 		goto fail;
 	}
-	if (snprintf(url, cap, "ipc://%s/cli.ipc", abs) >= (int) cap) {
-		cli_err("run directory path too long: %s", abs);
+	/* NNG would accept a longer path and then never connect. */
+	if (strlen(abs) + strlen("/cli.ipc") >= sizeof(sun.sun_path) ||
+	    snprintf(url, cap, "ipc://%s/cli.ipc", abs) >= (int) cap) {
+		cli_err("run directory path too long for an ipc socket (at "
+		        "most %zu bytes): %s",
+		    sizeof(sun.sun_path) - 1 - strlen("/cli.ipc"), abs);
 		rv = SM_EINVAL;
 		goto fail;
 	}

@@ -191,6 +191,13 @@ expect_rc 1
 expect_err "snapmark: coordinator at ipc://$EMPTY/cli.ipc did not answer within 300 ms"
 [ "$elapsed_ms" -lt 3000 ] || fail "--timeout 300 took $elapsed_ms ms"
 
+check "a run directory too long for an ipc socket: exit 1 saying so"
+LONG=$WORK/$(printf 'd%.0s' $(seq 1 100))
+mkdir "$LONG"
+run --run-dir "$LONG" --timeout 300 status
+expect_rc 1
+expect_err "run directory path too long for an ipc socket"
+
 # ------------------------------------------------------- a fake coordinator
 
 # The run directory is $WORK/run so the default ./run is exercised too.
