@@ -1,0 +1,171 @@
+/*
+ * pending.c - bookkeeping of checkpoints in flight (see pending.h).
+ */
+#include "pending.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+int
+coord_pending_alloc(uint64_t id, uint64_t epoch, int n_tasks,
+    uint64_t now_us, uint64_t timeout_us, struct coord_pending **out)
+{
+	if (n_tasks < 1 || id == 0)
+		return SM_EINVAL;
+	struct coord_pending *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return SM_ENOMEM;
+	p->acks = calloc((size_t) n_tasks, sizeof(*p->acks));
+	if (p->acks == NULL) {
+		free(p);
+		return SM_ENOMEM;
+	}
+	p->id = id;
+	p->epoch = epoch;
+	p->n_tasks = n_tasks;
+	p->trigger_us = now_us;
+	p->deadline_us = now_us + timeout_us;
+	*out = p;
+	return SM_OK;
+}
+
+void
+coord_pending_free(struct coord_pending *p)
+{
+	if (p == NULL)
+		return;
+	for (int i = 0; i < p->n_tasks; i++)
+		free(p->acks[i].location);
+	free(p->acks);
+	free(p);
+}
+
+int
+coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
+    uint64_t now_us)
+{
+	if (ack->checkpoint_id != p->id || ack->epoch != p->epoch ||
+	    ack->task >= (uint32_t) p->n_tasks || ack->handle == NULL ||
+	    ack->handle->task != ack->task ||
+	    ack->handle->checkpoint_id != p->id)
+		return SM_EINVAL;
+	struct coord_task_ack *a = &p->acks[ack->task];
+	if (a->acked)
+		return SM_EAGAIN;
+	char *loc = strdup(ack->handle->location);
+	if (loc == NULL)
+		return SM_ENOMEM;
+	a->acked = 1;
+	a->location = loc;
+	a->bytes = ack->handle->bytes;
+	a->entries = ack->handle->has_entries ? ack->handle->entries : 0;
+	a->checksum = ack->handle->checksum;
+	a->sync_us = ack->sync_us;
+	a->async_us = ack->async_us;
+	a->align_us = ack->align_us;
+	a->ack_us = now_us - p->trigger_us;
+	p->n_acked++;
+	return SM_OK;
+}
+
+int
+coord_pending_complete(const struct coord_pending *p)
+{
+	return p->n_acked == p->n_tasks;
+}
+
+int
+coord_pending_expired(const struct coord_pending *p, uint64_t now_us)
+{
+	return !coord_pending_complete(p) && now_us >= p->deadline_us;
+}
+
+int
+coord_pending_record(const struct coord_pending *p,
+    Snapmark__CheckpointRecord__Status status, const char *reason,
+    uint64_t now_us, char *const *task_names,
+    Snapmark__CheckpointRecord **out)
+{
+	Snapmark__CheckpointRecord *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return SM_ENOMEM;
+	snapmark__checkpoint_record__init(r);
+	r->id = p->id;
+	r->status = status;
+	r->trigger_time_ms = p->trigger_wall_ms;
+	r->has_duration_us = 1;
+	r->duration_us = now_us - p->trigger_us;
+	r->tasks_total = (uint32_t) p->n_tasks;
+	r->tasks_acked = (uint32_t) p->n_acked;
+	r->has_epoch = 1;
+	r->epoch = p->epoch;
+	r->has_final = 1;
+	r->final = p->final != 0;
+	r->has_manual = 1;
+	r->manual = p->manual != 0;
+	if (reason != NULL && (r->failure_reason = strdup(reason)) == NULL)
+		goto oom;
+	r->tasks = calloc((size_t) p->n_acked + 1, sizeof(*r->tasks));
+	if (r->tasks == NULL)
+		goto oom;
+	uint64_t bytes = 0;
+	for (int i = 0; i < p->n_tasks; i++) {
+		const struct coord_task_ack *a = &p->acks[i];
+		if (!a->acked)
+			continue;
+		Snapmark__TaskCheckpointStats *s = calloc(1, sizeof(*s));
+		Snapmark__SnapshotHandle *h = calloc(1, sizeof(*h));
+		if (s == NULL || h == NULL) {
+			free(s);
+			free(h);
+			goto oom;
+		}
+		snapmark__task_checkpoint_stats__init(s);
+		snapmark__snapshot_handle__init(h);
+		r->tasks[r->n_tasks++] = s;
+		s->handle = h;
+		s->task = (uint32_t) i;
+		s->task_name = strdup(task_names[i]);
+		h->location = strdup(a->location);
+		if (s->task_name == NULL || h->location == NULL)
+			goto oom;
+		h->task = (uint32_t) i;
+		h->checkpoint_id = p->id;
+		h->bytes = a->bytes;
+		h->checksum = a->checksum;
+		h->has_entries = 1;
+		h->entries = a->entries;
+		s->sync_us = a->sync_us;
+		s->async_us = a->async_us;
+		s->align_us = a->align_us;
+		s->ack_us = a->ack_us;
+		bytes += a->bytes;
+	}
+	r->has_bytes = 1;
+	r->bytes = bytes;
+	*out = r;
+	return SM_OK;
+oom:
+	coord_record_free(r);
+	return SM_ENOMEM;
+}
+
+void
+coord_record_free(Snapmark__CheckpointRecord *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n_tasks; i++) {
+		Snapmark__TaskCheckpointStats *s = r->tasks[i];
+		if (s->handle != NULL)
+			free(s->handle->location);
+		free(s->handle);
+		free(s->task_name);
+		free(s);
+	}
+	free(r->tasks);
+	free(r->failure_reason);
+	free(r);
+}

@@ -533,7 +533,9 @@ task_read_inputs(struct worker_task *t)
 	for (int i = 0; i < t->n_in; i++) {
 		struct task_input *in = &t->in[i];
 		for (int k = 0; k < TASK_FRAMES_PER_ROUND; k++) {
-			if (in->ended || sm_align_blocked(&t->align, i))
+			/* Ended inputs are still read: barriers follow
+			 * the end of data until the job finishes. */
+			if (sm_align_blocked(&t->align, i))
 				break;
 			Snapmark__Frame *f;
 			int rv = sm_channel_recv(in->ch, &f);
@@ -568,7 +570,7 @@ task_wait(struct worker_task *t, int timeout_ms)
 	fds[n++].events = POLLIN;
 	for (int i = 0; i < t->n_in && n < (int) (sizeof(fds) / sizeof(fds[0]));
 	     i++) {
-		if (t->in[i].ended || sm_align_blocked(&t->align, i))
+		if (sm_align_blocked(&t->align, i))
 			continue;
 		fds[n].fd = sm_channel_fd(t->in[i].ch);
 		fds[n++].events = POLLIN;

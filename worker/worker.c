@@ -32,8 +32,8 @@
 struct worker {
 	int id;
 	char run_dir[512];
-	char coordinator[600];
-	char data_prefix[600];
+	char coordinator[640];
+	char data_prefix[640];
 	nng_socket sock;
 	atomic_int need_register;
 	uint64_t heartbeat_ms;

@@ -1,0 +1,326 @@
+/*
+ * catalog.c - the coordinator's checkpoint catalog in LMDB (catalog.h).
+ */
+#include "catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "store.h"
+
+struct coord_catalog {
+	struct sm_store *store;
+};
+
+int
+coord_catalog_open(const char *dir, struct coord_catalog **out)
+{
+	struct coord_catalog *cat = calloc(1, sizeof(*cat));
+	if (cat == NULL)
+		return SM_ENOMEM;
+	int rv = sm_store_open(dir, 0, SM_STORE_DURABLE, &cat->store);
+	if (rv != SM_OK) {
+		free(cat);
+		return rv;
+	}
+	*out = cat;
+	return SM_OK;
+}
+
+void
+coord_catalog_close(struct coord_catalog *cat)
+{
+	if (cat == NULL)
+		return;
+	sm_store_close(cat->store);
+	free(cat);
+}
+
+static int
+counter_get(struct sm_txn *txn, const char *name, uint64_t *value)
+{
+	const void *val;
+	size_t vlen;
+	int rv = sm_txn_get(txn, name, strlen(name), &val, &vlen);
+	if (rv == SM_ENOTFOUND) {
+		*value = 0;
+		return SM_OK;
+	}
+	if (rv != SM_OK)
+		return rv;
+	Snapmark__Counter *c = snapmark__counter__unpack(NULL, vlen, val);
+	if (c == NULL) {
+		sm_error("catalog: counter '%s' does not decode", name);
+		return SM_ECORRUPT;
+	}
+	*value = c->value;
+	snapmark__counter__free_unpacked(c, NULL);
+	return SM_OK;
+}
+
+static int
+counter_put(struct sm_txn *txn, const char *name, uint64_t value)
+{
+	Snapmark__Counter c = SNAPMARK__COUNTER__INIT;
+	c.value = value;
+	uint8_t buf[16];
+	size_t len = snapmark__counter__pack(&c, buf);
+	return sm_txn_put(txn, name, strlen(name), buf, len);
+}
+
+struct counter_bump {
+	const char *name;
+	uint64_t value;
+};
+
+static int
+counter_bump_fn(struct sm_txn *txn, void *arg)
+{
+	struct counter_bump *b = arg;
+	uint64_t v;
+	int rv = counter_get(txn, b->name, &v);
+	if (rv != SM_OK)
+		return rv;
+	if (v == 0)
+		v = 1;
+	b->value = v;
+	return counter_put(txn, b->name, v + 1);
+}
+
+int
+coord_catalog_next_id(struct coord_catalog *cat, uint64_t *id)
+{
+	struct counter_bump b = { .name = "next_id" };
+	int rv = sm_store_write(cat->store, counter_bump_fn, &b);
+	if (rv == SM_OK)
+		*id = b.value;
+	return rv;
+}
+
+int
+coord_catalog_next_epoch(struct coord_catalog *cat, uint64_t *epoch)
+{
+	struct counter_bump b = { .name = "epoch" };
+	int rv = sm_store_write(cat->store, counter_bump_fn, &b);
+	if (rv == SM_OK)
+		*epoch = b.value;
+	return rv;
+}
+
+struct job_check {
+	const char *name;
+	uint32_t crc, tasks;
+	char *why;
+	size_t whylen;
+};
+
+static int
+job_check_fn(struct sm_txn *txn, void *arg)
+{
+	struct job_check *j = arg;
+	const void *val;
+	size_t vlen;
+	int rv = sm_txn_get(txn, "job", 3, &val, &vlen);
+	if (rv == SM_OK) {
+		Snapmark__JobFingerprint *f =
+		    snapmark__job_fingerprint__unpack(NULL, vlen, val);
+		if (f == NULL) {
+			snprintf(j->why, j->whylen,
+			    "the catalog's job fingerprint does not decode");
+			return SM_ECORRUPT;
+		}
+		int same = strcmp(f->name, j->name) == 0 &&
+		    f->tasks == j->tasks;
+		if (!same)
+			snprintf(j->why, j->whylen,
+			    "the run directory belongs to job '%s' (%u tasks), "
+			    "not '%s' (%u tasks)",
+			    f->name, f->tasks, j->name, j->tasks);
+		snapmark__job_fingerprint__free_unpacked(f, NULL);
+		return same ? SM_OK : SM_EINVAL;
+	}
+	if (rv != SM_ENOTFOUND)
+		return rv;
+	Snapmark__JobFingerprint f = SNAPMARK__JOB_FINGERPRINT__INIT;
+	f.name = (char *) j->name;
+	f.text_crc = j->crc;
+	f.tasks = j->tasks;
+	uint8_t buf[256];
+	if (snapmark__job_fingerprint__get_packed_size(&f) > sizeof(buf))
+		return SM_EINVAL;
+	size_t len = snapmark__job_fingerprint__pack(&f, buf);
+	return sm_txn_put(txn, "job", 3, buf, len);
+}
+
+int
+coord_catalog_check_job(struct coord_catalog *cat, const char *name,
+    uint32_t text_crc, uint32_t tasks, char *why, size_t whylen)
+{
+	struct job_check j = { .name = name, .crc = text_crc, .tasks = tasks,
+		.why = why, .whylen = whylen };
+	why[0] = '\0';
+	return sm_store_write(cat->store, job_check_fn, &j);
+}
+
+static void
+record_key(unsigned char *k, uint64_t id)
+{
+	k[0] = 'c';
+	sm_be64_put(k + 1, id);
+}
+
+static int
+record_put_fn(struct sm_txn *txn, void *arg)
+{
+	const Snapmark__CheckpointRecord *rec = arg;
+	size_t len = snapmark__checkpoint_record__get_packed_size(rec);
+	uint8_t *buf = malloc(len);
+	if (buf == NULL)
+		return SM_ENOMEM;
+	snapmark__checkpoint_record__pack(rec, buf);
+	unsigned char key[9];
+	record_key(key, rec->id);
+	int rv = sm_txn_put(txn, key, sizeof(key), buf, len);
+	free(buf);
+	if (rv == SM_OK &&
+	    rec->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED) {
+		uint64_t latest;
+		rv = counter_get(txn, "latest", &latest);
+		if (rv == SM_OK && rec->id > latest)
+			rv = counter_put(txn, "latest", rec->id);
+	}
+	return rv;
+}
+
+int
+coord_catalog_put(struct coord_catalog *cat,
+    const Snapmark__CheckpointRecord *rec)
+{
+	return sm_store_write(cat->store, record_put_fn, (void *) rec);
+}
+
+struct record_get {
+	uint64_t id;
+	Snapmark__CheckpointRecord *rec;
+};
+
+static int
+record_get_fn(struct sm_txn *txn, void *arg)
+{
+	struct record_get *g = arg;
+	unsigned char key[9];
+	record_key(key, g->id);
+	const void *val;
+	size_t vlen;
+	int rv = sm_txn_get(txn, key, sizeof(key), &val, &vlen);
+	if (rv != SM_OK)
+		return rv;
+	g->rec = snapmark__checkpoint_record__unpack(NULL, vlen, val);
+	return g->rec != NULL ? SM_OK : SM_ECORRUPT;
+}
+
+int
+coord_catalog_get(struct coord_catalog *cat, uint64_t id,
+    Snapmark__CheckpointRecord **out)
+{
+	struct record_get g = { .id = id };
+	int rv = sm_store_read(cat->store, record_get_fn, &g);
+	if (rv == SM_OK)
+		*out = g.rec;
+	return rv;
+}
+
+struct record_list {
+	int completed_only;
+	size_t max;               /* keep the newest max */
+	size_t n, start;          /* ring of the newest seen so far */
+	Snapmark__CheckpointRecord **ring;
+};
+
+static int
+record_list_one(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct record_list *l = arg;
+	if (klen != 9)
+		return SM_OK;
+	Snapmark__CheckpointRecord *r =
+	    snapmark__checkpoint_record__unpack(NULL, vlen, val);
+	if (r == NULL) {
+		sm_warn("catalog: record %llu does not decode; skipped",
+		    (unsigned long long) sm_be64_get(
+		        (const unsigned char *) key + 1));
+		return SM_OK;
+	}
+	if (l->completed_only &&
+	    r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED) {
+		snapmark__checkpoint_record__free_unpacked(r, NULL);
+		return SM_OK;
+	}
+	if (l->n < l->max) {
+		l->ring[l->n++] = r;
+	} else {
+		snapmark__checkpoint_record__free_unpacked(l->ring[l->start],
+		    NULL);
+		l->ring[l->start] = r;
+		l->start = (l->start + 1) % l->max;
+	}
+	return SM_OK;
+}
+
+static int
+record_list_fn(struct sm_txn *txn, void *arg)
+{
+	return sm_txn_scan(txn, "c", 1, record_list_one, arg);
+}
+
+int
+coord_catalog_list(struct coord_catalog *cat, size_t max, int completed_only,
+    Snapmark__CheckpointRecord ***out, size_t *n)
+{
+	if (max == 0)
+		return SM_EINVAL;
+	struct record_list l = { .completed_only = completed_only,
+		.max = max };
+	l.ring = calloc(max, sizeof(*l.ring));
+	Snapmark__CheckpointRecord **sorted = calloc(max, sizeof(*sorted));
+	if (l.ring == NULL || sorted == NULL) {
+		free(l.ring);
+		free(sorted);
+		return SM_ENOMEM;
+	}
+	int rv = sm_store_read(cat->store, record_list_fn, &l);
+	/* Oldest sits at ring[start]; hand them out newest first. */
+	for (size_t i = 0; i < l.n; i++)
+		sorted[i] = l.ring[(l.start + l.n - 1 - i) % l.n];
+	free(l.ring);
+	if (rv != SM_OK) {
+		for (size_t i = 0; i < l.n; i++)
+			snapmark__checkpoint_record__free_unpacked(sorted[i],
+			    NULL);
+		free(sorted);
+		return rv;
+	}
+	*out = sorted;
+	*n = l.n;
+	return SM_OK;
+}
+
+static int
+latest_fn(struct sm_txn *txn, void *arg)
+{
+	return counter_get(txn, "latest", arg);
+}
+
+int
+coord_catalog_latest(struct coord_catalog *cat, uint64_t *id)
+{
+	uint64_t v = 0;
+	int rv = sm_store_read(cat->store, latest_fn, &v);
+	if (rv == SM_OK)
+		*id = v;
+	return rv;
+}

@@ -1,0 +1,61 @@
+/*
+ * catalog.h - the coordinator's durable memory: checkpoint records, the id
+ * and epoch counters, and which job this run belongs to, in one LMDB
+ * environment opened with full durability (every commit is fsync'ed).
+ *
+ * Keys and values (all values protobuf, see proto/snapmark.proto):
+ *   "c" id(8 bytes BE)  CheckpointRecord (COMPLETED or FAILED)
+ *   "next_id"           Counter: the lowest id never handed out
+ *   "epoch"             Counter: the highest epoch ever started
+ *   "latest"            Counter: the latest COMPLETED checkpoint
+ *   "job"               JobFingerprint
+ *
+ * Ids and epochs are persisted before they are used, so they never repeat,
+ * also across coordinator restarts. A completed record and the "latest"
+ * pointer are written in the same transaction.
+ */
+#ifndef COORD_CATALOG_H
+#define COORD_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapmark.pb-c.h"
+
+struct coord_catalog;
+
+int coord_catalog_open(const char *dir, struct coord_catalog **out);
+void coord_catalog_close(struct coord_catalog *cat);
+
+/* coord_catalog_check_job records the job fingerprint on first use and
+ * afterwards refuses (SM_EINVAL, reason in why) a different job. */
+int coord_catalog_check_job(struct coord_catalog *cat, const char *name,
+    uint32_t text_crc, uint32_t tasks, char *why, size_t whylen);
+
+/* coord_catalog_next_id durably reserves and returns the next checkpoint
+ * id. */
+int coord_catalog_next_id(struct coord_catalog *cat, uint64_t *id);
+
+/* coord_catalog_next_epoch durably reserves and returns a new epoch. */
+int coord_catalog_next_epoch(struct coord_catalog *cat, uint64_t *epoch);
+
+/* coord_catalog_put stores a final record; a COMPLETED one also becomes
+ * "latest" in the same durable transaction. */
+int coord_catalog_put(struct coord_catalog *cat,
+    const Snapmark__CheckpointRecord *rec);
+
+/* coord_catalog_get loads record `id` (SM_ENOTFOUND if none). The caller
+ * frees *out with snapmark__checkpoint_record__free_unpacked. */
+int coord_catalog_get(struct coord_catalog *cat, uint64_t id,
+    Snapmark__CheckpointRecord **out);
+
+/* coord_catalog_list loads up to max records, newest first, into a
+ * malloc'ed array of unpacked records (free each, then the array). With
+ * completed_only, only COMPLETED ones. */
+int coord_catalog_list(struct coord_catalog *cat, size_t max,
+    int completed_only, Snapmark__CheckpointRecord ***out, size_t *n);
+
+/* coord_catalog_latest returns the latest completed id (0 if none). */
+int coord_catalog_latest(struct coord_catalog *cat, uint64_t *id);
+
+#endif

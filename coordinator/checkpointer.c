@@ -1,0 +1,321 @@
+/*
+ * checkpointer.c - the checkpoint coordinator proper.
+ *
+ * trigger: reserve the next id durably (ids never repeat, also across
+ *   restarts), open a pending checkpoint with its deadline, and tell every
+ *   source task to inject barrier n.
+ * ack: count it; when every task acknowledged, write the COMPLETED record
+ *   and the "latest" pointer in one durable LMDB commit, and only then send
+ *   checkpoint_complete(n) (sinks publish, tasks prune old snapshots).
+ *   Older checkpoints still in flight are subsumed by n.
+ * abort: a timeout or a declining task fails the checkpoint with a reason
+ *   that is recorded and shown; too many consecutive failures end the
+ *   epoch.
+ * finish: once every task drained its input, a final checkpoint commits
+ *   the last output, then the job is FINISHED.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "coord.h"
+#include "error.h"
+#include "log.h"
+
+struct coord_pending *
+coord_find_pending(struct coord *c, uint64_t id)
+{
+	for (int i = 0; i < c->n_pending; i++)
+		if (c->pending[i]->id == id)
+			return c->pending[i];
+	return NULL;
+}
+
+static void
+checkpoint_remove(struct coord *c, struct coord_pending *p)
+{
+	for (int i = 0; i < c->n_pending; i++)
+		if (c->pending[i] == p) {
+			c->pending[i] = c->pending[--c->n_pending];
+			break;
+		}
+	coord_pending_free(p);
+}
+
+int
+coord_trigger(struct coord *c, int manual, int final, uint64_t *id_out)
+{
+	if (c->state != COORD_RUNNING)
+		return SM_EAGAIN;
+	if (c->n_pending == COORD_MAX_PENDING)
+		return SM_EAGAIN;
+	uint64_t id, now = sm_now_us();
+	int rv = coord_catalog_next_id(c->cat, &id);
+	if (rv != SM_OK) {
+		sm_error("cannot reserve a checkpoint id: %s", sm_strerror(rv));
+		return rv;
+	}
+	struct coord_pending *p;
+	rv = coord_pending_alloc(id, c->epoch, c->job.n_tasks, now,
+	    c->job.checkpoint.timeout_ms * 1000, &p);
+	if (rv != SM_OK)
+		return rv;
+	p->trigger_wall_ms = sm_wall_ms();
+	p->manual = manual;
+	p->final = final;
+	c->pending[c->n_pending++] = p;
+	c->last_trigger_us = now;
+	if (final)
+		c->final_in_flight = 1;
+
+	Snapmark__TriggerBarrier t = SNAPMARK__TRIGGER_BARRIER__INIT;
+	t.epoch = c->epoch;
+	t.checkpoint_id = id;
+	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
+	m.body_case = SNAPMARK__CONTROL__BODY_TRIGGER;
+	m.trigger = &t;
+	for (int s = 0; s < c->job.n_stages; s++) {
+		if (!sm_job_is_source(&c->job, s))
+			continue;
+		const struct sm_job_stage *st = &c->job.stages[s];
+		for (int k = 0; k < st->parallelism; k++) {
+			t.task = (uint32_t) (st->first_task + k);
+			coord_send(c, c->task_worker[t.task], &m);
+		}
+	}
+	sm_info("checkpoint %" PRIu64 " triggered%s", id,
+	    final ? " (final)" : manual ? " (manual)" : "");
+	*id_out = id;
+	return SM_OK;
+}
+
+/* Record a checkpoint's end in the catalog. */
+static int
+checkpoint_record(struct coord *c, struct coord_pending *p,
+    Snapmark__CheckpointRecord__Status status, const char *reason)
+{
+	Snapmark__CheckpointRecord *r;
+	int rv = coord_pending_record(p, status, reason, sm_now_us(),
+	    c->task_names, &r);
+	if (rv != SM_OK)
+		return rv;
+	rv = coord_catalog_put(c->cat, r);
+	coord_record_free(r);
+	return rv;
+}
+
+void
+coord_abort(struct coord *c, struct coord_pending *p, const char *reason)
+{
+	uint64_t id = p->id;
+	int final = p->final;
+	checkpoint_record(c, p, SNAPMARK__CHECKPOINT_RECORD__STATUS__FAILED,
+	    reason);
+	sm_warn("checkpoint %" PRIu64 " failed after %.1f ms (%d/%d tasks "
+	        "acknowledged): %s",
+	    id, (double) (sm_now_us() - p->trigger_us) / 1000.0, p->n_acked,
+	    p->n_tasks, reason);
+	Snapmark__CheckpointAbort a = SNAPMARK__CHECKPOINT_ABORT__INIT;
+	a.epoch = p->epoch;
+	a.checkpoint_id = id;
+	a.reason = (char *) reason;
+	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
+	m.body_case = SNAPMARK__CONTROL__BODY_ABORT;
+	m.abort = &a;
+	if (p->epoch == c->epoch)
+		coord_broadcast(c, &m);
+	checkpoint_remove(c, p);
+	if (final)
+		c->final_in_flight = 0;
+}
+
+void
+coord_abort_all(struct coord *c, const char *reason)
+{
+	while (c->n_pending > 0)
+		coord_abort(c, c->pending[0], reason);
+}
+
+/* The checkpoint failed for a reason that counts against the tolerance. */
+static void
+checkpoint_failed(struct coord *c, struct coord_pending *p,
+    const char *reason)
+{
+	coord_abort(c, p, reason);
+	c->consecutive_failures++;
+	if (c->consecutive_failures > c->job.checkpoint.tolerable_failures) {
+		char why[160];
+		snprintf(why, sizeof(why),
+		    "%u consecutive checkpoint failures exceed the tolerance "
+		    "of %u",
+		    c->consecutive_failures,
+		    c->job.checkpoint.tolerable_failures);
+		c->consecutive_failures = 0;
+		coord_fail_epoch(c, why);
+	}
+}
+
+/* Ids of the newest `retained` completed checkpoints (n is one of them). */
+static size_t
+checkpoint_retained(struct coord *c, uint64_t *ids, size_t max)
+{
+	Snapmark__CheckpointRecord **recs;
+	size_t n = 0, k = 0;
+	if (coord_catalog_list(c->cat, max, 1, &recs, &n) != SM_OK)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		ids[k++] = recs[i]->id;
+		snapmark__checkpoint_record__free_unpacked(recs[i], NULL);
+	}
+	free(recs);
+	return k;
+}
+
+static void
+checkpoint_complete(struct coord *c, struct coord_pending *p)
+{
+	uint64_t now = sm_now_us();
+	int rv = checkpoint_record(c, p,
+	    SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED, NULL);
+	if (rv != SM_OK) {
+		char why[128];
+		snprintf(why, sizeof(why), "committing the checkpoint record "
+		                           "failed: %s",
+		    sm_strerror(rv));
+		checkpoint_failed(c, p, why);
+		return;
+	}
+	uint64_t bytes = 0;
+	for (int i = 0; i < p->n_tasks; i++)
+		bytes += p->acks[i].bytes;
+	sm_info("checkpoint %" PRIu64 " completed in %.2f ms (%d tasks, "
+	        "%" PRIu64 " bytes)%s",
+	    p->id, (double) (now - p->trigger_us) / 1000.0, p->n_tasks, bytes,
+	    p->final ? " (final)" : "");
+
+	uint64_t retained[256];
+	size_t max = c->job.checkpoint.retained;
+	if (max > 256)
+		max = 256;
+	Snapmark__CheckpointComplete done = SNAPMARK__CHECKPOINT_COMPLETE__INIT;
+	done.epoch = p->epoch;
+	done.checkpoint_id = p->id;
+	done.n_retained = checkpoint_retained(c, retained, max);
+	done.retained = retained;
+	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
+	m.body_case = SNAPMARK__CONTROL__BODY_COMPLETE;
+	m.complete = &done;
+	coord_broadcast(c, &m);
+
+	uint64_t id = p->id;
+	int final = p->final;
+	checkpoint_remove(c, p);
+	c->consecutive_failures = 0;
+	c->last_complete_us = now;
+
+	/* Older checkpoints in flight can never be newer than this one. */
+	for (int i = 0; i < c->n_pending;) {
+		if (c->pending[i]->id < id) {
+			char why[64];
+			snprintf(why, sizeof(why),
+			    "subsumed by checkpoint %" PRIu64, id);
+			coord_abort(c, c->pending[i], why);
+			continue;
+		}
+		i++;
+	}
+	if (final) {
+		c->final_in_flight = 0;
+		c->state = COORD_FINISHED;
+		Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
+		f.epoch = c->epoch;
+		Snapmark__Control fm = SNAPMARK__CONTROL__INIT;
+		fm.body_case = SNAPMARK__CONTROL__BODY_FINISH;
+		fm.finish = &f;
+		coord_broadcast(c, &fm);
+		sm_info("job '%s' finished: final checkpoint %" PRIu64
+		        " committed all output",
+		    c->job.name, id);
+	}
+}
+
+void
+coord_on_ack(struct coord *c, const Snapmark__Ack *ack)
+{
+	if (ack->epoch != c->epoch)
+		return;
+	struct coord_pending *p = coord_find_pending(c, ack->checkpoint_id);
+	if (p == NULL) {
+		sm_debug("late ack of checkpoint %" PRIu64 " from task %u",
+		    ack->checkpoint_id, ack->task);
+		return;
+	}
+	int rv = coord_pending_ack(p, ack, sm_now_us());
+	if (rv == SM_EINVAL)
+		sm_warn("ignoring an invalid ack of checkpoint %" PRIu64
+		        " (task %u)",
+		    ack->checkpoint_id, ack->task);
+	if (rv == SM_OK && coord_pending_complete(p))
+		checkpoint_complete(c, p);
+}
+
+void
+coord_on_decline(struct coord *c, const Snapmark__Decline *d)
+{
+	if (d->epoch != c->epoch)
+		return;
+	struct coord_pending *p = coord_find_pending(c, d->checkpoint_id);
+	if (p == NULL || d->task >= (uint32_t) c->job.n_tasks)
+		return;
+	char why[320];
+	snprintf(why, sizeof(why), "task %s declined: %s",
+	    c->task_names[d->task], d->reason);
+	checkpoint_failed(c, p, why);
+}
+
+uint64_t
+coord_checkpoint_tick(struct coord *c, uint64_t now)
+{
+	uint64_t wait = 100000;
+	for (int i = 0; i < c->n_pending;) {
+		struct coord_pending *p = c->pending[i];
+		if (coord_pending_expired(p, now)) {
+			char why[128];
+			snprintf(why, sizeof(why),
+			    "expired after %" PRIu64
+			    " ms before all tasks acknowledged",
+			    c->job.checkpoint.timeout_ms);
+			checkpoint_failed(c, p, why);
+			i = 0;
+			continue;
+		}
+		if (p->deadline_us - now < wait)
+			wait = p->deadline_us - now;
+		i++;
+	}
+	if (c->state != COORD_RUNNING)
+		return wait;
+
+	uint64_t id;
+	if (c->n_drained == c->job.n_tasks) {
+		if (!c->final_in_flight)
+			coord_trigger(c, 0, 1, &id);
+		return wait;
+	}
+	const struct sm_job_checkpoint *cp = &c->job.checkpoint;
+	if (cp->interval_ms == 0 || c->n_pending > 0)
+		return wait;
+	uint64_t due = c->last_trigger_us + cp->interval_ms * 1000;
+	uint64_t pause = c->last_complete_us + cp->min_pause_ms * 1000;
+	if (pause > due)
+		due = pause;
+	if (now >= due) {
+		coord_trigger(c, 0, 0, &id);
+		due = now + cp->interval_ms * 1000;
+	}
+	if (due - now < wait)
+		wait = due - now;
+	return wait;
+}

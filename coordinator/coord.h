@@ -1,0 +1,101 @@
+/*
+ * coord.h - the coordinator's state, shared by its three parts:
+ *
+ *   coordinator.c   the process: sockets, event loop, workers, CLI requests
+ *   checkpointer.c  triggering, acknowledging, committing, aborting
+ *   recovery.c      epochs: deploying tasks, failing over, restoring
+ *
+ * Everything runs on the coordinator's single event-loop thread; the only
+ * other thread is NNG's pipe callback, which only queues an event.
+ */
+#ifndef COORD_H
+#define COORD_H
+
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "jobfile.h"
+#include "pending.h"
+#include "snapmark.pb-c.h"
+
+enum coord_job_state {
+	COORD_CREATED,     /* waiting for the first deployment */
+	COORD_RUNNING,     /* every task runs in the current epoch */
+	COORD_RESTARTING,  /* an epoch failed; redeploying */
+	COORD_FINISHED,    /* the final checkpoint committed */
+	COORD_FAILED,      /* cannot go on (no usable checkpoint) */
+};
+
+struct coord_worker {
+	int alive;
+	nng_pipe pipe;
+	uint32_t pid;
+	char *prefix;              /* data prefix it registered */
+	uint64_t last_seen_us;
+};
+
+#define COORD_MAX_PENDING 16
+#define COORD_MAX_UNUSABLE 64
+
+struct coord {
+	struct sm_job job;
+	char *job_text;
+	char run_dir[512];
+	struct coord_catalog *cat;
+	nng_socket ctl;
+	nng_socket cli;
+
+	int n_workers;
+	struct coord_worker *workers;   /* index = worker id - 1 */
+	int *task_worker;               /* task -> worker id */
+	char **task_names;
+
+	enum coord_job_state state;
+	uint64_t epoch;
+	uint32_t restarts;
+	int deployed;                   /* Deploy sent for `epoch` */
+	unsigned char *task_running;
+	int n_running;
+	unsigned char *task_drained;
+	int n_drained;
+	uint64_t restored_from;         /* checkpoint of the current epoch */
+	uint64_t unusable[COORD_MAX_UNUSABLE];
+	int n_unusable;
+	char last_failure[256];
+	uint64_t failure_us;            /* when the current restart began */
+	uint64_t last_restore_us;       /* failure -> all tasks running */
+
+	struct coord_pending *pending[COORD_MAX_PENDING];
+	int n_pending;
+	uint64_t last_trigger_us;
+	uint64_t last_complete_us;
+	uint32_t consecutive_failures;
+	int final_in_flight;
+};
+
+/* coordinator.c */
+int coord_send(struct coord *c, int worker_id, const Snapmark__Control *m);
+void coord_broadcast(struct coord *c, const Snapmark__Control *m);
+const char *coord_state_name(enum coord_job_state s);
+
+/* checkpointer.c */
+int coord_trigger(struct coord *c, int manual, int final, uint64_t *id);
+void coord_on_ack(struct coord *c, const Snapmark__Ack *ack);
+void coord_on_decline(struct coord *c, const Snapmark__Decline *d);
+void coord_abort(struct coord *c, struct coord_pending *p,
+    const char *reason);
+void coord_abort_all(struct coord *c, const char *reason);
+/* coord_checkpoint_tick expires, triggers periodic and final checkpoints;
+ * returns the microseconds until it wants to run again. */
+uint64_t coord_checkpoint_tick(struct coord *c, uint64_t now_us);
+struct coord_pending *coord_find_pending(struct coord *c, uint64_t id);
+
+/* recovery.c */
+void coord_fail_epoch(struct coord *c, const char *reason);
+void coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev);
+/* coord_recovery_tick deploys a new epoch when every worker is alive. */
+void coord_recovery_tick(struct coord *c, uint64_t now_us);
+
+#endif

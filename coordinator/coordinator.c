@@ -1,0 +1,696 @@
+/*
+ * coordinator.c - the snapmark-coordinator process.
+ *
+ * Owns the sockets and the single-threaded event loop:
+ *
+ *   control  pair1 polyamorous listener: one pipe per worker; the pipe of
+ *            a message says which worker sent it and addresses replies.
+ *            A worker's death is seen as NNG_PIPE_EV_REM_POST within
+ *            milliseconds; a worker that hangs without closing its
+ *            connection is caught by the heartbeat timeout.
+ *   cli      rep listener for the `snapmark` CLI.
+ *   events   an eventfd the pipe callback writes to. NNG runs pipe
+ *            callbacks under the socket lock, so the callback only queues
+ *            the event; the loop handles it.
+ *
+ * The loop polls the three, then lets the checkpointer and the recovery
+ * driver act on the time that passed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "checksum.h"
+#include "clock.h"
+#include "control.h"
+#include "coord.h"
+#include "error.h"
+#include "log.h"
+
+#define COORD_MAX_PIPE_EVENTS 1024
+
+static volatile sig_atomic_t coord_terminate;
+
+/* Pipe events queued by NNG's callback thread for the loop. */
+static pthread_mutex_t pipe_ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static nng_pipe pipe_ev_removed[COORD_MAX_PIPE_EVENTS];
+static int pipe_ev_n;
+static int pipe_ev_fd = -1;
+
+static void
+coord_on_signal(int sig)
+{
+	(void) sig;
+	coord_terminate = 1;
+}
+
+static void
+coord_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	(void) arg;
+	if (ev != NNG_PIPE_EV_REM_POST)
+		return;
+	pthread_mutex_lock(&pipe_ev_lock);
+	if (pipe_ev_n < COORD_MAX_PIPE_EVENTS)
+		pipe_ev_removed[pipe_ev_n++] = pipe;
+	pthread_mutex_unlock(&pipe_ev_lock);
+	uint64_t one = 1;
+	ssize_t w = write(pipe_ev_fd, &one, sizeof(one));
+	(void) w;
+}
+
+const char *
+coord_state_name(enum coord_job_state s)
+{
+	switch (s) {
+	case COORD_CREATED:
+		return "CREATED";
+	case COORD_RUNNING:
+		return "RUNNING";
+	case COORD_RESTARTING:
+		return "RESTARTING";
+	case COORD_FINISHED:
+		return "FINISHED";
+	case COORD_FAILED:
+		return "FAILED";
+	}
+	return "UNKNOWN";
+}
+
+int
+coord_send(struct coord *c, int worker_id, const Snapmark__Control *m)
+{
+	if (worker_id < 1 || worker_id > c->n_workers)
+		return SM_EINVAL;
+	struct coord_worker *w = &c->workers[worker_id - 1];
+	if (!w->alive)
+		return SM_ECLOSED;
+	int rv = sm_control_send(c->ctl, w->pipe, m);
+	if (rv != SM_OK)
+		sm_warn("cannot send to worker %d: %s", worker_id,
+		    sm_strerror(rv));
+	return rv;
+}
+
+void
+coord_broadcast(struct coord *c, const Snapmark__Control *m)
+{
+	for (int w = 1; w <= c->n_workers; w++)
+		if (c->workers[w - 1].alive)
+			coord_send(c, w, m);
+}
+
+/* ------------------------------------------------------------- workers */
+
+static int
+coord_worker_of_pipe(struct coord *c, nng_pipe p)
+{
+	for (int i = 0; i < c->n_workers; i++)
+		if (c->workers[i].alive &&
+		    nng_pipe_id(c->workers[i].pipe) == nng_pipe_id(p))
+			return i + 1;
+	return 0;
+}
+
+static void
+coord_worker_lost(struct coord *c, int id, const char *why)
+{
+	struct coord_worker *w = &c->workers[id - 1];
+	if (!w->alive)
+		return;
+	w->alive = 0;
+	nng_pipe_close(w->pipe);
+	char reason[160];
+	snprintf(reason, sizeof(reason), "worker %d (pid %u) %s", id, w->pid,
+	    why);
+	sm_warn("%s", reason);
+	coord_fail_epoch(c, reason);
+}
+
+static void
+coord_on_register(struct coord *c, nng_pipe p, const Snapmark__Register *r)
+{
+	int id = (int) r->worker_id;
+	if (id < 1 || id > c->n_workers) {
+		sm_warn("rejecting worker %d: this job runs workers 1..%d", id,
+		    c->n_workers);
+		nng_pipe_close(p);
+		return;
+	}
+	struct coord_worker *w = &c->workers[id - 1];
+	if (w->alive) {
+		sm_warn("rejecting a second worker %d (pid %u): worker %d "
+		        "(pid %u) is connected",
+		    id, r->pid, id, w->pid);
+		nng_pipe_close(p);
+		return;
+	}
+	char *prefix = strdup(r->data_prefix);
+	if (prefix == NULL) {
+		nng_pipe_close(p);
+		return;
+	}
+	free(w->prefix);
+	w->prefix = prefix;
+	w->alive = 1;
+	w->pipe = p;
+	w->pid = r->pid;
+	w->last_seen_us = sm_now_us();
+	sm_info("worker %d registered (pid %u, data %s)", id, r->pid,
+	    r->data_prefix);
+}
+
+static void
+coord_on_control(struct coord *c, nng_pipe p, const Snapmark__Control *m)
+{
+	if (m->body_case == SNAPMARK__CONTROL__BODY_REGISTER) {
+		coord_on_register(c, p, m->register_);
+		return;
+	}
+	int id = coord_worker_of_pipe(c, p);
+	if (id == 0) {
+		sm_debug("ignoring a message from unregistered pipe %d",
+		    nng_pipe_id(p));
+		return;
+	}
+	c->workers[id - 1].last_seen_us = sm_now_us();
+	switch (m->body_case) {
+	case SNAPMARK__CONTROL__BODY_ACK:
+		coord_on_ack(c, m->ack);
+		break;
+	case SNAPMARK__CONTROL__BODY_DECLINE:
+		coord_on_decline(c, m->decline);
+		break;
+	case SNAPMARK__CONTROL__BODY_TASK_EVENT:
+		coord_on_task_event(c, m->task_event);
+		break;
+	case SNAPMARK__CONTROL__BODY_HEARTBEAT:
+		break;
+	default:
+		sm_warn("worker %d sent an unexpected message (%d); ignored",
+		    id, (int) m->body_case);
+	}
+}
+
+static void
+coord_check_heartbeats(struct coord *c, uint64_t now)
+{
+	uint64_t limit = c->job.heartbeat_timeout_ms * 1000;
+	for (int i = 0; i < c->n_workers; i++) {
+		struct coord_worker *w = &c->workers[i];
+		if (w->alive && now - w->last_seen_us > limit) {
+			char why[96];
+			snprintf(why, sizeof(why),
+			    "sent no heartbeat for %.0f ms",
+			    (double) (now - w->last_seen_us) / 1000.0);
+			coord_worker_lost(c, i + 1, why);
+		}
+	}
+}
+
+static void
+coord_drain_pipe_events(struct coord *c)
+{
+	uint64_t junk;
+	ssize_t r = read(pipe_ev_fd, &junk, sizeof(junk));
+	(void) r;
+	nng_pipe removed[COORD_MAX_PIPE_EVENTS];
+	pthread_mutex_lock(&pipe_ev_lock);
+	int n = pipe_ev_n;
+	memcpy(removed, pipe_ev_removed, (size_t) n * sizeof(nng_pipe));
+	pipe_ev_n = 0;
+	pthread_mutex_unlock(&pipe_ev_lock);
+	for (int i = 0; i < n; i++) {
+		int id = coord_worker_of_pipe(c, removed[i]);
+		if (id != 0)
+			coord_worker_lost(c, id, "disconnected");
+	}
+}
+
+/* ----------------------------------------------------------------- CLI */
+
+static Snapmark__CheckpointRecord *
+coord_pending_as_record(struct coord *c, struct coord_pending *p)
+{
+	Snapmark__CheckpointRecord *r = NULL;
+	coord_pending_record(p, SNAPMARK__CHECKPOINT_RECORD__STATUS__PENDING,
+	    NULL, sm_now_us(), c->task_names, &r);
+	if (r != NULL)
+		r->has_duration_us = 0;
+	return r;
+}
+
+static void
+coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
+    Snapmark__JobStatus *st, Snapmark__WorkerStatus *ws,
+    Snapmark__WorkerStatus **wsp, uint64_t *pending)
+{
+	st->job_name = c->job.name;
+	st->state = (char *) coord_state_name(c->state);
+	st->epoch = c->epoch;
+	st->restarts = c->restarts;
+	uint64_t latest = 0;
+	coord_catalog_latest(c->cat, &latest);
+	st->has_latest_completed = latest != 0;
+	st->latest_completed = latest;
+	st->has_restored_from = c->restored_from != 0;
+	st->restored_from = c->restored_from;
+	st->tasks_total = (uint32_t) c->job.n_tasks;
+	st->tasks_running = c->state == COORD_RUNNING ||
+	        c->state == COORD_RESTARTING || c->state == COORD_CREATED
+	    ? (uint32_t) c->n_running
+	    : 0;
+	if (c->state != COORD_RUNNING && c->state != COORD_RESTARTING &&
+	    c->state != COORD_CREATED)
+		st->tasks_running = 0;
+	for (int i = 0; i < c->n_pending; i++)
+		pending[i] = c->pending[i]->id;
+	st->n_pending = (size_t) c->n_pending;
+	st->pending = pending;
+	if (c->last_failure[0] != '\0')
+		st->last_failure = c->last_failure;
+	st->has_last_restore_us = c->last_restore_us != 0;
+	st->last_restore_us = c->last_restore_us;
+	for (int i = 0; i < c->n_workers; i++) {
+		snapmark__worker_status__init(&ws[i]);
+		ws[i].worker_id = (uint32_t) i + 1;
+		ws[i].alive = c->workers[i].alive;
+		ws[i].has_pid = c->workers[i].pid != 0;
+		ws[i].pid = c->workers[i].pid;
+		ws[i].tasks = calloc((size_t) c->job.n_tasks + 1,
+		    sizeof(char *));
+		for (int t = 0; ws[i].tasks != NULL && t < c->job.n_tasks; t++)
+			if (c->task_worker[t] == i + 1)
+				ws[i].tasks[ws[i].n_tasks++] =
+				    c->task_names[t];
+		wsp[i] = &ws[i];
+	}
+	st->n_workers = (size_t) c->n_workers;
+	st->workers = wsp;
+	rep->status = st;
+}
+
+static void
+coord_cli_handle(struct coord *c, nng_msg *msg)
+{
+	Snapmark__CliReply rep = SNAPMARK__CLI_REPLY__INIT;
+	Snapmark__JobStatus st = SNAPMARK__JOB_STATUS__INIT;
+	Snapmark__WorkerStatus *ws = calloc((size_t) c->n_workers + 1,
+	    sizeof(*ws));
+	Snapmark__WorkerStatus **wsp = calloc((size_t) c->n_workers + 1,
+	    sizeof(*wsp));
+	uint64_t pending[COORD_MAX_PENDING];
+	Snapmark__CheckpointRecord **recs = NULL, *one = NULL;
+	size_t n_recs = 0, n_catalog = 0;
+	char err[160];
+	int from_catalog = 0;
+
+	Snapmark__CliRequest *req = snapmark__cli_request__unpack(NULL,
+	    nng_msg_len(msg), nng_msg_body(msg));
+	rep.ok = 1;
+	if (req == NULL || ws == NULL || wsp == NULL) {
+		sm_warn("cli: malformed request of %zu bytes",
+		    nng_msg_len(msg));
+		rep.ok = 0;
+		rep.error = "malformed request";
+	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__STATUS) {
+		coord_cli_status(c, &rep, &st, ws, wsp, pending);
+	} else if (req->command ==
+	    SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS) {
+		Snapmark__CheckpointRecord **cat = NULL;
+		coord_catalog_list(c->cat, 100, 0, &cat, &n_catalog);
+		recs = calloc((size_t) c->n_pending + n_catalog + 1,
+		    sizeof(*recs));
+		if (recs != NULL) {
+			/* In-flight ones are the newest. */
+			for (int i = c->n_pending - 1; i >= 0; i--) {
+				Snapmark__CheckpointRecord *r =
+				    coord_pending_as_record(c, c->pending[i]);
+				if (r != NULL)
+					recs[n_recs++] = r;
+			}
+			from_catalog = (int) n_recs;
+			for (size_t i = 0; i < n_catalog; i++)
+				recs[n_recs++] = cat[i];
+		}
+		free(cat);
+		rep.n_checkpoints = n_recs;
+		rep.checkpoints = recs;
+	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__SHOW) {
+		struct coord_pending *p = coord_find_pending(c,
+		    req->checkpoint_id);
+		if (p != NULL) {
+			one = coord_pending_as_record(c, p);
+		} else if (coord_catalog_get(c->cat, req->checkpoint_id,
+		               &one) == SM_OK) {
+			from_catalog = -1;
+		}
+		if (one == NULL) {
+			snprintf(err, sizeof(err), "no checkpoint %" PRIu64,
+			    req->checkpoint_id);
+			rep.ok = 0;
+			rep.error = err;
+		} else {
+			rep.n_checkpoints = 1;
+			rep.checkpoints = &one;
+		}
+	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__TRIGGER) {
+		uint64_t id;
+		int rv = coord_trigger(c, 1, 0, &id);
+		if (rv == SM_OK) {
+			rep.has_checkpoint_id = 1;
+			rep.checkpoint_id = id;
+		} else {
+			snprintf(err, sizeof(err),
+			    rv == SM_EAGAIN && c->state != COORD_RUNNING
+			        ? "cannot trigger a checkpoint: the job is %s"
+			        : "cannot trigger a checkpoint: %s",
+			    rv == SM_EAGAIN && c->state != COORD_RUNNING
+			        ? coord_state_name(c->state)
+			        : sm_strerror(rv));
+			rep.ok = 0;
+			rep.error = err;
+		}
+	} else {
+		rep.ok = 0;
+		rep.error = "unknown command";
+	}
+
+	size_t len = snapmark__cli_reply__get_packed_size(&rep);
+	nng_msg *out;
+	if (nng_msg_alloc(&out, len) == 0) {
+		snapmark__cli_reply__pack(&rep, nng_msg_body(out));
+		if (nng_sendmsg(c->cli, out, NNG_FLAG_NONBLOCK) != 0)
+			nng_msg_free(out);
+	}
+
+	for (int i = 0; ws != NULL && i < c->n_workers; i++)
+		free(ws[i].tasks);
+	free(ws);
+	free(wsp);
+	for (size_t i = 0; i < n_recs; i++) {
+		if ((int) i < from_catalog)
+			coord_record_free(recs[i]);
+		else
+			snapmark__checkpoint_record__free_unpacked(recs[i],
+			    NULL);
+	}
+	free(recs);
+	if (one != NULL) {
+		if (from_catalog == -1)
+			snapmark__checkpoint_record__free_unpacked(one, NULL);
+		else
+			coord_record_free(one);
+	}
+	if (req != NULL)
+		snapmark__cli_request__free_unpacked(req, NULL);
+}
+
+/* ------------------------------------------------------------ start-up */
+
+static void
+coord_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: snapmark-coordinator --job FILE [--run-dir DIR] "
+	    "[--workers N]\n"
+	    "                            [--listen URL] [--cli URL]\n"
+	    "  --job FILE     the job file (see docs/JOBFILE.md)\n"
+	    "  --run-dir DIR  run directory (default ./run); the catalog "
+	    "lives in DIR/coordinator\n"
+	    "  --workers N    workers the job is spread over (default: "
+	    "DIR/workers, else 1)\n"
+	    "  --listen URL   control address for workers (default "
+	    "ipc://DIR/coordinator.ipc)\n"
+	    "  --cli URL      address for the snapmark CLI (default "
+	    "ipc://DIR/cli.ipc)\n");
+}
+
+struct coord_args {
+	const char *job;
+	char run_dir[512];
+	int workers;
+	char listen[600];
+	char cli[600];
+};
+
+static int
+coord_parse_args(struct coord_args *a, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "job", required_argument, NULL, 'j' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "cli", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *run_dir = getenv("SNAPMARK_RUN_DIR");
+	const char *listen = NULL, *cli = NULL;
+	int ch;
+	memset(a, 0, sizeof(*a));
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			a->job = optarg;
+			break;
+		case 'r':
+			run_dir = optarg;
+			break;
+		case 'w': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v < 1 || v > 4096) {
+				fprintf(stderr, "snapmark-coordinator: bad "
+				                "--workers '%s'\n",
+				    optarg);
+				coord_usage(stderr);
+				return 2;
+			}
+			a->workers = (int) v;
+			break;
+		}
+		case 'l':
+			listen = optarg;
+			break;
+		case 'c':
+			cli = optarg;
+			break;
+		case 'h':
+			coord_usage(stdout);
+			exit(0);
+		default:
+			coord_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || a->job == NULL) {
+		fprintf(stderr, "snapmark-coordinator: %s\n",
+		    a->job == NULL ? "--job is required"
+		                   : "unexpected argument");
+		coord_usage(stderr);
+		return 2;
+	}
+	if (run_dir == NULL)
+		run_dir = "run";
+	mkdir(run_dir, 0755);
+	if (realpath(run_dir, a->run_dir) == NULL) {
+		fprintf(stderr, "snapmark-coordinator: run directory %s: %s\n",
+		    run_dir, strerror(errno));
+		return 2;
+	}
+	if (a->workers == 0) {
+		char path[600];
+		snprintf(path, sizeof(path), "%s/workers", a->run_dir);
+		FILE *f = fopen(path, "r");
+		if (f == NULL || fscanf(f, "%d", &a->workers) != 1 ||
+		    a->workers < 1)
+			a->workers = 1;
+		if (f != NULL)
+			fclose(f);
+	}
+	snprintf(a->listen, sizeof(a->listen), "%s", listen ? listen : "");
+	snprintf(a->cli, sizeof(a->cli), "%s", cli ? cli : "");
+	if (listen == NULL)
+		snprintf(a->listen, sizeof(a->listen),
+		    "ipc://%s/coordinator.ipc", a->run_dir);
+	if (cli == NULL)
+		snprintf(a->cli, sizeof(a->cli), "ipc://%s/cli.ipc",
+		    a->run_dir);
+	return 0;
+}
+
+static int
+coord_setup(struct coord *c, const struct coord_args *a)
+{
+	char err[512];
+	if (sm_job_load(a->job, &c->job, &c->job_text, err, sizeof(err)) !=
+	    SM_OK) {
+		fprintf(stderr, "snapmark-coordinator: %s\n", err);
+		return 2;
+	}
+	snprintf(c->run_dir, sizeof(c->run_dir), "%s", a->run_dir);
+	c->n_workers = a->workers;
+	c->workers = calloc((size_t) c->n_workers, sizeof(*c->workers));
+	c->task_worker = calloc((size_t) c->job.n_tasks, sizeof(int));
+	c->task_names = calloc((size_t) c->job.n_tasks, sizeof(char *));
+	c->task_running = calloc((size_t) c->job.n_tasks, 1);
+	c->task_drained = calloc((size_t) c->job.n_tasks, 1);
+	if (c->workers == NULL || c->task_worker == NULL ||
+	    c->task_names == NULL || c->task_running == NULL ||
+	    c->task_drained == NULL)
+		return 1;
+	/* Tasks are spread round-robin and stay with their worker id, so a
+	 * restarted worker takes back exactly the tasks it had. */
+	for (int t = 0; t < c->job.n_tasks; t++) {
+		c->task_worker[t] = t % c->n_workers + 1;
+		char name[SM_JOB_NAME_MAX + 16];
+		sm_job_task_name(&c->job, t, name, sizeof(name));
+		if ((c->task_names[t] = strdup(name)) == NULL)
+			return 1;
+	}
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/coordinator", c->run_dir);
+	int rv = coord_catalog_open(dir, &c->cat);
+	if (rv != SM_OK) {
+		sm_error("cannot open the catalog in %s: %s", dir,
+		    sm_strerror(rv));
+		return 1;
+	}
+	uint32_t crc = sm_crc32c(0, c->job_text, strlen(c->job_text));
+	if ((rv = coord_catalog_check_job(c->cat, c->job.name, crc,
+	         (uint32_t) c->job.n_tasks, err, sizeof(err))) != SM_OK) {
+		sm_error("cannot use %s: %s", dir,
+		    err[0] ? err : sm_strerror(rv));
+		return 1;
+	}
+	uint64_t latest = 0;
+	coord_catalog_latest(c->cat, &latest);
+
+	if ((pipe_ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return 1;
+	int nrv;
+	if ((nrv = nng_pair1_open_poly(&c->ctl)) != 0 ||
+	    (nrv = nng_socket_set_size(c->ctl, NNG_OPT_RECVMAXSZ,
+	         SM_CONTROL_MAX_BYTES)) != 0 ||
+	    (nrv = nng_socket_set_ms(c->ctl, NNG_OPT_SENDTIMEO, 1000)) != 0 ||
+	    (nrv = nng_socket_set_int(c->ctl, NNG_OPT_RECVBUF, 1024)) != 0 ||
+	    (nrv = nng_socket_set_int(c->ctl, NNG_OPT_SENDBUF, 1024)) != 0 ||
+	    (nrv = nng_pipe_notify(c->ctl, NNG_PIPE_EV_REM_POST,
+	         coord_pipe_event, c)) != 0 ||
+	    (nrv = nng_listen(c->ctl, a->listen, NULL, 0)) != 0) {
+		sm_error("cannot listen for workers at %s: %s", a->listen,
+		    nng_strerror(nrv));
+		return 1;
+	}
+	if ((nrv = nng_rep0_open(&c->cli)) != 0 ||
+	    (nrv = nng_socket_set_size(c->cli, NNG_OPT_RECVMAXSZ, 65536)) !=
+	        0 ||
+	    (nrv = nng_listen(c->cli, a->cli, NULL, 0)) != 0) {
+		sm_error("cannot listen for the CLI at %s: %s", a->cli,
+		    nng_strerror(nrv));
+		return 1;
+	}
+	sm_info("coordinator (pid %d) for job '%s': %d tasks over %d "
+	        "workers; workers at %s, CLI at %s; latest completed "
+	        "checkpoint: %" PRIu64,
+	    (int) getpid(), c->job.name, c->job.n_tasks, c->n_workers,
+	    a->listen, a->cli, latest);
+	return 0;
+}
+
+static void
+coord_loop(struct coord *c)
+{
+	int ctl_fd, cli_fd;
+	nng_socket_get_int(c->ctl, NNG_OPT_RECVFD, &ctl_fd);
+	nng_socket_get_int(c->cli, NNG_OPT_RECVFD, &cli_fd);
+	uint64_t wait_us = 0;
+	while (!coord_terminate) {
+		struct pollfd fds[3] = {
+			{ .fd = ctl_fd, .events = POLLIN },
+			{ .fd = cli_fd, .events = POLLIN },
+			{ .fd = pipe_ev_fd, .events = POLLIN },
+		};
+		int timeout = (int) ((wait_us + 999) / 1000);
+		if (timeout > 100)
+			timeout = 100;
+		poll(fds, 3, timeout);
+
+		coord_drain_pipe_events(c);
+		for (int i = 0; i < 256; i++) {
+			Snapmark__Control *m;
+			nng_pipe p;
+			int rv = sm_control_recv(c->ctl, NNG_FLAG_NONBLOCK, &m,
+			    &p);
+			if (rv == SM_EAGAIN || rv == SM_ECLOSED)
+				break;
+			if (rv != SM_OK)
+				continue;
+			coord_on_control(c, p, m);
+			snapmark__control__free_unpacked(m, NULL);
+		}
+		nng_msg *msg;
+		while (nng_recvmsg(c->cli, &msg, NNG_FLAG_NONBLOCK) == 0) {
+			coord_cli_handle(c, msg);
+			nng_msg_free(msg);
+		}
+		uint64_t now = sm_now_us();
+		coord_check_heartbeats(c, now);
+		coord_recovery_tick(c, now);
+		wait_us = coord_checkpoint_tick(c, now);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct coord_args args;
+	int rv = coord_parse_args(&args, argc, argv);
+	if (rv != 0)
+		return rv;
+	sm_log_init("coordinator", SM_LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = coord_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	struct coord c;
+	memset(&c, 0, sizeof(c));
+	rv = coord_setup(&c, &args);
+	if (rv == 0) {
+		coord_loop(&c);
+		sm_info("terminating");
+	}
+	nng_close(c.ctl);
+	nng_close(c.cli);
+	coord_catalog_close(c.cat);
+	for (int t = 0; c.task_names != NULL && t < c.job.n_tasks; t++)
+		free(c.task_names[t]);
+	for (int i = 0; c.workers != NULL && i < c.n_workers; i++)
+		free(c.workers[i].prefix);
+	for (int i = 0; i < c.n_pending; i++)
+		coord_pending_free(c.pending[i]);
+	free(c.task_names);
+	free(c.workers);
+	free(c.task_worker);
+	free(c.task_running);
+	free(c.task_drained);
+	free(c.job_text);
+	return rv;
+}

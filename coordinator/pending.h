@@ -1,0 +1,74 @@
+/*
+ * pending.h - one checkpoint in flight: which tasks acknowledged it, with
+ * what handle and timings, and when it expires.
+ *
+ * Pure bookkeeping (no I/O), so its rules are unit-tested on their own: an
+ * ack counts once per task, only for this checkpoint and epoch; the
+ * checkpoint is complete exactly when every task of the job acknowledged.
+ */
+#ifndef COORD_PENDING_H
+#define COORD_PENDING_H
+
+#include <stdint.h>
+
+#include "snapmark.pb-c.h"
+
+struct coord_task_ack {
+	int acked;
+	char *location;
+	uint64_t bytes;
+	uint64_t entries;
+	uint32_t checksum;
+	uint64_t sync_us, async_us, align_us;
+	uint64_t ack_us;      /* trigger -> ack arrived */
+};
+
+struct coord_pending {
+	uint64_t id;
+	uint64_t epoch;
+	uint64_t trigger_us;       /* monotonic */
+	uint64_t trigger_wall_ms;
+	uint64_t deadline_us;
+	int n_tasks;
+	int n_acked;
+	int final;
+	int manual;
+	struct coord_task_ack *acks;   /* per task index */
+};
+
+/* coord_pending_alloc creates checkpoint `id` of `epoch` awaiting n_tasks
+ * acknowledgements until now_us + timeout_us. */
+int coord_pending_alloc(uint64_t id, uint64_t epoch, int n_tasks,
+    uint64_t now_us, uint64_t timeout_us, struct coord_pending **out);
+
+void coord_pending_free(struct coord_pending *p);
+
+/*
+ * coord_pending_ack records a task's ack. SM_EINVAL if it is for another
+ * checkpoint or epoch, names no task of the job, or has no handle;
+ * SM_EAGAIN if this task already acknowledged (the duplicate is ignored).
+ */
+int coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
+    uint64_t now_us);
+
+/* coord_pending_complete: every task acknowledged. */
+int coord_pending_complete(const struct coord_pending *p);
+
+/* coord_pending_expired: the deadline passed and it is not complete. */
+int coord_pending_expired(const struct coord_pending *p, uint64_t now_us);
+
+/*
+ * coord_pending_record builds the catalog record of this checkpoint with
+ * the given final status (COMPLETED, or FAILED with reason) at now_us.
+ * task_names[i] names task i. The caller frees *out with
+ * coord_record_free().
+ */
+int coord_pending_record(const struct coord_pending *p,
+    Snapmark__CheckpointRecord__Status status, const char *reason,
+    uint64_t now_us, char *const *task_names,
+    Snapmark__CheckpointRecord **out);
+
+/* coord_record_free frees a record built by coord_pending_record. */
+void coord_record_free(Snapmark__CheckpointRecord *r);
+
+#endif
