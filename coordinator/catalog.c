@@ -110,6 +110,50 @@ coord_catalog_next_epoch(struct coord_catalog *cat, uint64_t *epoch)
 	return rv;
 }
 
+struct counter_read {
+	const char *name;
+	uint64_t value;
+};
+
+static int
+counter_read_fn(struct sm_txn *txn, void *arg)
+{
+	struct counter_read *r = arg;
+	return counter_get(txn, r->name, &r->value);
+}
+
+int
+coord_catalog_counter(struct coord_catalog *cat, const char *name,
+    uint64_t *value)
+{
+	struct counter_read r = { .name = name };
+	int rv = sm_store_read(cat->store, counter_read_fn, &r);
+	if (rv == SM_OK)
+		*value = r.value;
+	return rv;
+}
+
+static int
+restart_bump_fn(struct sm_txn *txn, void *arg)
+{
+	uint64_t *total = arg;
+	int rv = counter_get(txn, "restarts", total);
+	if (rv != SM_OK)
+		return rv;
+	(*total)++;
+	return counter_put(txn, "restarts", *total);
+}
+
+int
+coord_catalog_count_restart(struct coord_catalog *cat, uint64_t *total)
+{
+	uint64_t v = 0;
+	int rv = sm_store_write(cat->store, restart_bump_fn, &v);
+	if (rv == SM_OK)
+		*total = v;
+	return rv;
+}
+
 struct job_check {
 	const char *name;
 	uint32_t crc, tasks;
@@ -309,18 +353,8 @@ coord_catalog_list(struct coord_catalog *cat, size_t max, int completed_only,
 	return SM_OK;
 }
 
-static int
-latest_fn(struct sm_txn *txn, void *arg)
-{
-	return counter_get(txn, "latest", arg);
-}
-
 int
 coord_catalog_latest(struct coord_catalog *cat, uint64_t *id)
 {
-	uint64_t v = 0;
-	int rv = sm_store_read(cat->store, latest_fn, &v);
-	if (rv == SM_OK)
-		*id = v;
-	return rv;
+	return coord_catalog_counter(cat, "latest", id);
 }

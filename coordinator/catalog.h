@@ -8,6 +8,7 @@
  *   "next_id"           Counter: the lowest id never handed out
  *   "epoch"             Counter: the highest epoch ever started
  *   "latest"            Counter: the latest COMPLETED checkpoint
+ *   "restarts"          Counter: epochs that ended in a failure
  *   "job"               JobFingerprint
  *
  * Ids and epochs are persisted before they are used, so they never repeat,
@@ -38,6 +39,15 @@ int coord_catalog_next_id(struct coord_catalog *cat, uint64_t *id);
 
 /* coord_catalog_next_epoch durably reserves and returns a new epoch. */
 int coord_catalog_next_epoch(struct coord_catalog *cat, uint64_t *epoch);
+
+/* coord_catalog_counter reads counter `name` ("epoch", "restarts", ...);
+ * 0 if it was never written. */
+int coord_catalog_counter(struct coord_catalog *cat, const char *name,
+    uint64_t *value);
+
+/* coord_catalog_count_restart durably adds one to "restarts" and returns
+ * the new total. */
+int coord_catalog_count_restart(struct coord_catalog *cat, uint64_t *total);
 
 /* coord_catalog_put stores a final record; a COMPLETED one also becomes
  * "latest" in the same durable transaction. */

@@ -93,6 +93,8 @@ uint64_t coord_checkpoint_tick(struct coord *c, uint64_t now_us);
 struct coord_pending *coord_find_pending(struct coord *c, uint64_t id);
 
 /* recovery.c */
+/* coord_recovery_start reads what a previous coordinator left behind. */
+void coord_recovery_start(struct coord *c);
 void coord_fail_epoch(struct coord *c, const char *reason);
 void coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev);
 /* coord_recovery_tick deploys a new epoch when every worker is alive. */

@@ -263,6 +263,7 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	st->restarts = c->restarts;
 	uint64_t latest = 0;
 	coord_catalog_latest(c->cat, &latest);
+	coord_recovery_start(c);
 	st->has_latest_completed = latest != 0;
 	st->latest_completed = latest;
 	st->has_restored_from = c->restored_from != 0;
@@ -579,6 +580,7 @@ coord_setup(struct coord *c, const struct coord_args *a)
 	}
 	uint64_t latest = 0;
 	coord_catalog_latest(c->cat, &latest);
+	coord_recovery_start(c);
 
 	if ((pipe_ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return 1;

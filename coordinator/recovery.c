@@ -77,8 +77,32 @@ coord_fail_epoch(struct coord *c, const char *reason)
 	coord_broadcast(c, &m);
 	c->state = COORD_RESTARTING;
 	c->deployed = 0;
-	c->restarts++;
+	uint64_t total;
+	if (coord_catalog_count_restart(c->cat, &total) == SM_OK)
+		c->restarts = (uint32_t) total;
 	c->final_in_flight = 0;
+}
+
+void
+coord_recovery_start(struct coord *c)
+{
+	uint64_t epoch = 0, restarts = 0;
+	coord_catalog_counter(c->cat, "epoch", &epoch);
+	coord_catalog_counter(c->cat, "restarts", &restarts);
+	c->restarts = (uint32_t) restarts;
+	if (epoch == 0)
+		return;
+	/* A previous coordinator ran this job: this start is a recovery. */
+	c->epoch = epoch;
+	c->state = COORD_RESTARTING;
+	c->failure_us = sm_now_us();
+	if (coord_catalog_count_restart(c->cat, &restarts) == SM_OK)
+		c->restarts = (uint32_t) restarts;
+	snprintf(c->last_failure, sizeof(c->last_failure),
+	    "coordinator restarted during epoch %" PRIu64, epoch);
+	sm_warn("recovering: a previous coordinator ran epoch %" PRIu64
+	        "; waiting for the workers to reconnect",
+	    epoch);
 }
 
 /* Pick the checkpoint to restore: *id = 0 means start fresh. */
