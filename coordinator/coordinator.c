@@ -263,7 +263,6 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	st->restarts = c->restarts;
 	uint64_t latest = 0;
 	coord_catalog_latest(c->cat, &latest);
-	coord_recovery_start(c);
 	st->has_latest_completed = latest != 0;
 	st->latest_completed = latest;
 	st->has_restored_from = c->restored_from != 0;
