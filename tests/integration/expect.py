@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""expect.py - what a job's committed output must be, computed independently.
+
+Reimplements the gen source's record function from its documented
+definition (worker/op_gen.c) and compares it with RUN/output/part-*:
+
+  expect.py check RUN JOBFILE   exit 0 iff the committed output is exact;
+                                prints one summary line either way
+  expect.py count RUN JOBFILE   (at-least-once) exit 0 iff nothing is lost;
+                                duplicates are reported, not failed
+
+For a records sink: every (subtask, seq) of every gen stage exactly once,
+with the right key and value. For a counts sink: every key once, with the
+count of records that carry it.
+"""
+import collections
+import glob
+import os
+import sys
+
+M64 = (1 << 64) - 1
+
+
+def mix(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def gen_record(seed, keys, subtask, seq):
+    stream = mix(seed ^ (((subtask + 1) * 0x9E3779B97F4A7C15) & M64))
+    r = mix((stream + seq) & M64)
+    return r % keys, r >> 40
+
+
+def read_job(path):
+    """Minimal reader of the job file: sections and key = value lines."""
+    stages, section = {}, None
+    for raw in open(path):
+        line = raw.split(';')[0].strip()
+        if not line or line.startswith('#'):
+            continue
+        if line.startswith('['):
+            name = line.strip('[]').split()
+            section = name[1] if name[0] == 'stage' else None
+            if section:
+                stages[section] = {'input': []}
+            continue
+        if section and '=' in line:
+            k, v = (x.strip() for x in line.split('=', 1))
+            if k == 'input':
+                stages[section]['input'].append(v.split()[0])
+            else:
+                stages[section][k] = v
+    return stages
+
+
+def gen_stages(stages):
+    for name, st in stages.items():
+        if st.get('operator') == 'gen':
+            yield (name, int(st.get('parallelism', 1)),
+                   int(st.get('records', 0)), int(st.get('keys', 1000)),
+                   int(st.get('seed', 1)))
+
+
+def sink_format(stages):
+    for st in stages.values():
+        if st.get('operator') == 'file':
+            if 'format' in st:
+                return st['format']
+            up = stages[st['input'][0]]
+            return 'counts' if up.get('operator') == 'count' else 'records'
+    sys.exit('expect.py: the job has no file sink')
+
+
+def committed_lines(run):
+    for path in sorted(glob.glob(os.path.join(run, 'output', 'part-*'))):
+        with open(path) as f:
+            for line in f:
+                yield path, line.split()
+
+
+def check(run, job, allow_duplicates):
+    stages = read_job(job)
+    fmt = sink_format(stages)
+    gens = list(gen_stages(stages))
+    if len(gens) != 1 and fmt == 'records':
+        sys.exit('expect.py: records check supports one gen stage')
+    problems, dups = [], 0
+    if fmt == 'records':
+        _, par, records, keys, seed = gens[0]
+        seen = collections.Counter()
+        for path, f in committed_lines(run):
+            sub, seq, key, val = (int(x) for x in f)
+            if (key, val) != gen_record(seed, keys, sub, seq):
+                problems.append(f'{path}: wrong record {f}')
+            seen[(sub, seq)] += 1
+        missing = sum(1 for s in range(par) for q in range(records)
+                      if seen[(s, q)] == 0)
+        dups = sum(n - 1 for n in seen.values() if n > 1)
+        extra = sum(1 for (s, q) in seen
+                    if s >= par or q >= records)
+        total = par * records
+        summary = (f'{sum(seen.values())} records committed, {total} '
+                   f'expected: {missing} missing, {dups} duplicated, '
+                   f'{extra} unknown')
+        if missing or extra:
+            problems.append(summary)
+    else:
+        want = collections.Counter()
+        for _, par, records, keys, seed in gens:
+            for s in range(par):
+                for q in range(records):
+                    want[gen_record(seed, keys, s, q)[0]] += 1
+        got, seen_keys = collections.Counter(), collections.Counter()
+        for path, f in committed_lines(run):
+            got[int(f[0])] += int(f[1])
+            seen_keys[int(f[0])] += 1
+        dups = sum(n - 1 for n in seen_keys.values() if n > 1)
+        wrong = [k for k in set(want) | set(got) if want[k] != got[k]]
+        summary = (f'{len(seen_keys)} keys committed, {len(want)} expected:'
+                   f' {len(wrong)} with a wrong count, {dups} duplicated')
+        if wrong and not allow_duplicates:
+            problems.append(summary + f'; e.g. key {wrong[0]}: '
+                            f'{got[wrong[0]]} != {want[wrong[0]]}')
+        if allow_duplicates and any(got[k] < want[k] for k in want):
+            problems.append(summary + ': counts were lost')
+    if dups and not allow_duplicates:
+        problems.append(f'{dups} duplicated lines')
+    print(summary)
+    for p in problems[:10]:
+        print('PROBLEM:', p)
+    return 1 if problems else 0
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[1] not in ('check', 'count'):
+        sys.exit('usage: expect.py check|count RUN JOBFILE')
+    sys.exit(check(sys.argv[2], sys.argv[3], sys.argv[1] == 'count'))
+
+
+if __name__ == '__main__':
+    main()
