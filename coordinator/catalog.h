@@ -6,7 +6,7 @@
  * Keys and values (all values protobuf, see proto/snapmark.proto):
  *   "c" id(8 bytes BE)  CheckpointRecord (COMPLETED or FAILED)
  *   "next_id"           Counter: the lowest id never handed out
- *   "epoch"             Counter: the highest epoch ever started
+ *   "epoch"             Counter: the lowest epoch never started
  *   "latest"            Counter: the latest COMPLETED checkpoint
  *   "restarts"          Counter: epochs that ended in a failure
  *   "job"               JobFingerprint

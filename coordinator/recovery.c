@@ -92,17 +92,18 @@ coord_recovery_start(struct coord *c)
 	c->restarts = (uint32_t) restarts;
 	if (epoch == 0)
 		return;
-	/* A previous coordinator ran this job: this start is a recovery. */
-	c->epoch = epoch;
+	/* A previous coordinator ran this job: this start is a recovery. The
+	 * counter holds the next epoch to hand out. */
+	c->epoch = epoch - 1;
 	c->state = COORD_RESTARTING;
 	c->failure_us = sm_now_us();
 	if (coord_catalog_count_restart(c->cat, &restarts) == SM_OK)
 		c->restarts = (uint32_t) restarts;
 	snprintf(c->last_failure, sizeof(c->last_failure),
-	    "coordinator restarted during epoch %" PRIu64, epoch);
+	    "coordinator restarted during epoch %" PRIu64, c->epoch);
 	sm_warn("recovering: a previous coordinator ran epoch %" PRIu64
 	        "; waiting for the workers to reconnect",
-	    epoch);
+	    c->epoch);
 }
 
 /* Pick the checkpoint to restore: *id = 0 means start fresh. */
