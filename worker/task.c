@@ -101,6 +101,7 @@ struct worker_task {
 	struct sm_align align;
 	struct task_emitter emitter;
 	int drained;
+	uint64_t debug_snapshot_delay_us;   /* SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS */
 
 	pthread_t thread;
 	int thread_started;
@@ -309,6 +310,10 @@ task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us)
 	if (rv != SM_OK)
 		goto release;
 
+	/* Debug knob: hold the window between barrier and durable snapshot
+	 * open, so tests can kill a worker in the middle of an upload. */
+	if (t->debug_snapshot_delay_us > 0)
+		sm_sleep_us(t->debug_snapshot_delay_us);
 	struct sm_snapshot_info info;
 	int wrv = sm_snapshot_write(t->store, (uint32_t) t->task, t->name,
 	    t->epoch, id, &data, &info);
@@ -876,6 +881,9 @@ worker_task_start(const struct worker_task_config *cfg,
 	t->send_ctx = cfg->send_ctx;
 	t->emitter.base.emit = task_emit;
 	t->emitter.t = t;
+	const char *delay = getenv("SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS");
+	if (delay != NULL)
+		t->debug_snapshot_delay_us = strtoull(delay, NULL, 10) * 1000;
 
 	int rv = SM_ENOMEM;
 	char dir[700];
