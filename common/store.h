@@ -32,12 +32,17 @@ struct sm_txn;
 
 #define SM_STORE_DURABLE 0x1
 
-/* sm_store_open opens (creating the directory if needed) the environment in
- * dir with an initial map of map_size bytes (0 = 64 MiB). */
+/* sm_store_open opens (creating the directory and its parents, mode 0755,
+ * if needed) the environment in dir with an initial map of map_size bytes
+ * (0 = 64 MiB), or of the size the environment grew to earlier if that is
+ * larger. Open a directory at most once per process (an LMDB rule). Errors:
+ * SM_EINVAL, SM_ENOMEM, SM_EIO (directory or file access), SM_ECORRUPT (not
+ * an LMDB environment), SM_ESTORE. */
 int sm_store_open(const char *dir, size_t map_size, unsigned flags,
     struct sm_store **out);
 
-/* sm_store_close closes; safe on NULL. No transaction may be open. */
+/* sm_store_close closes; safe on NULL. No transaction may be open and no
+ * other thread may be using the store. */
 void sm_store_close(struct sm_store *st);
 
 /* sm_store_path returns the directory the store was opened on. */
@@ -46,25 +51,40 @@ const char *sm_store_path(const struct sm_store *st);
 /* sm_store_map_size returns the current map size in bytes. */
 size_t sm_store_map_size(const struct sm_store *st);
 
+/* A store function works only through the txn it is given, which is valid
+ * until it returns. It must not call other sm_store_* functions on the same
+ * store (no nested transactions: that could deadlock against map growth).
+ * Reads may run in several threads at once and alongside one write; writes
+ * from several threads are serialised. */
 typedef int (*sm_store_fn)(struct sm_txn *txn, void *arg);
 
 /* sm_store_write runs fn(txn, arg) in a write transaction and commits when
  * it returns SM_OK; aborts and returns its error otherwise. Grows the map
- * and retries on MDB_MAP_FULL (up to a limit: then SM_EMAPFULL). */
+ * and retries on MDB_MAP_FULL (up to a limit: then SM_EMAPFULL). If any
+ * sm_txn_* call inside fn reported SM_EMAPFULL the transaction is aborted
+ * and retried whatever fn returned, so fn may simply pass that code up. fn
+ * may therefore run several times; only the last run's writes are kept.
+ * After SM_EMAPFULL nothing of the write is visible and the store remains
+ * usable. */
 int sm_store_write(struct sm_store *st, sm_store_fn fn, void *arg);
 
-/* sm_store_read runs fn(txn, arg) in a read-only transaction. */
+/* sm_store_read runs fn(txn, arg) in a read-only transaction, ended as soon
+ * as fn returns; returns what fn returned. sm_txn_put/del on it fail with
+ * SM_EINVAL. */
 int sm_store_read(struct sm_store *st, sm_store_fn fn, void *arg);
 
-/* sm_store_sync flushes the environment to disk (fsync). */
+/* sm_store_sync flushes the environment to disk (fsync); every commit that
+ * returned before the call is durable when it returns SM_OK. */
 int sm_store_sync(struct sm_store *st);
 
-/* sm_txn_put stores value under key, replacing any previous value.
- * SM_EMAPFULL is handled by sm_store_write; just return it. */
+/* sm_txn_put stores value under key, replacing any previous value. Keys
+ * are 1 to 511 bytes (LMDB's limit; SM_EINVAL otherwise); values may be
+ * empty. SM_EMAPFULL is handled by sm_store_write; just return it. The same
+ * holds for sm_txn_del and sm_txn_del_prefix, which also allocate pages. */
 int sm_txn_put(struct sm_txn *txn, const void *key, size_t klen,
     const void *val, size_t vlen);
 
-/* sm_txn_get finds key. On success *val/*vlen point into the map and stay
+/* sm_txn_get finds key. On success *val and *vlen point into the map and stay
  * valid until the transaction ends. SM_ENOTFOUND if absent. */
 int sm_txn_get(struct sm_txn *txn, const void *key, size_t klen,
     const void **val, size_t *vlen);
@@ -86,11 +106,14 @@ int sm_txn_scan(struct sm_txn *txn, const void *prefix, size_t plen,
 int sm_txn_del_prefix(struct sm_txn *txn, const void *prefix, size_t plen,
     uint64_t *deleted);
 
-/* Fault seam for tests: make the Nth following sm_store_write fail with
- * SM_EMAPFULL-style growth refusal (n = 0 disables). Debug only. */
+/* Fault seam for tests: cap map growth at max_map_size bytes for every
+ * store of the process, so sm_store_write returns SM_EMAPFULL once a write
+ * would need a larger map (0 restores the default cap of 64 GiB). Takes
+ * effect at the next growth; it never shrinks a map. */
 void sm_store_fault_map_limit(size_t max_map_size);
 
-/* Big-endian helpers for ordered keys. */
+/* Big-endian helpers for ordered keys: 8 bytes at p, memcmp order equals
+ * numeric order. */
 void sm_be64_put(unsigned char *p, uint64_t v);
 uint64_t sm_be64_get(const unsigned char *p);
 
