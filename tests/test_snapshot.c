@@ -1,0 +1,949 @@
+/*
+ * test_snapshot.c - task snapshots in LMDB (worker/snapshot.h): a written
+ * snapshot reads back identical; every kind of damage to its bytes is
+ * refused with SM_ECORRUPT and a reason; prune keeps exactly what it must;
+ * an outside reader (mdb_dump) can decode what was written.
+ *
+ * Damage is simulated the way a bad disk or a stray writer would leave it:
+ * the raw LMDB value under a snapshot's key is replaced by altered bytes.
+ * Every test runs in a fresh directory under /tmp, removed afterwards.
+ */
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "check.h"
+#include "checksum.h"
+#include "snapmark.pb-c.h"
+#include "snapshot.h"
+#include "store.h"
+
+/* ---- fixture: one fresh store per test --------------------------------- */
+
+static char tmp_root[64];
+static char env_dir[128];
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void) sb, (void) flag, (void) f;
+	return remove(path);
+}
+
+/* SNAP_TEST(name) defines name(void), which runs name_body(st) on a store
+ * opened in a new directory, then closes it and removes the directory. */
+#define SNAP_TEST(name)                                                      \
+	static void name##_body(struct sm_store **st);                       \
+	static void name(void)                                               \
+	{                                                                    \
+		struct sm_store *st = NULL;                                  \
+		strcpy(tmp_root, "/tmp/sm_snap_XXXXXX");                     \
+		if (mkdtemp(tmp_root) == NULL) {                             \
+			perror("mkdtemp");                                   \
+			sm_test_failed = 1;                                  \
+			return;                                              \
+		}                                                            \
+		snprintf(env_dir, sizeof(env_dir), "%s/task-3", tmp_root);   \
+		int rv_ = sm_store_open(env_dir, 0, 0, &st);                 \
+		if (rv_ == SM_OK)                                            \
+			name##_body(&st);                                    \
+		else                                                         \
+			T_FAIL_NOQUIT_(rv_);                                 \
+		sm_store_close(st);                                          \
+		nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);          \
+	}                                                                    \
+	static void name##_body(struct sm_store **stp)
+
+/* T_FAIL_NOQUIT_ fails the test without returning (cleanup follows). */
+#define T_FAIL_NOQUIT_(rv)                                                   \
+	do {                                                                 \
+		fprintf(stderr, "  %s:%d: sm_store_open: %s\n", __FILE__,    \
+		    __LINE__, sm_strerror(rv));                              \
+		sm_test_failed = 1;                                          \
+	} while (0)
+
+/* ---- the data every test writes ---------------------------------------- */
+
+#define TASK 3u
+#define TASK_NAME "count-1"
+#define EPOCH 6u
+
+static struct sm_state_entry entries_a[] = {
+	{ 1, 5 }, { 7, -3 }, { 300, 0 }, { 65536, 1 },
+	{ 1ull << 40, INT64_MAX }, { UINT64_MAX - 1, INT64_MIN },
+};
+static char pend_0[] = "out/part-0002-c4.tmp";
+static char pend_1[] = "out/part-0002-c5.tmp";
+static char *pending_a[] = { pend_0, pend_1 };
+static uint64_t pending_id_a[] = { 4, 5 };
+
+static const struct sm_snapshot_data data_a = {
+	.has_source_offset = 1,
+	.source_next_seq = 123456789,
+	.n_entries = sizeof(entries_a) / sizeof(entries_a[0]),
+	.entries = entries_a,
+	.n_pending = 2,
+	.pending = pending_a,
+	.pending_id = pending_id_a,
+	.drained = 1,
+};
+
+static struct sm_state_entry entries_b[] = { { 2, 20 }, { 3, 30 } };
+
+static const struct sm_snapshot_data data_b = {
+	.n_entries = 2,
+	.entries = entries_b,
+};
+
+static const struct sm_snapshot_data data_empty = { 0 };
+
+/* same_data: a and b hold the same snapshot (why says where not). */
+static int
+same_data(const struct sm_snapshot_data *a, const struct sm_snapshot_data *b)
+{
+	const char *why = NULL;
+	if ((a->has_source_offset != 0) != (b->has_source_offset != 0) ||
+	    (a->has_source_offset && a->source_next_seq != b->source_next_seq))
+		why = "source offset";
+	else if ((a->drained != 0) != (b->drained != 0))
+		why = "drained";
+	else if (a->n_entries != b->n_entries)
+		why = "entry count";
+	else if (a->n_pending != b->n_pending)
+		why = "pending count";
+	for (size_t i = 0; why == NULL && i < a->n_entries; i++)
+		if (a->entries[i].key != b->entries[i].key ||
+		    a->entries[i].count != b->entries[i].count)
+			why = "an entry";
+	for (size_t i = 0; why == NULL && i < a->n_pending; i++)
+		if (strcmp(a->pending[i], b->pending[i]) != 0 ||
+		    a->pending_id[i] != b->pending_id[i])
+			why = "a pending file";
+	if (why != NULL)
+		fprintf(stderr, "  snapshots differ in %s\n", why);
+	return why == NULL;
+}
+
+/* ---- raw access to the store, below the snapshot layer ----------------- */
+
+static void
+meta_key(unsigned char k[9], uint64_t id)
+{
+	k[0] = 'm';
+	sm_be64_put(k + 1, id);
+}
+
+static void
+state_prefix(unsigned char k[9], uint64_t id)
+{
+	k[0] = 's';
+	sm_be64_put(k + 1, id);
+}
+
+#define RAW_MAX 4096
+
+/* One raw key/value pair, copied out of the map. */
+struct raw {
+	unsigned char key[32];
+	size_t klen;
+	unsigned char val[RAW_MAX];
+	size_t vlen;
+};
+
+struct raw_scan {
+	unsigned char prefix[9];
+	size_t plen;
+	struct raw *out; /* the first `want` pairs, may be NULL */
+	size_t want;
+	size_t n;
+	uint64_t vbytes;  /* total value bytes */
+	uint32_t crc;     /* CRC-32C of all values in key order */
+};
+
+static int
+raw_scan_one(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct raw_scan *s = arg;
+	if (s->out != NULL && s->n < s->want) {
+		struct raw *r = &s->out[s->n];
+		if (klen > sizeof(r->key) || vlen > sizeof(r->val))
+			return SM_EINVAL;
+		memcpy(r->key, key, klen);
+		r->klen = klen;
+		memcpy(r->val, val, vlen);
+		r->vlen = vlen;
+	}
+	s->n++;
+	s->vbytes += vlen;
+	s->crc = sm_crc32c(s->crc, val, vlen);
+	return 0;
+}
+
+static int
+raw_scan_fn(struct sm_txn *txn, void *arg)
+{
+	struct raw_scan *s = arg;
+	return sm_txn_scan(txn, s->prefix, s->plen, raw_scan_one, s);
+}
+
+/* scan_state: raw scan of snapshot id's state entries. */
+static int
+scan_state(struct sm_store *st, uint64_t id, struct raw_scan *s)
+{
+	state_prefix(s->prefix, id);
+	s->plen = 9;
+	return sm_store_read(st, raw_scan_fn, s);
+}
+
+static int
+raw_get_fn(struct sm_txn *txn, void *arg)
+{
+	struct raw *r = arg;
+	const void *v;
+	size_t vlen;
+	int rv = sm_txn_get(txn, r->key, r->klen, &v, &vlen);
+	if (rv != SM_OK)
+		return rv;
+	if (vlen > sizeof(r->val))
+		return SM_EINVAL;
+	memcpy(r->val, v, vlen);
+	r->vlen = vlen;
+	return SM_OK;
+}
+
+/* raw_get copies the value under r->key into r. */
+static int
+raw_get(struct sm_store *st, struct raw *r)
+{
+	return sm_store_read(st, raw_get_fn, r);
+}
+
+static int
+raw_put_fn(struct sm_txn *txn, void *arg)
+{
+	const struct raw *r = arg;
+	return sm_txn_put(txn, r->key, r->klen, r->val, r->vlen);
+}
+
+/* raw_put stores r's bytes under r's key, replacing what was there. */
+static int
+raw_put(struct sm_store *st, const struct raw *r)
+{
+	return sm_store_write(st, raw_put_fn, (void *) r);
+}
+
+static int
+raw_del_fn(struct sm_txn *txn, void *arg)
+{
+	const struct raw *r = arg;
+	return sm_txn_del(txn, r->key, r->klen);
+}
+
+static int
+raw_del(struct sm_store *st, const struct raw *r)
+{
+	return sm_store_write(st, raw_del_fn, (void *) r);
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static int
+write_snap(struct sm_store *st, uint64_t id,
+    const struct sm_snapshot_data *d, struct sm_snapshot_info *info)
+{
+	struct sm_snapshot_info dummy;
+	return sm_snapshot_write(st, TASK, TASK_NAME, EPOCH, id, d,
+	    info != NULL ? info : &dummy);
+}
+
+/* expect_refused: reading id must fail with code, give a reason and leave
+ * *data alone (out-parameters are written only on success). Returns 1 if
+ * so, else says why on stderr. */
+static int
+expect_refused(struct sm_store *st, uint32_t task, uint64_t id,
+    uint32_t checksum, int code, const char *what)
+{
+	struct sm_snapshot_data d;
+	char why[256];
+	memset(&d, 0x5A, sizeof(d));
+	strcpy(why, "");
+	int rv = sm_snapshot_read(st, task, id, checksum, &d, why,
+	    sizeof(why));
+	size_t untouched = 0;
+	for (size_t i = 0; i < sizeof(d); i++)
+		untouched += ((unsigned char *) &d)[i] == 0x5A;
+	int ok = rv == code && why[0] != '\0' && untouched == sizeof(d);
+	if (!ok)
+		fprintf(stderr, "  %s: got %s (why \"%s\"), expected %s%s\n",
+		    what, sm_strerror(rv), why, sm_strerror(code),
+		    untouched == sizeof(d) ? "" : "; *data was written");
+	if (rv == SM_OK)
+		sm_snapshot_data_free(&d);
+	return ok;
+}
+
+/* ---- round trips ------------------------------------------------------- */
+
+SNAP_TEST(written_snapshot_reads_back_identical)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct sm_snapshot_data got;
+	char why[256];
+	T_OK(write_snap(st, 5, &data_a, &info));
+	T_EQ_INT(info.entries, data_a.n_entries);
+	T_OK(sm_snapshot_read(st, TASK, 5, info.checksum, &got, why,
+	    sizeof(why)));
+	int same = same_data(&got, &data_a);
+	sm_snapshot_data_free(&got);
+	T_TRUE(same);
+}
+
+SNAP_TEST(empty_snapshot_without_offset_reads_back_empty)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct sm_snapshot_data got;
+	char why[256];
+	T_OK(write_snap(st, 1, &data_empty, &info));
+	T_EQ_INT(info.entries, 0);
+	T_OK(sm_snapshot_read(st, TASK, 1, info.checksum, &got, why,
+	    sizeof(why)));
+	int same = same_data(&got, &data_empty);
+	sm_snapshot_data_free(&got);
+	T_TRUE(same);
+}
+
+SNAP_TEST(large_snapshot_reads_back_identical)
+{
+	enum { N = 5000 };
+	struct sm_store *st = *stp;
+	struct sm_state_entry *e = calloc(N, sizeof(*e));
+	T_TRUE(e != NULL);
+	for (size_t i = 0; i < N; i++) {
+		e[i].key = i * i * 7919 + 3; /* increasing */
+		e[i].count = (int64_t) (i % 13) - 6;
+	}
+	struct sm_snapshot_data d = { .n_entries = N, .entries = e };
+	struct sm_snapshot_info info;
+	struct sm_snapshot_data got;
+	char why[256];
+	int rv = write_snap(st, 2, &d, &info);
+	int rv2 = rv == SM_OK ? sm_snapshot_read(st, TASK, 2, info.checksum,
+				    &got, why, sizeof(why))
+			      : rv;
+	int same = rv2 == SM_OK && same_data(&got, &d);
+	if (rv2 == SM_OK)
+		sm_snapshot_data_free(&got);
+	free(e);
+	T_OK(rv);
+	T_OK(rv2);
+	T_TRUE(same);
+}
+
+SNAP_TEST(snapshots_of_different_ids_do_not_mix)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info ia, ib, ic;
+	struct sm_snapshot_data got;
+	char why[256];
+	/* neighbouring ids, and one whose key range sorts between them */
+	T_OK(write_snap(st, 7, &data_a, &ia));
+	T_OK(write_snap(st, 8, &data_b, &ib));
+	T_OK(write_snap(st, 256, &data_empty, &ic));
+	T_OK(sm_snapshot_read(st, TASK, 7, ia.checksum, &got, why,
+	    sizeof(why)));
+	int same = same_data(&got, &data_a);
+	sm_snapshot_data_free(&got);
+	T_TRUE(same);
+	T_OK(sm_snapshot_read(st, TASK, 8, ib.checksum, &got, why,
+	    sizeof(why)));
+	same = same_data(&got, &data_b);
+	sm_snapshot_data_free(&got);
+	T_TRUE(same);
+	T_OK(sm_snapshot_read(st, TASK, 256, ic.checksum, &got, why,
+	    sizeof(why)));
+	same = same_data(&got, &data_empty);
+	sm_snapshot_data_free(&got);
+	T_TRUE(same);
+}
+
+SNAP_TEST(written_snapshot_survives_closing_and_reopening_the_store)
+{
+	struct sm_snapshot_info info;
+	struct sm_snapshot_data got;
+	char why[256];
+	T_OK(write_snap(*stp, 9, &data_a, &info));
+	sm_store_close(*stp);
+	*stp = NULL;
+	T_OK(sm_store_open(env_dir, 0, 0, stp));
+	T_OK(sm_snapshot_read(*stp, TASK, 9, info.checksum, &got, why,
+	    sizeof(why)));
+	int same = same_data(&got, &data_a);
+	sm_snapshot_data_free(&got);
+	T_TRUE(same);
+}
+
+SNAP_TEST(rewriting_a_checkpoint_id_replaces_the_old_snapshot)
+{
+	/* e.g. a checkpoint id handed out again after a coordinator restart
+	 * finds the unacknowledged snapshot of the first attempt */
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct sm_snapshot_data got;
+	char why[256] = "";
+	T_OK(write_snap(st, 4, &data_a, &info));
+	T_OK(write_snap(st, 4, &data_b, &info));
+	int rv = sm_snapshot_read(st, TASK, 4, info.checksum, &got, why,
+	    sizeof(why));
+	if (rv != SM_OK)
+		T_FAIL_("reading the rewritten snapshot: %s (%s)",
+		    sm_strerror(rv), why);
+	int same = same_data(&got, &data_b);
+	sm_snapshot_data_free(&got);
+	T_TRUE(same);
+}
+
+/* ---- what the handle and the metadata promise ------------------------- */
+
+SNAP_TEST(handle_checksum_is_the_crc_of_the_stored_metadata)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct raw meta;
+	T_OK(write_snap(st, 5, &data_a, &info));
+	meta_key(meta.key, 5);
+	meta.klen = 9;
+	T_OK(raw_get(st, &meta));
+	T_EQ_INT(info.checksum, sm_crc32c(0, meta.val, meta.vlen));
+}
+
+SNAP_TEST(metadata_names_the_snapshot_and_checksums_the_state_in_key_order)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct raw meta;
+	struct raw_scan s = { 0 };
+	T_OK(write_snap(st, 5, &data_a, &info));
+	meta_key(meta.key, 5);
+	meta.klen = 9;
+	T_OK(raw_get(st, &meta));
+	T_OK(scan_state(st, 5, &s));
+	Snapmark__SnapshotMeta *m = snapmark__snapshot_meta__unpack(NULL,
+	    meta.vlen, meta.val);
+	T_TRUE(m != NULL);
+	int ok = m->checkpoint_id == 5 && m->task == TASK &&
+	    strcmp(m->task_name, TASK_NAME) == 0 && m->epoch == EPOCH &&
+	    m->entries == data_a.n_entries && s.n == data_a.n_entries &&
+	    m->state_checksum == s.crc && m->has_source_next_seq &&
+	    m->source_next_seq == data_a.source_next_seq &&
+	    m->n_sink_pending == 2 && m->n_sink_pending_id == 2 &&
+	    m->has_drained && m->drained;
+	snapmark__snapshot_meta__free_unpacked(m, NULL);
+	T_TRUE(ok);
+	/* bytes of values written: every state value plus the metadata */
+	T_EQ_INT(info.bytes, s.vbytes + meta.vlen);
+}
+
+/* ---- refusals ---------------------------------------------------------- */
+
+SNAP_TEST(reading_with_a_wrong_checksum_is_refused_as_corrupt)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	T_OK(write_snap(st, 5, &data_a, &info));
+	static const uint32_t flip[] = { 1, 0x80000000u, 0xFFFFFFFFu };
+	for (size_t i = 0; i < sizeof(flip) / sizeof(flip[0]); i++)
+		T_TRUE(expect_refused(st, TASK, 5, info.checksum ^ flip[i],
+		    SM_ECORRUPT, "wrong checksum"));
+}
+
+SNAP_TEST(reading_a_missing_snapshot_is_not_found)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	T_TRUE(expect_refused(st, TASK, 5, 0, SM_ENOTFOUND, "empty store"));
+	T_OK(write_snap(st, 5, &data_a, &info));
+	T_TRUE(expect_refused(st, TASK, 4, info.checksum, SM_ENOTFOUND,
+	    "id 4 next to id 5"));
+	T_TRUE(expect_refused(st, TASK, 6, info.checksum, SM_ENOTFOUND,
+	    "id 6 next to id 5"));
+}
+
+SNAP_TEST(reading_as_another_task_is_refused_as_corrupt)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	T_OK(write_snap(st, 5, &data_a, &info));
+	T_TRUE(expect_refused(st, TASK + 1, 5, info.checksum, SM_ECORRUPT,
+	    "task + 1"));
+	T_TRUE(expect_refused(st, 0, 5, info.checksum, SM_ECORRUPT,
+	    "task 0"));
+}
+
+/*
+ * flip_each_byte: for every byte of the value under r->key and each mask,
+ * put the altered bytes under the same key, expect the read of id to be
+ * refused as corrupt, and put the original back.
+ */
+static int
+flip_each_byte(struct sm_store *st, struct raw *r, uint64_t id,
+    uint32_t checksum, const char *what)
+{
+	static const unsigned char masks[] = { 0x01, 0x10, 0x80, 0xFF };
+	struct raw bad;
+	int failed = 0;
+	for (size_t i = 0; i < r->vlen; i++) {
+		for (size_t k = 0; k < sizeof(masks); k++) {
+			char label[128];
+			bad = *r;
+			bad.val[i] ^= masks[k];
+			snprintf(label, sizeof(label),
+			    "%s byte %zu of %zu ^ 0x%02x", what, i, r->vlen,
+			    masks[k]);
+			if (raw_put(st, &bad) != SM_OK)
+				return 0;
+			failed += !expect_refused(st, TASK, id, checksum,
+			    SM_ECORRUPT, label);
+			if (raw_put(st, r) != SM_OK)
+				return 0;
+		}
+	}
+	return failed == 0;
+}
+
+SNAP_TEST(a_flipped_byte_in_any_state_value_is_detected)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct raw vals[8];
+	struct raw_scan s = { .out = vals, .want = 8 };
+	struct sm_snapshot_data got;
+	char why[256];
+	T_OK(write_snap(st, 5, &data_a, &info));
+	T_OK(scan_state(st, 5, &s));
+	T_EQ_INT(s.n, data_a.n_entries);
+	/* first, a middle and the last entry: every byte, several masks */
+	size_t pick[] = { 0, s.n / 2, s.n - 1 };
+	for (size_t p = 0; p < 3; p++)
+		T_TRUE(flip_each_byte(st, &vals[pick[p]], 5, info.checksum,
+		    "state value"));
+	/* all restored: the snapshot verifies again */
+	T_OK(sm_snapshot_read(st, TASK, 5, info.checksum, &got, why,
+	    sizeof(why)));
+	sm_snapshot_data_free(&got);
+}
+
+SNAP_TEST(a_flipped_byte_in_the_metadata_is_detected)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct raw meta;
+	T_OK(write_snap(st, 5, &data_a, &info));
+	meta_key(meta.key, 5);
+	meta.klen = 9;
+	T_OK(raw_get(st, &meta));
+	T_TRUE(meta.vlen > 20);
+	T_TRUE(flip_each_byte(st, &meta, 5, info.checksum, "metadata"));
+}
+
+/* A way to damage snapshot 5 (written from data_a) other than a flip. */
+struct damage {
+	const char *what;
+	int (*apply)(struct sm_store *st, struct raw *vals, size_t n);
+};
+
+static int
+dmg_delete_first(struct sm_store *st, struct raw *vals, size_t n)
+{
+	return raw_del(st, &vals[0]);
+}
+
+static int
+dmg_delete_last(struct sm_store *st, struct raw *vals, size_t n)
+{
+	return raw_del(st, &vals[n - 1]);
+}
+
+static int
+dmg_add_entry(struct sm_store *st, struct raw *vals, size_t n)
+{
+	/* a copy of an entry under a new key inside the snapshot's range */
+	struct raw extra = vals[1];
+	sm_be64_put(extra.key + 9, 8);
+	return raw_put(st, &extra);
+}
+
+static int
+dmg_truncate_value(struct sm_store *st, struct raw *vals, size_t n)
+{
+	struct raw r = vals[2];
+	r.vlen--;
+	return raw_put(st, &r);
+}
+
+static int
+dmg_empty_value(struct sm_store *st, struct raw *vals, size_t n)
+{
+	struct raw r = vals[3];
+	r.vlen = 0;
+	return raw_put(st, &r);
+}
+
+static int
+dmg_swap_values(struct sm_store *st, struct raw *vals, size_t n)
+{
+	struct raw a = vals[0], b = vals[1];
+	memcpy(a.val, vals[1].val, vals[1].vlen);
+	a.vlen = vals[1].vlen;
+	memcpy(b.val, vals[0].val, vals[0].vlen);
+	b.vlen = vals[0].vlen;
+	int rv = raw_put(st, &a);
+	return rv == SM_OK ? raw_put(st, &b) : rv;
+}
+
+static int
+dmg_truncate_meta(struct sm_store *st, struct raw *vals, size_t n)
+{
+	struct raw meta;
+	meta_key(meta.key, 5);
+	meta.klen = 9;
+	int rv = raw_get(st, &meta);
+	meta.vlen /= 2;
+	return rv == SM_OK ? raw_put(st, &meta) : rv;
+}
+
+static const struct damage damages[] = {
+	{ "first state entry deleted", dmg_delete_first },
+	{ "last state entry deleted", dmg_delete_last },
+	{ "state entry added", dmg_add_entry },
+	{ "state value truncated", dmg_truncate_value },
+	{ "state value emptied", dmg_empty_value },
+	{ "two state values swapped", dmg_swap_values },
+	{ "metadata truncated", dmg_truncate_meta },
+};
+
+static void
+damage_is_detected(size_t which)
+{
+	struct sm_store *st = NULL;
+	struct sm_snapshot_info info;
+	struct raw vals[8];
+	struct raw_scan s = { .out = vals, .want = 8 };
+	int ok = 0;
+	strcpy(tmp_root, "/tmp/sm_snap_XXXXXX");
+	if (mkdtemp(tmp_root) == NULL)
+		T_FAIL_("mkdtemp: %s", "failed");
+	snprintf(env_dir, sizeof(env_dir), "%s/task-3", tmp_root);
+	if (sm_store_open(env_dir, 0, 0, &st) == SM_OK &&
+	    write_snap(st, 5, &data_a, &info) == SM_OK &&
+	    scan_state(st, 5, &s) == SM_OK && s.n == data_a.n_entries &&
+	    damages[which].apply(st, vals, s.n) == SM_OK)
+		ok = expect_refused(st, TASK, 5, info.checksum, SM_ECORRUPT,
+		    damages[which].what);
+	else
+		fprintf(stderr, "  %s: setting up failed\n",
+		    damages[which].what);
+	sm_store_close(st);
+	nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	T_TRUE(ok);
+}
+
+static void
+deleted_added_truncated_or_swapped_state_is_detected(void)
+{
+	for (size_t i = 0; i < sizeof(damages) / sizeof(damages[0]); i++) {
+		damage_is_detected(i);
+		if (sm_test_failed)
+			return;
+	}
+}
+
+SNAP_TEST(a_deleted_state_entry_is_reported_as_a_wrong_entry_count)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct raw vals[8];
+	struct raw_scan s = { .out = vals, .want = 8 };
+	struct sm_snapshot_data d;
+	char why[256] = "";
+	T_OK(write_snap(st, 5, &data_a, &info));
+	T_OK(scan_state(st, 5, &s));
+	T_OK(raw_del(st, &vals[2]));
+	T_ERR(sm_snapshot_read(st, TASK, 5, info.checksum, &d, why,
+	    sizeof(why)), SM_ECORRUPT);
+	if (strstr(why, "entries") == NULL)
+		T_FAIL_("reason \"%s\" does not mention the entries", why);
+}
+
+/* ---- list and prune ---------------------------------------------------- */
+
+/* write_ids writes data_b as each id of ids (any order, ids < 64); the
+ * handle checksum of id goes to sums[id] if sums is not NULL. */
+static int
+write_ids(struct sm_store *st, const uint64_t *ids, size_t n,
+    uint32_t *sums)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sm_snapshot_info info;
+		int rv = write_snap(st, ids[i], &data_b, &info);
+		if (rv != SM_OK)
+			return rv;
+		if (sums != NULL)
+			sums[ids[i]] = info.checksum;
+	}
+	return SM_OK;
+}
+
+/* listed_ids_are: the set of listed ids equals want. */
+static int
+listed_ids_are(struct sm_store *st, const uint64_t *want, size_t n_want)
+{
+	uint64_t ids[32];
+	size_t n = 99;
+	if (sm_snapshot_list(st, ids, 32, &n) != SM_OK)
+		return 0;
+	int ok = n == n_want;
+	for (size_t i = 0; ok && i < n; i++) {
+		int found = 0;
+		for (size_t j = 0; j < n_want; j++)
+			found |= ids[i] == want[j];
+		ok = found;
+	}
+	if (!ok) {
+		fprintf(stderr, "  listed:");
+		for (size_t i = 0; i < n && i < 32; i++)
+			fprintf(stderr, " %llu", (unsigned long long) ids[i]);
+		fprintf(stderr, "\n");
+	}
+	return ok;
+}
+
+SNAP_TEST(list_names_every_snapshot_present)
+{
+	static const uint64_t ids[] = { 40, 3, 256, 1, 7 };
+	struct sm_store *st = *stp;
+	uint64_t got[8];
+	size_t n = 99;
+	T_OK(sm_snapshot_list(st, got, 8, &n));
+	T_EQ_INT(n, 0);
+	T_OK(write_ids(st, ids, 5, NULL));
+	T_TRUE(listed_ids_are(st, ids, 5));
+}
+
+SNAP_TEST(list_writes_at_most_max_ids)
+{
+	static const uint64_t ids[] = { 5, 1, 4, 2, 3 };
+	struct sm_store *st = *stp;
+	uint64_t got[8] = { 0 };
+	size_t n = 99;
+	T_OK(write_ids(st, ids, 5, NULL));
+	T_OK(sm_snapshot_list(st, got, 3, &n));
+	T_EQ_INT(n, 3);
+	T_TRUE(got[3] == 0); /* nothing past max */
+	for (size_t i = 0; i < 3; i++) {
+		T_TRUE(got[i] >= 1 && got[i] <= 5);
+		for (size_t j = 0; j < i; j++)
+			T_TRUE(got[i] != got[j]);
+	}
+}
+
+struct prune_case {
+	const char *what;
+	uint64_t keep[3];
+	size_t n_keep;
+	uint64_t below;
+	uint64_t left[6]; /* ids that must remain */
+	size_t n_left;
+};
+
+static const struct prune_case prune_cases[] = {
+	{ "keep 2, below 5", { 2 }, 1, 5, { 2, 5, 6 }, 3 },
+	{ "keep nothing, below 4", { 0 }, 0, 4, { 4, 5, 6 }, 3 },
+	{ "keep 1 and 3, below 7", { 1, 3 }, 2, 7, { 1, 3 }, 2 },
+	{ "keep 6, below 3", { 6 }, 1, 3, { 3, 4, 5, 6 }, 4 },
+	{ "keep 2, 4 and 6, below 1", { 2, 4, 6 }, 3, 1,
+	    { 1, 2, 3, 4, 5, 6 }, 6 },
+	{ "keep 9 (absent), below 100", { 9 }, 1, 100, { 0 }, 0 },
+	{ "after restore from 3", { 3 }, 1, 0, { 1, 2, 3 }, 3 },
+	{ "after restore from 1", { 1 }, 1, 0, { 1 }, 1 },
+	{ "after restore from 6", { 6 }, 1, 0, { 1, 2, 3, 4, 5, 6 }, 6 },
+	{ "after restore from 4", { 4 }, 1, 0,
+	    { 1, 2, 3, 4 }, 4 },
+};
+
+static void
+prune_case_holds(const struct prune_case *c)
+{
+	static const uint64_t all[] = { 3, 1, 6, 2, 5, 4 };
+	struct sm_store *st = NULL;
+	uint32_t sums[64];
+	int ok = 0;
+	strcpy(tmp_root, "/tmp/sm_snap_XXXXXX");
+	if (mkdtemp(tmp_root) == NULL)
+		T_FAIL_("mkdtemp: %s", "failed");
+	snprintf(env_dir, sizeof(env_dir), "%s/task-3", tmp_root);
+	if (sm_store_open(env_dir, 0, 0, &st) != SM_OK ||
+	    write_ids(st, all, 6, sums) != SM_OK ||
+	    sm_snapshot_prune(st, c->keep, c->n_keep, c->below) != SM_OK) {
+		fprintf(stderr, "  %s: setup or prune failed\n", c->what);
+		goto done;
+	}
+	ok = listed_ids_are(st, c->left, c->n_left);
+	/* dropped snapshots leave no state behind; kept ones still verify */
+	for (uint64_t id = 1; ok && id <= 6; id++) {
+		struct raw_scan s = { 0 };
+		int kept = 0;
+		for (size_t i = 0; i < c->n_left; i++)
+			kept |= c->left[i] == id;
+		ok = scan_state(st, id, &s) == SM_OK &&
+		    s.n == (kept ? data_b.n_entries : 0);
+		if (ok && kept) {
+			struct sm_snapshot_data d;
+			char why[256];
+			ok = sm_snapshot_read(st, TASK, id, sums[id], &d, why,
+				 sizeof(why)) == SM_OK;
+			if (ok)
+				sm_snapshot_data_free(&d);
+		} else if (ok) {
+			ok = expect_refused(st, TASK, id, sums[id],
+			    SM_ENOTFOUND, c->what);
+		}
+		if (!ok)
+			fprintf(stderr, "  %s: snapshot %llu is wrong\n",
+			    c->what, (unsigned long long) id);
+	}
+done:
+	sm_store_close(st);
+	nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (!ok)
+		T_FAIL_("prune case \"%s\"", c->what);
+}
+
+static void
+prune_keeps_retained_and_in_flight_ids_and_drops_the_rest(void)
+{
+	for (size_t i = 0; i < sizeof(prune_cases) / sizeof(prune_cases[0]);
+	     i++) {
+		prune_case_holds(&prune_cases[i]);
+		if (sm_test_failed)
+			return;
+	}
+}
+
+SNAP_TEST(prune_of_an_empty_store_succeeds)
+{
+	static const uint64_t keep[] = { 3 };
+	T_OK(sm_snapshot_prune(*stp, keep, 1, 10));
+	T_OK(sm_snapshot_prune(*stp, keep, 1, 0));
+	T_TRUE(listed_ids_are(*stp, keep, 0));
+}
+
+/* ---- an outside reader ------------------------------------------------- */
+
+/* unescape turns mdb_dump -p's printable form (\\ and \hh) back into
+ * bytes; returns the length or -1. */
+static long
+unescape(const char *s, unsigned char *out, size_t cap)
+{
+	size_t n = 0;
+	while (*s != '\0' && *s != '\n') {
+		unsigned v;
+		if (n == cap)
+			return -1;
+		if (s[0] == '\\' && s[1] == '\\') {
+			out[n++] = '\\';
+			s += 2;
+		} else if (s[0] == '\\' && sscanf(s + 1, "%2x", &v) == 1) {
+			out[n++] = (unsigned char) v;
+			s += 3;
+		} else {
+			out[n++] = (unsigned char) *s++;
+		}
+	}
+	return (long) n;
+}
+
+SNAP_TEST(mdb_dump_reads_the_store_and_its_metadata_decodes)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	char cmd[256], line[8192];
+	unsigned char want_key[9], key[512], val[4096];
+	T_OK(write_snap(st, 5, &data_a, &info));
+	meta_key(want_key, 5);
+	snprintf(cmd, sizeof(cmd), "mdb_dump -p '%s' 2>&1", env_dir);
+	FILE *p = popen(cmd, "r");
+	T_TRUE(p != NULL);
+	int in_data = 0, is_key = 1, n_pairs = 0, found = 0, decoded = 0;
+	long klen = 0;
+	while (fgets(line, sizeof(line), p) != NULL) {
+		if (!in_data) {
+			in_data = strcmp(line, "HEADER=END\n") == 0;
+			continue;
+		}
+		if (strcmp(line, "DATA=END\n") == 0 || line[0] != ' ')
+			break;
+		if (is_key) {
+			klen = unescape(line + 1, key, sizeof(key));
+		} else {
+			long vlen = unescape(line + 1, val, sizeof(val));
+			n_pairs++;
+			if (klen == 9 && memcmp(key, want_key, 9) == 0 &&
+			    vlen >= 0) {
+				found = 1;
+				Snapmark__SnapshotMeta *m =
+				    snapmark__snapshot_meta__unpack(NULL,
+					(size_t) vlen, val);
+				decoded = m != NULL && m->checkpoint_id == 5 &&
+				    strcmp(m->task_name, TASK_NAME) == 0 &&
+				    m->entries == data_a.n_entries &&
+				    sm_crc32c(0, val, (size_t) vlen) ==
+					info.checksum;
+				if (m != NULL)
+					snapmark__snapshot_meta__free_unpacked(
+					    m, NULL);
+			}
+		}
+		is_key = !is_key;
+	}
+	int status = pclose(p);
+	T_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	T_TRUE(in_data);
+	/* the metadata and one key per state entry */
+	T_EQ_INT(n_pairs, 1 + (long) data_a.n_entries);
+	T_TRUE(found);
+	T_TRUE(decoded);
+}
+
+static const struct sm_test tests[] = {
+#define T(name) { #name, name }
+	T(written_snapshot_reads_back_identical),
+	T(empty_snapshot_without_offset_reads_back_empty),
+	T(large_snapshot_reads_back_identical),
+	T(snapshots_of_different_ids_do_not_mix),
+	T(written_snapshot_survives_closing_and_reopening_the_store),
+	T(rewriting_a_checkpoint_id_replaces_the_old_snapshot),
+	T(handle_checksum_is_the_crc_of_the_stored_metadata),
+	T(metadata_names_the_snapshot_and_checksums_the_state_in_key_order),
+	T(reading_with_a_wrong_checksum_is_refused_as_corrupt),
+	T(reading_a_missing_snapshot_is_not_found),
+	T(reading_as_another_task_is_refused_as_corrupt),
+	T(a_flipped_byte_in_any_state_value_is_detected),
+	T(a_flipped_byte_in_the_metadata_is_detected),
+	T(deleted_added_truncated_or_swapped_state_is_detected),
+	T(a_deleted_state_entry_is_reported_as_a_wrong_entry_count),
+	T(list_names_every_snapshot_present),
+	T(list_writes_at_most_max_ids),
+	T(prune_keeps_retained_and_in_flight_ids_and_drops_the_rest),
+	T(prune_of_an_empty_store_succeeds),
+	T(mdb_dump_reads_the_store_and_its_metadata_decodes),
+#undef T
+	{ NULL, NULL },
+};
+
+SM_TEST_MAIN(tests)
