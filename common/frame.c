@@ -54,6 +54,21 @@ sm_frame_marker(uint64_t epoch, uint64_t seq, uint32_t channel,
 }
 
 int
+sm_frame_barrier(uint64_t epoch, uint64_t seq, uint32_t channel,
+    uint64_t checkpoint_id, const char *savepoint_dir, nng_msg **out)
+{
+	Snapmark__Frame f = SNAPMARK__FRAME__INIT;
+	f.epoch = epoch;
+	f.seq = seq;
+	f.channel = channel;
+	f.kind = SNAPMARK__FRAME__KIND__BARRIER;
+	f.has_checkpoint_id = 1;
+	f.checkpoint_id = checkpoint_id;
+	f.savepoint_dir = (char *) savepoint_dir;
+	return frame_pack(&f, out);
+}
+
+int
 sm_frame_decode(const nng_msg *msg, uint32_t channel, Snapmark__Frame **out,
     const char **why)
 {

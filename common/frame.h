@@ -64,6 +64,12 @@ int sm_frame_records(uint64_t epoch, uint64_t seq, uint32_t channel,
 int sm_frame_marker(uint64_t epoch, uint64_t seq, uint32_t channel,
     Snapmark__Frame__Kind kind, uint64_t checkpoint_id, nng_msg **out);
 
+/* sm_frame_barrier packs barrier `checkpoint_id`; savepoint_dir (NULL for
+ * a checkpoint) travels with it to every task, like Flink's checkpoint
+ * options. */
+int sm_frame_barrier(uint64_t epoch, uint64_t seq, uint32_t channel,
+    uint64_t checkpoint_id, const char *savepoint_dir, nng_msg **out);
+
 /*
  * sm_frame_decode unpacks and validates a received message. On success
  * *out is an unpacked frame the caller frees with sm_frame_free(); the

@@ -93,6 +93,12 @@ static const struct jf_key jf_keys[] = {
 	{ "mode", JF_CHECKPOINT, -1, JF_MODE, 0, 0, JF_CKPT_FIELD(mode) },
 	{ "tolerable_failures", JF_CHECKPOINT, -1, JF_U32, 0, UINT32_MAX,
 	    JF_CKPT_FIELD(tolerable_failures) },
+	{ "incremental", JF_CHECKPOINT, -1, JF_U32, 0, 1,
+	    JF_CKPT_FIELD(incremental) },
+	{ "full_every", JF_CHECKPOINT, -1, JF_U32, 1, 1000,
+	    JF_CKPT_FIELD(full_every) },
+	{ "full_delta_percent", JF_CHECKPOINT, -1, JF_U32, 1, 10000,
+	    JF_CKPT_FIELD(full_delta_percent) },
 	{ "operator", JF_STAGE, -1, JF_OPERATOR, 0, 0, JF_STAGE_FIELD(op) },
 	{ "parallelism", JF_STAGE, -1, JF_INT, 1, JF_MAX_PARALLELISM,
 	    JF_STAGE_FIELD(parallelism) },
@@ -810,6 +816,9 @@ sm_job_parse(const char *text, const char *origin, struct sm_job *job,
 	p.job.checkpoint.retained = 3;
 	p.job.checkpoint.mode = SM_MODE_EXACTLY_ONCE;
 	p.job.checkpoint.tolerable_failures = 3;
+	p.job.checkpoint.incremental = 1;
+	p.job.checkpoint.full_every = 10;
+	p.job.checkpoint.full_delta_percent = 100;
 
 	rv = ini_parse_stream(jf_reader, &p, jf_handler, &p);
 	if (rv < 0) {

@@ -75,6 +75,10 @@ struct sm_job_checkpoint {
 	uint32_t retained;       /* completed checkpoints kept, >= 1 */
 	enum sm_ckpt_mode mode;
 	uint32_t tolerable_failures;
+	uint32_t incremental;        /* 1: keyed state checkpoints as deltas */
+	uint32_t full_every;         /* a full snapshot after this many deltas */
+	uint32_t full_delta_percent; /* ... or once deltas since the last full
+	                                one exceed this % of the full size */
 };
 
 struct sm_job {

@@ -229,8 +229,10 @@ record_put_fn(struct sm_txn *txn, void *arg)
 	record_key(key, rec->id);
 	int rv = sm_txn_put(txn, key, sizeof(key), buf, len);
 	free(buf);
+	/* Savepoints belong to the user, not to recovery: never "latest". */
 	if (rv == SM_OK &&
-	    rec->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED) {
+	    rec->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED &&
+	    !(rec->has_savepoint && rec->savepoint)) {
 		uint64_t latest;
 		rv = counter_get(txn, "latest", &latest);
 		if (rv == SM_OK && rec->id > latest)
@@ -300,7 +302,8 @@ record_list_one(const void *key, size_t klen, const void *val, size_t vlen,
 		return SM_OK;
 	}
 	if (l->completed_only &&
-	    r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED) {
+	    (r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED ||
+	        (r->has_savepoint && r->savepoint))) {
 		snapmark__checkpoint_record__free_unpacked(r, NULL);
 		return SM_OK;
 	}

@@ -61,7 +61,8 @@ int coord_catalog_get(struct coord_catalog *cat, uint64_t id,
 
 /* coord_catalog_list loads up to max records, newest first, into a
  * malloc'ed array of unpacked records (free each, then the array). With
- * completed_only, only COMPLETED ones. */
+ * completed_only, only COMPLETED checkpoints (no savepoints): the ones
+ * recovery and retention consider. */
 int coord_catalog_list(struct coord_catalog *cat, size_t max,
     int completed_only, Snapmark__CheckpointRecord ***out, size_t *n);
 

@@ -45,7 +45,8 @@ checkpoint_remove(struct coord *c, struct coord_pending *p)
 }
 
 int
-coord_trigger(struct coord *c, int manual, int final, uint64_t *id_out)
+coord_trigger(struct coord *c, int manual, int final,
+    const char *savepoint_dir, int stop, uint64_t *id_out)
 {
 	if (c->state != COORD_RUNNING)
 		return SM_EAGAIN;
@@ -65,6 +66,19 @@ coord_trigger(struct coord *c, int manual, int final, uint64_t *id_out)
 	p->trigger_wall_ms = sm_wall_ms();
 	p->manual = manual;
 	p->final = final;
+	p->stop = stop;
+	if (savepoint_dir != NULL) {
+		char dir[700];
+		if (savepoint_dir[0] == '\0')
+			snprintf(dir, sizeof(dir), "%s/savepoints/savepoint-%"
+			    PRIu64, c->run_dir, id);
+		else
+			snprintf(dir, sizeof(dir), "%s", savepoint_dir);
+		if ((p->savepoint_dir = strdup(dir)) == NULL) {
+			coord_pending_free(p);
+			return SM_ENOMEM;
+		}
+	}
 	c->pending[c->n_pending++] = p;
 	c->last_trigger_us = now;
 	if (final)
@@ -73,6 +87,7 @@ coord_trigger(struct coord *c, int manual, int final, uint64_t *id_out)
 	Snapmark__TriggerBarrier t = SNAPMARK__TRIGGER_BARRIER__INIT;
 	t.epoch = c->epoch;
 	t.checkpoint_id = id;
+	t.savepoint_dir = p->savepoint_dir;
 	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
 	m.body_case = SNAPMARK__CONTROL__BODY_TRIGGER;
 	m.trigger = &t;
@@ -85,8 +100,12 @@ coord_trigger(struct coord *c, int manual, int final, uint64_t *id_out)
 			coord_send(c, c->task_worker[t.task], &m);
 		}
 	}
-	sm_info("checkpoint %" PRIu64 " triggered%s", id,
-	    final ? " (final)" : manual ? " (manual)" : "");
+	if (p->savepoint_dir != NULL)
+		sm_info("savepoint %" PRIu64 " triggered into %s%s", id,
+		    p->savepoint_dir, stop ? " (then stop)" : "");
+	else
+		sm_info("checkpoint %" PRIu64 " triggered%s", id,
+		    final ? " (final)" : manual ? " (manual)" : "");
 	*id_out = id;
 	return SM_OK;
 }
@@ -101,7 +120,13 @@ checkpoint_record(struct coord *c, struct coord_pending *p,
 	    c->task_names, &r);
 	if (rv != SM_OK)
 		return rv;
-	rv = coord_catalog_put(c->cat, r);
+	/* A savepoint is complete once its self-contained metadata is on
+	 * disk beside the task snapshots. */
+	if (p->savepoint_dir != NULL &&
+	    status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED)
+		rv = coord_savepoint_write(c, r);
+	if (rv == SM_OK)
+		rv = coord_catalog_put(c->cat, r);
 	coord_record_free(r);
 	return rv;
 }
@@ -210,14 +235,17 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 	coord_broadcast(c, &m);
 
 	uint64_t id = p->id;
-	int final = p->final;
+	int final = p->final, stop = p->stop, savepoint = p->savepoint_dir != NULL;
+	if (savepoint)
+		sm_info("savepoint %" PRIu64 " written to %s", id,
+		    p->savepoint_dir);
 	checkpoint_remove(c, p);
 	c->consecutive_failures = 0;
 	c->last_complete_us = now;
 
 	/* Older checkpoints in flight can never be newer than this one. */
-	for (int i = 0; i < c->n_pending;) {
-		if (c->pending[i]->id < id) {
+	for (int i = 0; !savepoint && i < c->n_pending;) {
+		if (c->pending[i]->id < id && c->pending[i]->savepoint_dir == NULL) {
 			char why[64];
 			snprintf(why, sizeof(why),
 			    "subsumed by checkpoint %" PRIu64, id);
@@ -226,8 +254,10 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 		}
 		i++;
 	}
-	if (final) {
+	if (final || stop) {
 		c->final_in_flight = 0;
+		coord_abort_all(c, stop ? "the job stopped with a savepoint"
+		                        : "the job finished");
 		c->state = COORD_FINISHED;
 		Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
 		f.epoch = c->epoch;
@@ -235,9 +265,13 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 		fm.body_case = SNAPMARK__CONTROL__BODY_FINISH;
 		fm.finish = &f;
 		coord_broadcast(c, &fm);
-		sm_info("job '%s' finished: final checkpoint %" PRIu64
-		        " committed all output",
-		    c->job.name, id);
+		if (stop)
+			sm_info("job '%s' stopped with savepoint %" PRIu64,
+			    c->job.name, id);
+		else
+			sm_info("job '%s' finished: final checkpoint %" PRIu64
+			        " committed all output",
+			    c->job.name, id);
 	}
 }
 
@@ -301,7 +335,7 @@ coord_checkpoint_tick(struct coord *c, uint64_t now)
 	uint64_t id;
 	if (c->n_drained == c->job.n_tasks) {
 		if (!c->final_in_flight)
-			coord_trigger(c, 0, 1, &id);
+			coord_trigger(c, 0, 1, NULL, 0, &id);
 		return wait;
 	}
 	const struct sm_job_checkpoint *cp = &c->job.checkpoint;
@@ -312,7 +346,7 @@ coord_checkpoint_tick(struct coord *c, uint64_t now)
 	if (pause > due)
 		due = pause;
 	if (now >= due) {
-		coord_trigger(c, 0, 0, &id);
+		coord_trigger(c, 0, 0, NULL, 0, &id);
 		due = now + cp->interval_ms * 1000;
 	}
 	if (due - now < wait)

@@ -61,6 +61,10 @@ struct coord {
 	unsigned char *task_drained;
 	int n_drained;
 	uint64_t restored_from;         /* checkpoint of the current epoch */
+	int restored_from_savepoint;
+	char restore_from[600];         /* --restore-from savepoint dir */
+	Snapmark__SavepointMetadata *savepoint;  /* its _metadata */
+	Snapmark__TaskRestore *savepoint_plan;   /* per new task */
 	uint64_t unusable[COORD_MAX_UNUSABLE];
 	int n_unusable;
 	char last_failure[256];
@@ -81,7 +85,10 @@ void coord_broadcast(struct coord *c, const Snapmark__Control *m);
 const char *coord_state_name(enum coord_job_state s);
 
 /* checkpointer.c */
-int coord_trigger(struct coord *c, int manual, int final, uint64_t *id);
+/* coord_trigger starts a checkpoint; with savepoint_dir a savepoint into
+ * that directory (and with stop, the job stops once it completes). */
+int coord_trigger(struct coord *c, int manual, int final,
+    const char *savepoint_dir, int stop, uint64_t *id);
 void coord_on_ack(struct coord *c, const Snapmark__Ack *ack);
 void coord_on_decline(struct coord *c, const Snapmark__Decline *d);
 void coord_abort(struct coord *c, struct coord_pending *p,
@@ -95,6 +102,14 @@ struct coord_pending *coord_find_pending(struct coord *c, uint64_t id);
 /* recovery.c */
 /* coord_recovery_start reads what a previous coordinator left behind. */
 void coord_recovery_start(struct coord *c);
+/* coord_savepoint_load reads DIR/_metadata and plans how every task of
+ * the job restores from it (rescaling keyed stages by key group). */
+int coord_savepoint_load(struct coord *c, const char *dir, char *why,
+    size_t whylen);
+void coord_savepoint_free(struct coord *c);
+/* coord_savepoint_write writes DIR/_metadata for a completed savepoint. */
+int coord_savepoint_write(struct coord *c,
+    const Snapmark__CheckpointRecord *rec);
 void coord_fail_epoch(struct coord *c, const char *reason);
 void coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev);
 /* coord_recovery_tick deploys a new epoch when every worker is alive. */

@@ -366,9 +366,14 @@ coord_cli_handle(struct coord *c, nng_msg *msg)
 			rep.n_checkpoints = 1;
 			rep.checkpoints = &one;
 		}
-	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__TRIGGER) {
+	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__TRIGGER ||
+	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT) {
 		uint64_t id;
-		int rv = coord_trigger(c, 1, 0, &id);
+		int sp = req->command ==
+		    SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT;
+		const char *dir = sp ? (req->dir != NULL ? req->dir : "") : NULL;
+		int rv = coord_trigger(c, 1, 0, dir, sp && req->has_stop &&
+		        req->stop, &id);
 		if (rv == SM_OK) {
 			rep.has_checkpoint_id = 1;
 			rep.checkpoint_id = id;
@@ -435,11 +440,17 @@ coord_usage(FILE *f)
 	    "  --listen URL   control address for workers (default "
 	    "ipc://DIR/coordinator.ipc)\n"
 	    "  --cli URL      address for the snapmark CLI (default "
-	    "ipc://DIR/cli.ipc)\n");
+	    "ipc://DIR/cli.ipc)\n"
+	    "  --restore-from SAVEPOINT\n"
+	    "                 start the job from a savepoint directory (keyed "
+	    "stages may\n"
+	    "                 change parallelism); used until the job's first "
+	    "checkpoint\n");
 }
 
 struct coord_args {
 	const char *job;
+	const char *restore_from;
 	char run_dir[512];
 	int workers;
 	char listen[600];
@@ -455,6 +466,7 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "cli", required_argument, NULL, 'c' },
+		{ "restore-from", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -488,6 +500,9 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 			break;
 		case 'c':
 			cli = optarg;
+			break;
+		case 's':
+			a->restore_from = optarg;
 			break;
 		case 'h':
 			coord_usage(stdout);
@@ -579,6 +594,15 @@ coord_setup(struct coord *c, const struct coord_args *a)
 	}
 	uint64_t latest = 0;
 	coord_catalog_latest(c->cat, &latest);
+	if (a->restore_from != NULL &&
+	    coord_savepoint_load(c, a->restore_from, err, sizeof(err)) !=
+	        SM_OK) {
+		fprintf(stderr, "snapmark-coordinator: cannot restore from %s: "
+		                "%s\n",
+		    a->restore_from, err);
+		sm_error("cannot restore from %s: %s", a->restore_from, err);
+		return 2;
+	}
 	coord_recovery_start(c);
 
 	if ((pipe_ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
@@ -681,6 +705,7 @@ main(int argc, char **argv)
 	nng_close(c.ctl);
 	nng_close(c.cli);
 	coord_catalog_close(c.cat);
+	coord_savepoint_free(&c);
 	for (int t = 0; c.task_names != NULL && t < c.job.n_tasks; t++)
 		free(c.task_names[t]);
 	for (int i = 0; c.workers != NULL && i < c.n_workers; i++)

@@ -39,6 +39,7 @@ coord_pending_free(struct coord_pending *p)
 	for (int i = 0; i < p->n_tasks; i++)
 		free(p->acks[i].location);
 	free(p->acks);
+	free(p->savepoint_dir);
 	free(p);
 }
 
@@ -66,6 +67,10 @@ coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
 	a->async_us = ack->async_us;
 	a->align_us = ack->align_us;
 	a->ack_us = now_us - p->trigger_us;
+	a->full_bytes = ack->handle->has_full_bytes ? ack->handle->full_bytes
+	                                            : ack->handle->bytes;
+	a->incremental = ack->handle->has_incremental &&
+	    ack->handle->incremental;
 	p->n_acked++;
 	return SM_OK;
 }
@@ -107,10 +112,16 @@ coord_pending_record(const struct coord_pending *p,
 	r->manual = p->manual != 0;
 	if (reason != NULL && (r->failure_reason = strdup(reason)) == NULL)
 		goto oom;
+	if (p->savepoint_dir != NULL) {
+		r->has_savepoint = 1;
+		r->savepoint = 1;
+		if ((r->savepoint_dir = strdup(p->savepoint_dir)) == NULL)
+			goto oom;
+	}
 	r->tasks = calloc((size_t) p->n_acked + 1, sizeof(*r->tasks));
 	if (r->tasks == NULL)
 		goto oom;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, full_bytes = 0;
 	for (int i = 0; i < p->n_tasks; i++) {
 		const struct coord_task_ack *a = &p->acks[i];
 		if (!a->acked)
@@ -137,14 +148,21 @@ coord_pending_record(const struct coord_pending *p,
 		h->checksum = a->checksum;
 		h->has_entries = 1;
 		h->entries = a->entries;
+		h->has_full_bytes = 1;
+		h->full_bytes = a->full_bytes;
+		h->has_incremental = 1;
+		h->incremental = a->incremental != 0;
 		s->sync_us = a->sync_us;
 		s->async_us = a->async_us;
 		s->align_us = a->align_us;
 		s->ack_us = a->ack_us;
 		bytes += a->bytes;
+		full_bytes += a->full_bytes;
 	}
 	r->has_bytes = 1;
 	r->bytes = bytes;
+	r->has_full_bytes = 1;
+	r->full_bytes = full_bytes;
 	*out = r;
 	return SM_OK;
 oom:
@@ -167,5 +185,6 @@ coord_record_free(Snapmark__CheckpointRecord *r)
 	}
 	free(r->tasks);
 	free(r->failure_reason);
+	free(r->savepoint_dir);
 	free(r);
 }

@@ -21,6 +21,8 @@ struct coord_task_ack {
 	uint32_t checksum;
 	uint64_t sync_us, async_us, align_us;
 	uint64_t ack_us;      /* trigger -> ack arrived */
+	uint64_t full_bytes;  /* full state size the snapshot represents */
+	int incremental;
 };
 
 struct coord_pending {
@@ -33,6 +35,8 @@ struct coord_pending {
 	int n_acked;
 	int final;
 	int manual;
+	char *savepoint_dir;           /* a savepoint: where it goes */
+	int stop;                      /* stop the job once it completes */
 	struct coord_task_ack *acks;   /* per task index */
 };
 

@@ -27,15 +27,219 @@
  * Frames of older epochs are discarded by the channels (their addresses
  * also differ per epoch).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "coord.h"
 #include "error.h"
 #include "log.h"
+
+#define SAVEPOINT_MAX_BYTES (64u << 20)
+
+/* ----------------------------------------------------------- savepoints */
+
+int
+coord_savepoint_write(struct coord *c, const Snapmark__CheckpointRecord *rec)
+{
+	Snapmark__SavepointMetadata m = SNAPMARK__SAVEPOINT_METADATA__INIT;
+	m.record = (Snapmark__CheckpointRecord *) rec;
+	m.job_text = c->job_text;
+	size_t len = snapmark__savepoint_metadata__get_packed_size(&m);
+	uint8_t *buf = malloc(len + 1);
+	if (buf == NULL)
+		return SM_ENOMEM;
+	snapmark__savepoint_metadata__pack(&m, buf);
+	char tmp[800], path[800];
+	snprintf(tmp, sizeof(tmp), "%s/_metadata.tmp", rec->savepoint_dir);
+	snprintf(path, sizeof(path), "%s/_metadata", rec->savepoint_dir);
+	int rv = SM_EIO;
+	/* temp file -> fsync -> rename -> fsync the directory */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		if (write(fd, buf, len) == (ssize_t) len && fsync(fd) == 0)
+			rv = SM_OK;
+		close(fd);
+	}
+	if (rv == SM_OK && rename(tmp, path) != 0)
+		rv = SM_EIO;
+	if (rv == SM_OK) {
+		int dfd = open(rec->savepoint_dir, O_RDONLY | O_DIRECTORY);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	} else {
+		sm_error("cannot write savepoint metadata %s: %s", path,
+		    strerror(errno));
+	}
+	free(buf);
+	return rv;
+}
+
+void
+coord_savepoint_free(struct coord *c)
+{
+	if (c->savepoint_plan != NULL)
+		for (int t = 0; t < c->job.n_tasks; t++)
+			free(c->savepoint_plan[t].handles);
+	free(c->savepoint_plan);
+	c->savepoint_plan = NULL;
+	if (c->savepoint != NULL)
+		snapmark__savepoint_metadata__free_unpacked(c->savepoint, NULL);
+	c->savepoint = NULL;
+}
+
+static int
+savepoint_read(const char *dir, Snapmark__SavepointMetadata **out, char *why,
+    size_t whylen)
+{
+	char path[800];
+	snprintf(path, sizeof(path), "%s/_metadata", dir);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(why, whylen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return SM_ENOTFOUND;
+	}
+	uint8_t *buf = malloc(SAVEPOINT_MAX_BYTES);
+	size_t len = buf ? fread(buf, 1, SAVEPOINT_MAX_BYTES, f) : 0;
+	fclose(f);
+	Snapmark__SavepointMetadata *m = NULL;
+	if (buf != NULL && len < SAVEPOINT_MAX_BYTES)
+		m = snapmark__savepoint_metadata__unpack(NULL, len, buf);
+	free(buf);
+	if (m == NULL || m->record == NULL ||
+	    m->record->status !=
+	        SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED) {
+		if (m != NULL)
+			snapmark__savepoint_metadata__free_unpacked(m, NULL);
+		snprintf(why, whylen, "%s is not a completed savepoint", path);
+		return SM_ECORRUPT;
+	}
+	*out = m;
+	return SM_OK;
+}
+
+/* The old stage of the savepoint with the same name, or -1. */
+static int
+savepoint_stage(const struct sm_job *old, const char *name)
+{
+	for (int s = 0; s < old->n_stages; s++)
+		if (strcmp(old->stages[s].name, name) == 0)
+			return s;
+	return -1;
+}
+
+/* Plan one new stage's restore from old stage `os`. */
+static int
+savepoint_plan_stage(struct coord *c, const struct sm_job *old, int s,
+    int os, char *why, size_t whylen)
+{
+	const struct sm_job_stage *ns = &c->job.stages[s];
+	const struct sm_job_stage *ps = &old->stages[os];
+	Snapmark__CheckpointRecord *rec = c->savepoint->record;
+	if (ns->op != ps->op) {
+		snprintf(why, whylen, "stage '%s' was a %s, is now a %s",
+		    ns->name, sm_operator_name(ps->op),
+		    sm_operator_name(ns->op));
+		return SM_EINVAL;
+	}
+	/* Stateless stages and sinks start fresh: the output up to the
+	 * savepoint was committed by the job that took it. */
+	if (ns->op != SM_OP_GEN && ns->op != SM_OP_COUNT)
+		return SM_OK;
+	int rescale = ns->parallelism != ps->parallelism;
+	if (rescale && ns->op == SM_OP_GEN) {
+		snprintf(why, whylen,
+		    "source stage '%s' cannot change parallelism (%d -> %d)",
+		    ns->name, ps->parallelism, ns->parallelism);
+		return SM_EINVAL;
+	}
+	if (rescale && ns->max_parallelism != ps->max_parallelism) {
+		snprintf(why, whylen,
+		    "stage '%s' cannot change max_parallelism (%d -> %d): "
+		    "it fixes the key groups",
+		    ns->name, ps->max_parallelism, ns->max_parallelism);
+		return SM_EINVAL;
+	}
+	for (int k = 0; k < ns->parallelism; k++) {
+		Snapmark__TaskRestore *r = &c->savepoint_plan[ns->first_task + k];
+		int from = rescale ? 0 : k, to = rescale ? ps->parallelism : k + 1;
+		r->handles = calloc((size_t) (to - from),
+		    sizeof(Snapmark__SnapshotHandle *));
+		if (r->handles == NULL)
+			return SM_ENOMEM;
+		r->has_rescale = 1;
+		r->rescale = rescale;
+		for (int o = from; o < to; o++) {
+			size_t old_task = (size_t) (ps->first_task + o);
+			if (old_task >= rec->n_tasks ||
+			    rec->tasks[old_task]->task != old_task) {
+				snprintf(why, whylen,
+				    "the savepoint lacks task %s.%d", ps->name,
+				    o);
+				return SM_ECORRUPT;
+			}
+			r->handles[r->n_handles++] =
+			    rec->tasks[old_task]->handle;
+		}
+	}
+	return SM_OK;
+}
+
+int
+coord_savepoint_load(struct coord *c, const char *dir, char *why,
+    size_t whylen)
+{
+	char abs[600];
+	if (realpath(dir, abs) == NULL) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return SM_ENOTFOUND;
+	}
+	int rv = savepoint_read(abs, &c->savepoint, why, whylen);
+	if (rv != SM_OK)
+		return rv;
+	struct sm_job *old = calloc(1, sizeof(*old));
+	c->savepoint_plan = calloc((size_t) c->job.n_tasks,
+	    sizeof(*c->savepoint_plan));
+	if (old == NULL || c->savepoint_plan == NULL) {
+		free(old);
+		return SM_ENOMEM;
+	}
+	for (int t = 0; t < c->job.n_tasks; t++) {
+		snapmark__task_restore__init(&c->savepoint_plan[t]);
+		c->savepoint_plan[t].task = (uint32_t) t;
+	}
+	char err[300];
+	rv = sm_job_parse(c->savepoint->job_text, "savepoint job", old, err,
+	    sizeof(err));
+	if (rv != SM_OK)
+		snprintf(why, whylen, "its job does not parse: %s", err);
+	for (int s = 0; rv == SM_OK && s < c->job.n_stages; s++) {
+		int os = savepoint_stage(old, c->job.stages[s].name);
+		if (os < 0) {
+			sm_warn("stage '%s' is not in the savepoint: it starts "
+			        "fresh",
+			    c->job.stages[s].name);
+			continue;
+		}
+		rv = savepoint_plan_stage(c, old, s, os, why, whylen);
+	}
+	free(old);
+	if (rv != SM_OK)
+		return rv;
+	snprintf(c->restore_from, sizeof(c->restore_from), "%s", abs);
+	sm_info("savepoint %" PRIu64 " at %s: the job starts from it unless "
+	        "it has a completed checkpoint of its own",
+	    c->savepoint->record->id, abs);
+	return SM_OK;
+}
 
 static int
 recovery_is_unusable(const struct coord *c, uint64_t id)
@@ -138,7 +342,7 @@ recovery_choose(struct coord *c, Snapmark__CheckpointRecord **chosen)
 		snapmark__checkpoint_record__free_unpacked(r, NULL);
 	}
 	free(recs);
-	if (*chosen == NULL && n > 0) {
+	if (*chosen == NULL && n > 0 && c->savepoint == NULL) {
 		snprintf(c->last_failure, sizeof(c->last_failure),
 		    "no usable checkpoint to restore: all %zu completed "
 		    "checkpoints are unusable (newest: %" PRIu64 ")",
@@ -199,7 +403,12 @@ recovery_deploy(struct coord *c)
 	}
 	c->epoch = epoch;
 	c->deployed = 1;
-	c->restored_from = rec != NULL ? rec->id : 0;
+	/* No checkpoint of its own yet: a savepoint it was started from. */
+	int from_savepoint = rec == NULL && c->savepoint != NULL;
+	c->restored_from_savepoint = from_savepoint;
+	c->restored_from = rec != NULL ? rec->id
+	    : from_savepoint          ? c->savepoint->record->id
+	                              : 0;
 	memset(c->task_running, 0, (size_t) c->job.n_tasks);
 	memset(c->task_drained, 0, (size_t) c->job.n_tasks);
 	c->n_running = c->n_drained = 0;
@@ -207,14 +416,28 @@ recovery_deploy(struct coord *c)
 
 	char **prefixes = calloc((size_t) c->job.n_tasks, sizeof(char *));
 	uint32_t *tasks = calloc((size_t) c->job.n_tasks, sizeof(uint32_t));
-	Snapmark__SnapshotHandle **handles = calloc((size_t) c->job.n_tasks,
-	    sizeof(*handles));
-	if (prefixes == NULL || tasks == NULL || handles == NULL) {
+	Snapmark__TaskRestore *plan = calloc((size_t) c->job.n_tasks,
+	    sizeof(*plan));
+	Snapmark__TaskRestore **restores = calloc((size_t) c->job.n_tasks,
+	    sizeof(*restores));
+	if (prefixes == NULL || tasks == NULL || plan == NULL ||
+	    restores == NULL) {
 		sm_error("out of memory deploying epoch %" PRIu64, epoch);
 		goto done;
 	}
-	for (int t = 0; t < c->job.n_tasks; t++)
+	for (int t = 0; t < c->job.n_tasks; t++) {
 		prefixes[t] = c->workers[c->task_worker[t] - 1].prefix;
+		if (from_savepoint) {
+			plan[t] = c->savepoint_plan[t];
+		} else {
+			snapmark__task_restore__init(&plan[t]);
+			plan[t].task = (uint32_t) t;
+			if (rec != NULL) {
+				plan[t].n_handles = 1;
+				plan[t].handles = &rec->tasks[t]->handle;
+			}
+		}
+	}
 	for (int w = 1; w <= c->n_workers; w++) {
 		Snapmark__Deploy d = SNAPMARK__DEPLOY__INIT;
 		d.epoch = epoch;
@@ -222,19 +445,19 @@ recovery_deploy(struct coord *c)
 		d.n_task_worker_prefix = (size_t) c->job.n_tasks;
 		d.task_worker_prefix = prefixes;
 		d.tasks = tasks;
-		d.restore = handles;
+		d.restores = restores;
 		d.has_heartbeat_ms = 1;
 		d.heartbeat_ms = (uint32_t) c->job.heartbeat_ms;
-		if (rec != NULL) {
+		if (c->restored_from != 0) {
 			d.has_restore_checkpoint_id = 1;
-			d.restore_checkpoint_id = rec->id;
+			d.restore_checkpoint_id = c->restored_from;
 		}
 		for (int t = 0; t < c->job.n_tasks; t++) {
 			if (c->task_worker[t] != w)
 				continue;
 			tasks[d.n_tasks++] = (uint32_t) t;
-			if (rec != NULL)
-				handles[d.n_restore++] = rec->tasks[t]->handle;
+			if (plan[t].n_handles > 0)
+				restores[d.n_restores++] = &plan[t];
 		}
 		if (!c->workers[w - 1].alive)
 			continue;
@@ -247,6 +470,10 @@ recovery_deploy(struct coord *c)
 		sm_info("epoch %" PRIu64 ": deploying %d tasks, restoring "
 		        "checkpoint %" PRIu64,
 		    epoch, c->job.n_tasks, rec->id);
+	else if (from_savepoint)
+		sm_info("epoch %" PRIu64 ": deploying %d tasks from savepoint "
+		        "%" PRIu64 " (%s)",
+		    epoch, c->job.n_tasks, c->restored_from, c->restore_from);
 	else
 		sm_info("epoch %" PRIu64 ": deploying %d tasks from the start "
 		        "(no completed checkpoint)",
@@ -254,7 +481,8 @@ recovery_deploy(struct coord *c)
 done:
 	free(prefixes);
 	free(tasks);
-	free(handles);
+	free(plan);
+	free(restores);
 	snapmark__checkpoint_record__free_unpacked(rec, NULL);
 }
 

@@ -72,8 +72,8 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
 #define EPOCH 6u
 
 static struct sm_state_entry entries_a[] = {
-	{ 1, 5 }, { 7, -3 }, { 300, 0 }, { 65536, 1 },
-	{ 1ull << 40, INT64_MAX }, { UINT64_MAX - 1, INT64_MIN },
+	{ 1, 5, 0 }, { 7, -3, 0 }, { 300, 0, 0 }, { 65536, 1, 0 },
+	{ 1ull << 40, INT64_MAX, 0 }, { UINT64_MAX - 1, INT64_MIN, 0 },
 };
 static char pend_0[] = "out/part-0002-c4.tmp";
 static char pend_1[] = "out/part-0002-c5.tmp";
@@ -91,7 +91,7 @@ static const struct sm_snapshot_data data_a = {
 	.drained = 1,
 };
 
-static struct sm_state_entry entries_b[] = { { 2, 20 }, { 3, 30 } };
+static struct sm_state_entry entries_b[] = { { 2, 20, 0 }, { 3, 30, 0 } };
 
 static const struct sm_snapshot_data data_b = {
 	.n_entries = 2,

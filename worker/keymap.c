@@ -1,5 +1,5 @@
 /*
- * keymap.c - open-addressing uint64 -> int64 map.
+ * keymap.c - open-addressing uint64 -> int64 map (keymap.h).
  */
 #include "keymap.h"
 
@@ -18,13 +18,13 @@ keymap_alloc(struct sm_keymap *m, size_t cap)
 {
 	m->keys = malloc(cap * sizeof(*m->keys));
 	m->vals = malloc(cap * sizeof(*m->vals));
-	m->used = calloc(cap, 1);
-	if (m->keys == NULL || m->vals == NULL || m->used == NULL) {
+	m->slot = calloc(cap, 1);
+	if (m->keys == NULL || m->vals == NULL || m->slot == NULL) {
 		sm_keymap_fini(m);
 		return SM_ENOMEM;
 	}
 	m->cap = cap;
-	m->len = 0;
+	m->len = m->occupied = 0;
 	return SM_OK;
 }
 
@@ -39,40 +39,61 @@ sm_keymap_fini(struct sm_keymap *m)
 {
 	free(m->keys);
 	free(m->vals);
-	free(m->used);
+	free(m->slot);
 	m->keys = NULL;
 	m->vals = NULL;
-	m->used = NULL;
-	m->cap = m->len = 0;
+	m->slot = NULL;
+	m->cap = m->len = m->occupied = 0;
 }
 
 static int
-keymap_grow(struct sm_keymap *m)
+keymap_rehash(struct sm_keymap *m, size_t cap)
 {
 	struct sm_keymap old = *m;
-	if (keymap_alloc(m, old.cap * 2) != SM_OK) {
+	if (keymap_alloc(m, cap) != SM_OK) {
 		*m = old;
 		return SM_ENOMEM;
 	}
 	for (size_t i = 0; i < old.cap; i++)
-		if (old.used[i])
+		if (old.slot[i] == SM_KEYMAP_LIVE)
 			*sm_keymap_slot(m, old.keys[i]) = old.vals[i];
 	sm_keymap_fini(&old);
 	return SM_OK;
 }
 
+/* Find key's slot; SIZE_MAX if absent. */
+static size_t
+keymap_find(const struct sm_keymap *m, uint64_t key)
+{
+	if (m->cap == 0)
+		return SIZE_MAX;
+	size_t i = keymap_home(key, m->cap);
+	while (m->slot[i] != SM_KEYMAP_EMPTY) {
+		if (m->slot[i] == SM_KEYMAP_LIVE && m->keys[i] == key)
+			return i;
+		i = (i + 1) & (m->cap - 1);
+	}
+	return SIZE_MAX;
+}
+
 int64_t *
 sm_keymap_slot(struct sm_keymap *m, uint64_t key)
 {
-	if ((m->len + 1) * 10 > m->cap * 7 && keymap_grow(m) != SM_OK)
-		return NULL;
-	size_t i = keymap_home(key, m->cap);
-	while (m->used[i]) {
-		if (m->keys[i] == key)
-			return &m->vals[i];
-		i = (i + 1) & (m->cap - 1);
+	size_t i = keymap_find(m, key);
+	if (i != SIZE_MAX)
+		return &m->vals[i];
+	if ((m->occupied + 1) * 10 > m->cap * 7) {
+		/* Mostly tombstones: clean in place; else double. */
+		size_t cap = m->len * 2 < m->cap / 2 ? m->cap : m->cap * 2;
+		if (keymap_rehash(m, cap) != SM_OK)
+			return NULL;
 	}
-	m->used[i] = 1;
+	i = keymap_home(key, m->cap);
+	while (m->slot[i] == SM_KEYMAP_LIVE)
+		i = (i + 1) & (m->cap - 1);
+	if (m->slot[i] == SM_KEYMAP_EMPTY)
+		m->occupied++;
+	m->slot[i] = SM_KEYMAP_LIVE;
 	m->keys[i] = key;
 	m->vals[i] = 0;
 	m->len++;
@@ -82,15 +103,20 @@ sm_keymap_slot(struct sm_keymap *m, uint64_t key)
 int
 sm_keymap_get(const struct sm_keymap *m, uint64_t key, int64_t *val)
 {
-	if (m->cap == 0)
+	size_t i = keymap_find(m, key);
+	if (i == SIZE_MAX)
 		return SM_ENOTFOUND;
-	size_t i = keymap_home(key, m->cap);
-	while (m->used[i]) {
-		if (m->keys[i] == key) {
-			*val = m->vals[i];
-			return SM_OK;
-		}
-		i = (i + 1) & (m->cap - 1);
-	}
-	return SM_ENOTFOUND;
+	*val = m->vals[i];
+	return SM_OK;
+}
+
+int
+sm_keymap_del(struct sm_keymap *m, uint64_t key)
+{
+	size_t i = keymap_find(m, key);
+	if (i == SIZE_MAX)
+		return SM_ENOTFOUND;
+	m->slot[i] = SM_KEYMAP_TOMB;
+	m->len--;
+	return SM_OK;
 }

@@ -3,82 +3,58 @@
  *
  * Counts records per key of the key groups this subtask owns; when every
  * input has ended it emits one record (key, count) per key, in key order.
- * A snapshot is the sorted list of (key, count) entries.
+ * The state lives in a change-tracked kvstate, so a snapshot hands over
+ * only the keys counted since the previous one.
  */
 #include <stdlib.h>
 
 #include "error.h"
-#include "keymap.h"
+#include "kvstate.h"
 #include "operator.h"
-
-struct count {
-	struct sm_keymap map;
-};
 
 static int
 count_open(struct sm_op *op)
 {
-	struct count *c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	struct sm_kvstate *s = calloc(1, sizeof(*s));
+	if (s == NULL)
 		return SM_ENOMEM;
-	if (sm_keymap_init(&c->map) != SM_OK) {
-		free(c);
+	if (sm_kvstate_init(s) != SM_OK) {
+		free(s);
 		return SM_ENOMEM;
 	}
-	op->impl = c;
+	op->impl = s;
 	return SM_OK;
 }
 
 static int
-count_process(struct sm_op *op, const struct sm_record *recs,
-    size_t n, struct sm_emitter *out)
+count_process(struct sm_op *op, const struct sm_record *recs, size_t n,
+    struct sm_emitter *out)
 {
-	struct count *c = op->impl;
+	struct sm_kvstate *s = op->impl;
 	for (size_t i = 0; i < n; i++) {
-		int64_t *slot = sm_keymap_slot(&c->map, recs[i].key);
-		if (slot == NULL)
-			return SM_ENOMEM;
-		(*slot)++;
+		int rv = sm_kvstate_add(s, recs[i].key, 1);
+		if (rv != SM_OK)
+			return rv;
 	}
-	return SM_OK;
-}
-
-static int
-entry_cmp(const void *a, const void *b)
-{
-	uint64_t x = ((const struct sm_state_entry *) a)->key;
-	uint64_t y = ((const struct sm_state_entry *) b)->key;
-	return x < y ? -1 : x > y;
-}
-
-/* count_sorted returns the state as entries sorted by key (malloc'ed). */
-static int
-count_sorted(struct count *c, struct sm_state_entry **out, size_t *n)
-{
-	struct sm_state_entry *e = malloc((c->map.len + 1) * sizeof(*e));
-	if (e == NULL)
-		return SM_ENOMEM;
-	size_t k = 0;
-	for (size_t i = 0; i < c->map.cap; i++)
-		if (c->map.used[i]) {
-			e[k].key = c->map.keys[i];
-			e[k].count = c->map.vals[i];
-			k++;
-		}
-	qsort(e, k, sizeof(*e), entry_cmp);
-	*out = e;
-	*n = k;
 	return SM_OK;
 }
 
 static int
 count_end_input(struct sm_op *op, struct sm_emitter *out)
 {
-	struct sm_state_entry *e;
-	size_t n;
-	int rv = count_sorted(op->impl, &e, &n);
-	if (rv != SM_OK)
-		return rv;
+	struct sm_kvstate *s = op->impl;
+	struct sm_state_entry *e = malloc((s->live.len + 1) * sizeof(*e));
+	if (e == NULL)
+		return SM_ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < s->live.cap; i++)
+		if (s->live.slot[i] == SM_KEYMAP_LIVE) {
+			e[n].key = s->live.keys[i];
+			e[n].count = s->live.vals[i];
+			n++;
+		}
+	sm_kvstate_sort(e, n);
+	int rv = SM_OK;
 	for (size_t i = 0; i < n && rv == SM_OK; i++) {
 		struct sm_record r = { .subtask = (uint32_t) op->ctx.subtask,
 			.seq = i, .key = e[i].key, .value = e[i].count };
@@ -92,7 +68,10 @@ static int
 count_snapshot(struct sm_op *op, uint64_t checkpoint_id,
     struct sm_snapshot_data *out)
 {
-	return count_sorted(op->impl, &out->entries, &out->n_entries);
+	out->incremental = 1;
+	out->full_entries = sm_kvstate_len(op->impl);
+	return sm_kvstate_capture_delta(op->impl, &out->entries,
+	    &out->n_entries);
 }
 
 static void
@@ -107,22 +86,22 @@ static int
 count_restore(struct sm_op *op, uint64_t checkpoint_id,
     const struct sm_snapshot_data *in)
 {
-	struct count *c = op->impl;
+	struct sm_kvstate *s = op->impl;
 	for (size_t i = 0; i < in->n_entries; i++) {
-		int64_t *slot = sm_keymap_slot(&c->map, in->entries[i].key);
-		if (slot == NULL)
-			return SM_ENOMEM;
-		*slot = in->entries[i].count;
+		int rv = sm_kvstate_put(s, in->entries[i].key,
+		    in->entries[i].count);
+		if (rv != SM_OK)
+			return rv;
 	}
-	return SM_OK;
+	/* What was restored is already in the snapshot chain: not a change. */
+	return sm_kvstate_forget_changes(s);
 }
 
 static void
 count_close(struct sm_op *op)
 {
-	struct count *c = op->impl;
-	sm_keymap_fini(&c->map);
-	free(c);
+	sm_kvstate_fini(op->impl);
+	free(op->impl);
 }
 
 const struct sm_op_ops sm_op_count = {

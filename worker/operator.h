@@ -7,10 +7,12 @@
  * end_input when every input ended, close. Records leave through the
  * task's emitter, which batches them per output channel.
  *
- * Snapshot contract: snapshot() fills a struct sm_snapshot_data that must
- * stay valid and unchanged until the task has written it (the task calls
- * snapshot_release() afterwards). Copying only what changed is the
- * operator's business; the task only sees entries.
+ * Snapshot contract: snapshot() is the synchronous part of a checkpoint:
+ * it fills a struct sm_snapshot_data with the keyed changes since the
+ * previous snapshot (incremental = 1) or with its whole state, and must
+ * cost no more than what changed. The task copies what it needs and then
+ * calls snapshot_release(). Materialising full snapshots is the snapshot
+ * writer's business, off the task's thread.
  */
 #ifndef SM_OPERATOR_H
 #define SM_OPERATOR_H
@@ -30,6 +32,7 @@ struct sm_emitter {
 struct sm_state_entry {
 	uint64_t key;
 	int64_t count;
+	int deleted;                      /* in a delta: the key was removed */
 };
 
 /* Everything one task snapshot holds besides its identity. */
@@ -42,6 +45,14 @@ struct sm_snapshot_data {
 	char **pending;                   /* sink: pre-committed file names */
 	uint64_t *pending_id;             /* sink: checkpoint of each file */
 	int drained;
+	/* Incremental snapshots: entries are the changes since the snapshot
+	 * chain[n_chain - 1], which builds on the earlier links down to the
+	 * full snapshot chain[0]. n_chain == 0: entries are the full state. */
+	int incremental;
+	size_t n_chain;
+	uint64_t *chain;
+	uint32_t *chain_checksums;
+	uint64_t full_entries;            /* live keys of the whole state */
 };
 
 /* Where and as whom an operator runs. */

@@ -7,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
+
 #include "checksum.h"
 #include "error.h"
+#include "keymap.h"
+#include "kvstate.h"
 #include "snapmark.pb-c.h"
 
 #define SNAP_META 'm'
@@ -40,10 +44,18 @@ snap_write_fn(struct sm_txn *txn, void *arg)
 	int rv;
 
 	snap_key(key, SNAP_STATE, w->id);
+	/* Rewriting an id replaces it whole: no entry of an older write may
+	 * survive under the same id. */
+	if ((rv = sm_txn_del_prefix(txn, key, 9, NULL)) != SM_OK)
+		return rv;
 	for (size_t i = 0; i < d->n_entries; i++) {
 		Snapmark__StateEntry e = SNAPMARK__STATE_ENTRY__INIT;
 		e.key = d->entries[i].key;
 		e.count = d->entries[i].count;
+		if (d->entries[i].deleted) {
+			e.has_deleted = 1;
+			e.deleted = 1;
+		}
 		size_t len = snapmark__state_entry__pack(&e, val);
 		sm_be64_put(key + 9, e.key);
 		if ((rv = sm_txn_put(txn, key, sizeof(key), val, len)) !=
@@ -68,6 +80,14 @@ snap_write_fn(struct sm_txn *txn, void *arg)
 	m.sink_pending_id = d->pending_id;
 	m.has_drained = 1;
 	m.drained = d->drained != 0;
+	m.has_full = 1;
+	m.full = d->n_chain == 0;
+	m.n_chain = d->n_chain;
+	m.chain = d->chain;
+	m.n_chain_checksums = d->n_chain;
+	m.chain_checksums = d->chain_checksums;
+	m.has_full_entries = 1;
+	m.full_entries = d->full_entries;
 	size_t len = snapmark__snapshot_meta__get_packed_size(&m);
 	unsigned char *buf = malloc(len);
 	if (buf == NULL)
@@ -97,13 +117,18 @@ sm_snapshot_write(struct sm_store *st, uint32_t task, const char *task_name,
 	return rv;
 }
 
+/*
+ * Reading applies a chain: the full snapshot chain[0], then every delta up
+ * to the requested one, each verified on its own (its meta against the
+ * checksum its successor recorded, its entries against its meta) before
+ * its entries are applied to a keymap. The result is the full state.
+ */
 struct snap_read {
 	uint32_t task;
-	uint64_t id;
-	uint32_t checksum;
-	struct sm_snapshot_data data;
+	struct sm_keymap state;
 	uint32_t state_crc;
-	size_t cap;
+	uint64_t n_read;
+	uint64_t link;            /* snapshot being read */
 	char *why;
 	size_t whylen;
 };
@@ -117,97 +142,157 @@ snap_read_entry(const void *key, size_t klen, const void *val, size_t vlen,
 	    val);
 	if (e == NULL) {
 		snprintf(r->why, r->whylen,
-		    "state entry %zu does not decode", r->data.n_entries);
+		    "state entry %" PRIu64 " of snapshot %" PRIu64
+		    " does not decode",
+		    r->n_read, r->link);
 		return SM_ECORRUPT;
 	}
-	if (r->data.n_entries == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 1024;
-		void *p = realloc(r->data.entries,
-		    cap * sizeof(*r->data.entries));
-		if (p == NULL) {
-			snapmark__state_entry__free_unpacked(e, NULL);
-			return SM_ENOMEM;
-		}
-		r->data.entries = p;
-		r->cap = cap;
+	int rv = SM_OK;
+	if (e->has_deleted && e->deleted) {
+		sm_keymap_del(&r->state, e->key);
+	} else {
+		int64_t *slot = sm_keymap_slot(&r->state, e->key);
+		if (slot == NULL)
+			rv = SM_ENOMEM;
+		else
+			*slot = e->count;
 	}
-	r->data.entries[r->data.n_entries].key = e->key;
-	r->data.entries[r->data.n_entries].count = e->count;
-	r->data.n_entries++;
+	r->n_read++;
 	r->state_crc = sm_crc32c(r->state_crc, val, vlen);
 	snapmark__state_entry__free_unpacked(e, NULL);
-	return SM_OK;
+	return rv;
 }
 
+/* Read, verify and apply snapshot `id` whose packed meta has `checksum`;
+ * *meta_out receives its meta when not NULL (caller frees). */
 static int
-snap_read_fn(struct sm_txn *txn, void *arg)
+snap_apply(struct sm_txn *txn, struct snap_read *r, uint64_t id,
+    uint32_t checksum, Snapmark__SnapshotMeta **meta_out)
 {
-	struct snap_read *r = arg;
 	unsigned char key[9];
 	const void *val;
 	size_t vlen;
-	snap_key(key, SNAP_META, r->id);
+	r->link = id;
+	snap_key(key, SNAP_META, id);
 	int rv = sm_txn_get(txn, key, sizeof(key), &val, &vlen);
 	if (rv == SM_ENOTFOUND) {
-		snprintf(r->why, r->whylen, "snapshot not found");
+		snprintf(r->why, r->whylen, "snapshot %" PRIu64 " not found",
+		    id);
 		return SM_ENOTFOUND;
 	}
 	if (rv != SM_OK)
 		return rv;
-	if (sm_crc32c(0, val, vlen) != r->checksum) {
+	if (sm_crc32c(0, val, vlen) != checksum) {
 		snprintf(r->why, r->whylen,
-		    "snapshot metadata checksum mismatch");
+		    "snapshot %" PRIu64 ": metadata checksum mismatch", id);
 		return SM_ECORRUPT;
 	}
 	Snapmark__SnapshotMeta *m = snapmark__snapshot_meta__unpack(NULL,
 	    vlen, val);
 	if (m == NULL) {
-		snprintf(r->why, r->whylen, "snapshot metadata does not decode");
+		snprintf(r->why, r->whylen,
+		    "snapshot %" PRIu64 ": metadata does not decode", id);
 		return SM_ECORRUPT;
 	}
-	if (m->checkpoint_id != r->id || m->task != r->task ||
-	    m->n_sink_pending != m->n_sink_pending_id) {
+	if (m->checkpoint_id != id || m->task != r->task ||
+	    m->n_sink_pending != m->n_sink_pending_id ||
+	    m->n_chain != m->n_chain_checksums) {
 		snprintf(r->why, r->whylen,
-		    "snapshot metadata names another task or checkpoint");
+		    "snapshot %" PRIu64
+		    ": metadata names another task or checkpoint",
+		    id);
 		rv = SM_ECORRUPT;
 		goto done;
 	}
-	r->data.has_source_offset = m->has_source_next_seq;
-	r->data.source_next_seq = m->source_next_seq;
-	r->data.drained = m->has_drained && m->drained;
-	if (m->n_sink_pending > 0) {
-		r->data.pending = calloc(m->n_sink_pending, sizeof(char *));
-		r->data.pending_id = calloc(m->n_sink_pending,
-		    sizeof(uint64_t));
-		if (r->data.pending == NULL || r->data.pending_id == NULL) {
-			rv = SM_ENOMEM;
+	/* Build on the chain first, base first. */
+	for (size_t i = 0; i < m->n_chain; i++)
+		if ((rv = snap_apply(txn, r, m->chain[i],
+		         m->chain_checksums[i], NULL)) != SM_OK)
 			goto done;
-		}
-		for (size_t i = 0; i < m->n_sink_pending; i++) {
-			r->data.pending[i] = strdup(m->sink_pending[i]);
-			if (r->data.pending[i] == NULL) {
-				rv = SM_ENOMEM;
-				goto done;
-			}
-			r->data.pending_id[i] = m->sink_pending_id[i];
-			r->data.n_pending++;
-		}
-	}
+	r->link = id;
+	r->n_read = 0;
+	r->state_crc = 0;
 	unsigned char prefix[9];
-	snap_key(prefix, SNAP_STATE, r->id);
-	rv = sm_txn_scan(txn, prefix, sizeof(prefix), snap_read_entry, r);
-	if (rv != SM_OK)
-		goto done;
-	if (r->data.n_entries != m->entries) {
+	snap_key(prefix, SNAP_STATE, id);
+	if (m->n_chain > 0 && m->chain[m->n_chain - 1] >= id) {
 		snprintf(r->why, r->whylen,
-		    "snapshot holds %zu state entries, metadata says %llu",
-		    r->data.n_entries, (unsigned long long) m->entries);
+		    "snapshot %" PRIu64 ": chain is not older", id);
+		rv = SM_ECORRUPT;
+		goto done;
+	}
+	if ((rv = sm_txn_scan(txn, prefix, sizeof(prefix), snap_read_entry,
+	         r)) != SM_OK)
+		goto done;
+	if (r->n_read != m->entries) {
+		snprintf(r->why, r->whylen,
+		    "snapshot %" PRIu64 " holds %" PRIu64
+		    " state entries, metadata says %" PRIu64,
+		    id, r->n_read, m->entries);
 		rv = SM_ECORRUPT;
 	} else if (r->state_crc != m->state_checksum) {
-		snprintf(r->why, r->whylen, "state checksum mismatch");
+		snprintf(r->why, r->whylen,
+		    "snapshot %" PRIu64 ": state checksum mismatch", id);
 		rv = SM_ECORRUPT;
 	}
 done:
+	if (rv == SM_OK && meta_out != NULL)
+		*meta_out = m;
+	else
+		snapmark__snapshot_meta__free_unpacked(m, NULL);
+	return rv;
+}
+
+/* Turn the meta and the applied keymap into snapshot data. */
+static int
+snap_fill(struct snap_read *r, const Snapmark__SnapshotMeta *m,
+    struct sm_snapshot_data *d)
+{
+	d->has_source_offset = m->has_source_next_seq;
+	d->source_next_seq = m->source_next_seq;
+	d->drained = m->has_drained && m->drained;
+	d->entries = malloc((r->state.len + 1) * sizeof(*d->entries));
+	if (d->entries == NULL)
+		return SM_ENOMEM;
+	for (size_t i = 0; i < r->state.cap; i++)
+		if (r->state.slot[i] == SM_KEYMAP_LIVE) {
+			struct sm_state_entry *e = &d->entries[d->n_entries++];
+			e->key = r->state.keys[i];
+			e->count = r->state.vals[i];
+			e->deleted = 0;
+		}
+	sm_kvstate_sort(d->entries, d->n_entries);
+	d->full_entries = d->n_entries;
+	if (m->n_sink_pending == 0)
+		return SM_OK;
+	d->pending = calloc(m->n_sink_pending, sizeof(char *));
+	d->pending_id = calloc(m->n_sink_pending, sizeof(uint64_t));
+	if (d->pending == NULL || d->pending_id == NULL)
+		return SM_ENOMEM;
+	for (size_t i = 0; i < m->n_sink_pending; i++) {
+		if ((d->pending[i] = strdup(m->sink_pending[i])) == NULL)
+			return SM_ENOMEM;
+		d->pending_id[i] = m->sink_pending_id[i];
+		d->n_pending++;
+	}
+	return SM_OK;
+}
+
+struct snap_read_req {
+	struct snap_read *r;
+	uint64_t id;
+	uint32_t checksum;
+	struct sm_snapshot_data *data;
+};
+
+static int
+snap_read_fn(struct sm_txn *txn, void *arg)
+{
+	struct snap_read_req *q = arg;
+	Snapmark__SnapshotMeta *m = NULL;
+	int rv = snap_apply(txn, q->r, q->id, q->checksum, &m);
+	if (rv != SM_OK)
+		return rv;
+	rv = snap_fill(q->r, m, q->data);
 	snapmark__snapshot_meta__free_unpacked(m, NULL);
 	return rv;
 }
@@ -217,17 +302,23 @@ sm_snapshot_read(struct sm_store *st, uint32_t task, uint64_t id,
     uint32_t checksum, struct sm_snapshot_data *data, char *why,
     size_t whylen)
 {
-	struct snap_read r = { .task = task, .id = id, .checksum = checksum,
-		.why = why, .whylen = whylen };
+	struct snap_read r = { .task = task, .why = why, .whylen = whylen };
+	struct sm_snapshot_data d;
+	memset(&d, 0, sizeof(d));
 	why[0] = '\0';
-	int rv = sm_store_read(st, snap_read_fn, &r);
+	if (sm_keymap_init(&r.state) != SM_OK)
+		return SM_ENOMEM;
+	struct snap_read_req q = { .r = &r, .id = id, .checksum = checksum,
+		.data = &d };
+	int rv = sm_store_read(st, snap_read_fn, &q);
+	sm_keymap_fini(&r.state);
 	if (rv != SM_OK) {
 		if (why[0] == '\0')
 			snprintf(why, whylen, "%s", sm_strerror(rv));
-		sm_snapshot_data_free(&r.data);
+		sm_snapshot_data_free(&d);
 		return rv;
 	}
-	*data = r.data;
+	*data = d;
 	return SM_OK;
 }
 
@@ -239,6 +330,8 @@ sm_snapshot_data_free(struct sm_snapshot_data *d)
 		free(d->pending[i]);
 	free(d->pending);
 	free(d->pending_id);
+	free(d->chain);
+	free(d->chain_checksums);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -299,23 +392,63 @@ snap_prune_fn(struct sm_txn *txn, void *arg)
 
 #define SNAP_LIST_MAX 4096
 
+/* The ids a set of retained snapshots need: themselves and their chains. */
+struct snap_refs {
+	const uint64_t *keep;
+	size_t n_keep;
+	uint64_t *refs;
+	size_t n_refs, max;
+};
+
+static int
+snap_refs_fn(struct sm_txn *txn, void *arg)
+{
+	struct snap_refs *f = arg;
+	for (size_t i = 0; i < f->n_keep; i++) {
+		unsigned char key[9];
+		const void *val;
+		size_t vlen;
+		if (f->n_refs < f->max)
+			f->refs[f->n_refs++] = f->keep[i];
+		snap_key(key, SNAP_META, f->keep[i]);
+		if (sm_txn_get(txn, key, sizeof(key), &val, &vlen) != SM_OK)
+			continue;
+		Snapmark__SnapshotMeta *m = snapmark__snapshot_meta__unpack(
+		    NULL, vlen, val);
+		if (m == NULL)
+			continue;
+		for (size_t k = 0; k < m->n_chain && f->n_refs < f->max; k++)
+			f->refs[f->n_refs++] = m->chain[k];
+		snapmark__snapshot_meta__free_unpacked(m, NULL);
+	}
+	return SM_OK;
+}
+
 int
 sm_snapshot_prune(struct sm_store *st, const uint64_t *keep, size_t n_keep,
     uint64_t below)
 {
 	uint64_t *ids = malloc(SNAP_LIST_MAX * sizeof(*ids));
-	if (ids == NULL)
+	uint64_t *refs = malloc(SNAP_LIST_MAX * sizeof(*refs));
+	if (ids == NULL || refs == NULL) {
+		free(ids);
+		free(refs);
 		return SM_ENOMEM;
+	}
 	size_t n = 0, n_drop = 0;
-	int rv = sm_snapshot_list(st, ids, SNAP_LIST_MAX, &n);
+	struct snap_refs f = { .keep = keep, .n_keep = below ? n_keep : 0,
+		.refs = refs, .max = SNAP_LIST_MAX };
+	int rv = sm_store_read(st, snap_refs_fn, &f);
+	if (rv == SM_OK)
+		rv = sm_snapshot_list(st, ids, SNAP_LIST_MAX, &n);
 	for (size_t i = 0; rv == SM_OK && i < n; i++) {
 		int drop;
 		if (below == 0) {
 			drop = n_keep == 0 || ids[i] > keep[0];
 		} else {
 			drop = ids[i] < below;
-			for (size_t k = 0; drop && k < n_keep; k++)
-				drop = ids[i] != keep[k];
+			for (size_t k = 0; drop && k < f.n_refs; k++)
+				drop = ids[i] != refs[k];
 		}
 		if (drop)
 			ids[n_drop++] = ids[i];
@@ -325,5 +458,6 @@ sm_snapshot_prune(struct sm_store *st, const uint64_t *keep, size_t n_keep,
 		rv = sm_store_write(st, snap_prune_fn, &p);
 	}
 	free(ids);
+	free(refs);
 	return rv;
 }

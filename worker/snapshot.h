@@ -5,7 +5,13 @@
  * state is one contiguous key range):
  *
  *   'm' id            -> snapmark.SnapshotMeta   (table of contents)
- *   's' id key        -> snapmark.StateEntry     (one keyed count)
+ *   's' id key        -> snapmark.StateEntry     (one keyed count, or in a
+ *                                                 delta a deletion)
+ *
+ * A snapshot is full, or a delta on a chain: meta.chain lists the full
+ * snapshot it builds on and the deltas in between, with the checksum of
+ * each link's meta. Reading a delta reads the chain base first and applies
+ * every link; retention keeps every link a retained snapshot needs.
  *
  * Integrity: SnapshotMeta.state_checksum is the CRC-32C of every state
  * value in key order, and the handle sent to the coordinator carries the
@@ -28,15 +34,17 @@ struct sm_snapshot_info {
 	uint32_t checksum;
 };
 
-/* sm_snapshot_write writes data as checkpoint `id` of `task` and makes it
- * durable (sm_store_sync) before returning. */
+/* sm_snapshot_write writes data as checkpoint `id` of `task` (a delta on
+ * data->chain when n_chain > 0) and makes it durable (sm_store_sync)
+ * before returning. */
 int sm_snapshot_write(struct sm_store *st, uint32_t task,
     const char *task_name, uint64_t epoch, uint64_t id,
     const struct sm_snapshot_data *data, struct sm_snapshot_info *info);
 
 /*
  * sm_snapshot_read loads and verifies checkpoint `id` of `task` against
- * the checksum from its handle. On success fills *data (free it with
+ * the checksum from its handle, applying its chain: *data receives the
+ * full state (entries sorted, no deletions; free it with
  * sm_snapshot_data_free). On failure writes a one-line reason into why.
  */
 int sm_snapshot_read(struct sm_store *st, uint32_t task, uint64_t id,
@@ -45,10 +53,11 @@ int sm_snapshot_read(struct sm_store *st, uint32_t task, uint64_t id,
 
 void sm_snapshot_data_free(struct sm_snapshot_data *data);
 
-/* sm_snapshot_prune deletes every snapshot whose id is not listed in keep
- * and is below `below` (ids >= below are kept: checkpoints in flight), or,
- * with below == 0, every snapshot with an id greater than keep[0] (used
- * after a restore from keep[0]; n_keep must be 1). */
+/* sm_snapshot_prune deletes every snapshot below `below` (ids >= below
+ * are checkpoints in flight) that is neither listed in keep nor part of the
+ * chain a listed one builds on; or, with below == 0, every snapshot with
+ * an id greater than keep[0] (after a restore from keep[0]; n_keep 0 or 1:
+ * with 0, all of them). */
 int sm_snapshot_prune(struct sm_store *st, const uint64_t *keep,
     size_t n_keep, uint64_t below);
 

@@ -36,10 +36,12 @@
 #include "align.h"
 #include "channel.h"
 #include "clock.h"
+#include "kvstate.h"
 #include "error.h"
 #include "log.h"
 #include "operator.h"
 #include "snapshot.h"
+#include "snapwriter.h"
 #include "store.h"
 
 #define TASK_LINGER_US 1000
@@ -50,6 +52,7 @@ enum task_cmd_kind { CMD_TRIGGER, CMD_COMPLETE, CMD_ABORT };
 struct task_cmd {
 	enum task_cmd_kind kind;
 	uint64_t id;
+	char *savepoint_dir;
 	size_t n_retained;
 	uint64_t *retained;
 };
@@ -86,7 +89,11 @@ struct worker_task {
 	uint64_t epoch;
 	char run_dir[512];
 	char *const *task_prefix;
-	Snapmark__SnapshotHandle *restore;
+	Snapmark__TaskRestore *restore;
+	struct sm_snapwriter *writer;
+	/* the savepoint directory of the barrier being aligned, if any */
+	uint64_t savepoint_id;
+	char *savepoint_dir;
 	worker_send_fn send;
 	void *send_ctx;
 
@@ -225,14 +232,17 @@ task_flush_lingering(struct worker_task *t, int *err)
 
 static int
 task_send_marker(struct worker_task *t, Snapmark__Frame__Kind kind,
-    uint64_t id)
+    uint64_t id, const char *savepoint_dir)
 {
 	int rv = task_flush_all(t);
 	for (int i = 0; rv == SM_OK && i < t->n_out; i++) {
 		struct task_output *o = &t->out[i];
 		nng_msg *msg;
-		rv = sm_frame_marker(t->epoch, sm_channel_next_seq(o->ch),
-		    sm_channel_index(o->ch), kind, id, &msg);
+		rv = kind == SNAPMARK__FRAME__KIND__BARRIER
+		    ? sm_frame_barrier(t->epoch, sm_channel_next_seq(o->ch),
+		          sm_channel_index(o->ch), id, savepoint_dir, &msg)
+		    : sm_frame_marker(t->epoch, sm_channel_next_seq(o->ch),
+		          sm_channel_index(o->ch), kind, id, &msg);
 		if (rv == SM_OK && (rv = sm_channel_send(o->ch, msg,
 		                        &t->stop)) != SM_OK)
 			nng_msg_free(msg);
@@ -283,13 +293,15 @@ task_emit(struct sm_emitter *e, const struct sm_record *r)
 /* ------------------------------------------------------------ snapshots */
 
 /*
- * Take checkpoint `id`: the synchronous part captures the operator's state,
- * then the barrier goes downstream at once (so downstream alignment starts
- * as early as possible), then the snapshot is written and made durable,
- * and only then acknowledged.
+ * Take checkpoint `id`: the synchronous part captures what changed in the
+ * operator's state, then the barrier goes downstream at once (so
+ * downstream alignment starts as early as possible), and the snapshot
+ * writer persists and acknowledges it on its own thread while this one
+ * returns to the records.
  */
 static int
-task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us)
+task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us,
+    const char *savepoint_dir)
 {
 	struct sm_snapshot_data data;
 	memset(&data, 0, sizeof(data));
@@ -298,7 +310,7 @@ task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us)
 	    ? t->op->ops->snapshot(t->op, id, &data)
 	    : SM_OK;
 	data.drained = t->drained;
-	uint64_t t1 = sm_now_us();
+	uint64_t sync_us = sm_now_us() - t0;
 	if (rv != SM_OK) {
 		char why[128];
 		snprintf(why, sizeof(why), "operator snapshot failed: %s",
@@ -306,47 +318,12 @@ task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us)
 		task_decline(t, id, why);
 		return SM_OK;
 	}
-	rv = task_send_marker(t, SNAPMARK__FRAME__KIND__BARRIER, id);
-	if (rv != SM_OK)
-		goto release;
-
-	/* Debug knob: hold the window between barrier and durable snapshot
-	 * open, so tests can kill a worker in the middle of an upload. */
-	if (t->debug_snapshot_delay_us > 0)
-		sm_sleep_us(t->debug_snapshot_delay_us);
-	struct sm_snapshot_info info;
-	int wrv = sm_snapshot_write(t->store, (uint32_t) t->task, t->name,
-	    t->epoch, id, &data, &info);
-	uint64_t t2 = sm_now_us();
-	if (wrv != SM_OK) {
-		char why[160];
-		snprintf(why, sizeof(why), "snapshot write to %s failed: %s",
-		    sm_store_path(t->store), sm_strerror(wrv));
-		task_decline(t, id, why);
-		goto release;
-	}
-
-	Snapmark__SnapshotHandle h = SNAPMARK__SNAPSHOT_HANDLE__INIT;
-	h.task = (uint32_t) t->task;
-	h.checkpoint_id = id;
-	h.location = (char *) sm_store_path(t->store);
-	h.bytes = info.bytes;
-	h.checksum = info.checksum;
-	h.has_entries = 1;
-	h.entries = info.entries;
-	Snapmark__Ack ack = SNAPMARK__ACK__INIT;
-	ack.epoch = t->epoch;
-	ack.checkpoint_id = id;
-	ack.task = (uint32_t) t->task;
-	ack.handle = &h;
-	ack.sync_us = t1 - t0;
-	ack.async_us = t2 - t1;
-	ack.align_us = align_us;
-	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
-	c.body_case = SNAPMARK__CONTROL__BODY_ACK;
-	c.ack = &ack;
-	t->send(t->send_ctx, &c);
-release:
+	rv = task_send_marker(t, SNAPMARK__FRAME__KIND__BARRIER, id,
+	    savepoint_dir);
+	if (rv == SM_OK &&
+	    sm_snapwriter_submit(t->writer, id, &data, savepoint_dir, sync_us,
+	        align_us) != SM_OK)
+		task_decline(t, id, "out of memory handing over the snapshot");
 	if (t->op->ops->snapshot_release != NULL)
 		t->op->ops->snapshot_release(t->op, &data);
 	return rv;
@@ -364,6 +341,7 @@ task_post(struct worker_task *t, struct task_cmd *cmd)
 		if (p == NULL) {
 			pthread_mutex_unlock(&t->lock);
 			free(cmd->retained);
+			free(cmd->savepoint_dir);
 			sm_error("task %s: out of memory queueing a command",
 			    t->name);
 			return;
@@ -379,9 +357,15 @@ task_post(struct worker_task *t, struct task_cmd *cmd)
 }
 
 void
-worker_task_trigger(struct worker_task *t, uint64_t id)
+worker_task_trigger(struct worker_task *t, uint64_t id,
+    const char *savepoint_dir)
 {
 	struct task_cmd c = { .kind = CMD_TRIGGER, .id = id };
+	if (savepoint_dir != NULL && savepoint_dir[0] != '\0' &&
+	    (c.savepoint_dir = strdup(savepoint_dir)) == NULL) {
+		task_decline(t, id, "out of memory queueing the trigger");
+		return;
+	}
 	task_post(t, &c);
 }
 
@@ -408,8 +392,10 @@ worker_task_abort(struct worker_task *t, uint64_t id)
 	task_post(t, &c);
 }
 
+/* Run the inbox; with only_complete, just the checkpoint completions (a
+ * stopping task still commits what completed: sinks publish). */
 static int
-task_run_commands(struct worker_task *t)
+task_run_inbox(struct worker_task *t, int only_complete)
 {
 	uint64_t junk;
 	ssize_t r = read(t->wake_fd, &junk, sizeof(junk));
@@ -426,12 +412,19 @@ task_run_commands(struct worker_task *t)
 		struct task_cmd *c = &cmds[i];
 		if (rv != SM_OK) {
 			free(c->retained);
+			free(c->savepoint_dir);
+			continue;
+		}
+		if (only_complete && c->kind != CMD_COMPLETE) {
+			free(c->retained);
+			free(c->savepoint_dir);
 			continue;
 		}
 		switch (c->kind) {
 		case CMD_TRIGGER:
 			if (t->is_source)
-				rv = task_checkpoint(t, c->id, 0);
+				rv = task_checkpoint(t, c->id, 0,
+				    c->savepoint_dir);
 			break;
 		case CMD_COMPLETE:
 			if (t->op->ops->notify_complete != NULL) {
@@ -446,14 +439,15 @@ task_run_commands(struct worker_task *t)
 				}
 			}
 			if (rv == SM_OK)
-				sm_snapshot_prune(t->store, c->retained,
-				    c->n_retained, c->id + 1);
+				sm_snapwriter_prune(t->writer, c->id,
+				    c->retained, c->n_retained);
 			break;
 		case CMD_ABORT:
 			sm_align_abort(&t->align, c->id);
 			break;
 		}
 		free(c->retained);
+		free(c->savepoint_dir);
 	}
 	free(cmds);
 	return rv;
@@ -468,7 +462,8 @@ task_end_of_input(struct worker_task *t)
 	if (!t->drained && t->op->ops->end_input != NULL)
 		rv = t->op->ops->end_input(t->op, &t->emitter.base);
 	if (rv == SM_OK)
-		rv = task_send_marker(t, SNAPMARK__FRAME__KIND__END_OF_DATA, 0);
+		rv = task_send_marker(t, SNAPMARK__FRAME__KIND__END_OF_DATA, 0,
+		    NULL);
 	if (rv == SM_OK) {
 		t->drained = 1;
 		task_report(t, SNAPMARK__TASK_EVENT__KIND__DRAINED, 0, NULL);
@@ -485,9 +480,12 @@ task_after_align(struct worker_task *t, const struct sm_align_result *res)
 		snprintf(why, sizeof(why), "subsumed by a newer barrier");
 		task_decline(t, res->subsumed_id, why);
 	}
-	if (res->snapshot_id != 0)
-		return task_checkpoint(t, res->snapshot_id, res->align_us);
-	return SM_OK;
+	if (res->snapshot_id == 0)
+		return SM_OK;
+	const char *dir = res->snapshot_id == t->savepoint_id
+	    ? t->savepoint_dir
+	    : NULL;
+	return task_checkpoint(t, res->snapshot_id, res->align_us, dir);
 }
 
 static int
@@ -511,6 +509,12 @@ task_on_frame(struct worker_task *t, int input, Snapmark__Frame *f)
 		break;
 	}
 	case SNAPMARK__FRAME__KIND__BARRIER:
+		if (f->savepoint_dir != NULL &&
+		    f->checkpoint_id > t->savepoint_id) {
+			free(t->savepoint_dir);
+			t->savepoint_dir = strdup(f->savepoint_dir);
+			t->savepoint_id = t->savepoint_dir ? f->checkpoint_id : 0;
+		}
 		sm_align_barrier(&t->align, input, f->checkpoint_id,
 		    sm_now_us(), &res);
 		rv = task_after_align(t, &res);
@@ -608,7 +612,7 @@ task_run_source(struct worker_task *t)
 	const struct sm_job_stage *st = &t->job->stages[t->stage];
 	int done = 0;
 	while (!atomic_load(&t->stop)) {
-		int rv = task_run_commands(t);
+		int rv = task_run_inbox(t, 0);
 		if (rv != SM_OK)
 			return rv;
 		size_t produced = 0;
@@ -645,7 +649,7 @@ task_run_inner(struct worker_task *t)
 		if (rv != SM_OK)
 			return rv;
 		task_wait(t, timeout);
-		if ((rv = task_run_commands(t)) != SM_OK ||
+		if ((rv = task_run_inbox(t, 0)) != SM_OK ||
 		    (rv = task_read_inputs(t)) != SM_OK)
 			return rv;
 		if (task_outputs_broken(t))
@@ -656,6 +660,67 @@ task_run_inner(struct worker_task *t)
 
 /* ----------------------------------------------------------- lifecycle */
 
+/* Keep only the entries of key groups this subtask owns (rescaling). */
+static void
+task_filter_key_groups(struct worker_task *t, struct sm_snapshot_data *d)
+{
+	const struct sm_job_stage *st = &t->job->stages[t->stage];
+	size_t k = 0;
+	for (size_t i = 0; i < d->n_entries; i++) {
+		int kg = sm_job_key_group(d->entries[i].key,
+		    st->max_parallelism);
+		if (sm_job_key_group_owner(kg, st->max_parallelism,
+		        st->parallelism) == t->subtask)
+			d->entries[k++] = d->entries[i];
+	}
+	d->n_entries = k;
+}
+
+/* Append src's entries to dst and keep dst sorted by key. */
+static int
+task_merge_entries(struct sm_snapshot_data *dst, struct sm_snapshot_data *src)
+{
+	if (src->n_entries == 0)
+		return SM_OK;
+	struct sm_state_entry *e = realloc(dst->entries,
+	    (dst->n_entries + src->n_entries) * sizeof(*e));
+	if (e == NULL)
+		return SM_ENOMEM;
+	memcpy(e + dst->n_entries, src->entries,
+	    src->n_entries * sizeof(*e));
+	dst->entries = e;
+	dst->n_entries += src->n_entries;
+	sm_kvstate_sort(dst->entries, dst->n_entries);
+	return SM_OK;
+}
+
+/* Read and verify one snapshot handle into *d. */
+static int
+task_read_handle(struct worker_task *t, const Snapmark__SnapshotHandle *h,
+    struct sm_snapshot_data *d, char *why, size_t whylen)
+{
+	struct sm_store *src = t->store;
+	int rv = SM_OK;
+	if (strcmp(h->location, sm_store_path(t->store)) != 0)
+		rv = sm_store_open(h->location, 0, 0, &src);
+	if (rv != SM_OK) {
+		snprintf(why, whylen, "cannot open %s", h->location);
+		return rv;
+	}
+	rv = sm_snapshot_read(src, h->task, h->checkpoint_id, h->checksum, d,
+	    why, whylen);
+	if (src != t->store)
+		sm_store_close(src);
+	return rv;
+}
+
+/*
+ * Restore: read every snapshot handle the coordinator gave (one, or for a
+ * rescaled keyed stage one per old subtask, keeping the key groups this
+ * subtask now owns), hand the state to the operator, and seed the snapshot
+ * writer with it. Without handles the task starts fresh and deletes what
+ * an earlier run left in its store.
+ */
 static int
 task_restore(struct worker_task *t, char *why, size_t whylen)
 {
@@ -663,33 +728,60 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 	memset(&data, 0, sizeof(data));
 	uint64_t id = 0;
 	int rv = SM_OK;
-	if (t->restore != NULL) {
-		id = t->restore->checkpoint_id;
-		struct sm_store *src = t->store;
-		if (strcmp(t->restore->location, sm_store_path(t->store)) != 0)
-			rv = sm_store_open(t->restore->location, 0, 0, &src);
-		if (rv == SM_OK)
-			rv = sm_snapshot_read(src, (uint32_t) t->task, id,
-			    t->restore->checksum, &data, why, whylen);
-		else
-			snprintf(why, whylen, "cannot open %s",
-			    t->restore->location);
-		if (src != t->store)
-			sm_store_close(src);
+	size_t n = t->restore != NULL ? t->restore->n_handles : 0;
+	int rescale = t->restore != NULL && t->restore->has_rescale &&
+	    t->restore->rescale;
+	for (size_t i = 0; i < n && rv == SM_OK; i++) {
+		const Snapmark__SnapshotHandle *h = t->restore->handles[i];
+		struct sm_snapshot_data one;
+		memset(&one, 0, sizeof(one));
+		rv = task_read_handle(t, h, &one, why, whylen);
 		if (rv != SM_OK)
-			return rv;
+			break;
+		id = h->checkpoint_id;
+		if (rescale)
+			task_filter_key_groups(t, &one);
+		if (i == 0) {
+			data = one;
+			continue;
+		}
+		rv = task_merge_entries(&data, &one);
+		data.drained = data.drained && one.drained;
+		sm_snapshot_data_free(&one);
+	}
+	if (rv != SM_OK) {
+		sm_snapshot_data_free(&data);
+		return rv;
 	}
 	if (t->op->ops->restore != NULL && (id != 0 || !t->is_source))
 		rv = t->op->ops->restore(t->op, id, &data);
 	t->drained = data.drained;
-	sm_snapshot_data_free(&data);
 	if (rv != SM_OK) {
 		snprintf(why, whylen, "operator restore failed: %s",
 		    sm_strerror(rv));
+		sm_snapshot_data_free(&data);
 		return rv;
 	}
-	/* Snapshots newer than the restored one belong to a failed epoch. */
-	sm_snapshot_prune(t->store, &id, id != 0, 0);
+	struct sm_snapwriter_config wc = { .store = t->store,
+		.task = (uint32_t) t->task,
+		.task_name = t->name,
+		.epoch = t->epoch,
+		.policy = &t->job->checkpoint,
+		.send = t->send,
+		.send_ctx = t->send_ctx,
+		.debug_delay_us = t->debug_snapshot_delay_us };
+	rv = sm_snapwriter_start(&wc, data.entries, data.n_entries,
+	    &t->writer);
+	sm_snapshot_data_free(&data);
+	if (rv != SM_OK) {
+		snprintf(why, whylen, "cannot start the snapshot writer");
+		return rv;
+	}
+	/* Snapshots newer than the restored one belong to a failed epoch;
+	 * starting fresh (or from a savepoint elsewhere) drops them all. */
+	int own = n == 1 && strcmp(t->restore->handles[0]->location,
+	                        sm_store_path(t->store)) == 0;
+	sm_snapshot_prune(t->store, &id, own, 0);
 	return SM_OK;
 }
 
@@ -798,16 +890,20 @@ task_main(void *arg)
 	char why[256];
 	int rv = task_restore(t, why, sizeof(why));
 	if (rv != SM_OK) {
+		uint64_t id = t->restore != NULL && t->restore->n_handles > 0
+		    ? t->restore->handles[0]->checkpoint_id
+		    : 0;
 		sm_error("task %s: cannot restore checkpoint %" PRIu64 ": %s",
-		    t->name, t->restore->checkpoint_id, why);
-		task_report(t, SNAPMARK__TASK_EVENT__KIND__RESTORE_FAILED,
-		    t->restore->checkpoint_id, why);
+		    t->name, id, why);
+		task_report(t, SNAPMARK__TASK_EVENT__KIND__RESTORE_FAILED, id,
+		    why);
 		return NULL;
 	}
 	task_report(t, SNAPMARK__TASK_EVENT__KIND__RUNNING, 0, NULL);
 	sm_info("task %s: running in epoch %" PRIu64 "%s", t->name, t->epoch,
 	    t->restore ? " (restored)" : "");
 	rv = t->is_source ? task_run_source(t) : task_run_inner(t);
+	task_run_inbox(t, 1);
 	if (rv != SM_ESTOPPED && !atomic_load(&t->stop)) {
 		snprintf(why, sizeof(why), "%s",
 		    rv == SM_ECLOSED ? "a data channel was lost"
@@ -830,31 +926,34 @@ task_free(struct worker_task *t)
 	free(t->in);
 	free(t->out);
 	free(t->routes);
+	sm_snapwriter_stop(t->writer);
 	sm_operator_close(t->op);
 	sm_store_close(t->store);
+	free(t->savepoint_dir);
 	sm_align_fini(&t->align);
-	for (size_t i = 0; i < t->n_cmds; i++)
+	for (size_t i = 0; i < t->n_cmds; i++) {
 		free(t->cmds[i].retained);
+		free(t->cmds[i].savepoint_dir);
+	}
 	free(t->cmds);
 	if (t->restore != NULL)
-		snapmark__snapshot_handle__free_unpacked(t->restore, NULL);
+		snapmark__task_restore__free_unpacked(t->restore, NULL);
 	if (t->wake_fd >= 0)
 		close(t->wake_fd);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
-/* Copy a handle through its wire form, so the task owns its own copy. */
+/* Copy the restore plan through its wire form: the task owns its copy. */
 static int
-task_copy_handle(const Snapmark__SnapshotHandle *h,
-    Snapmark__SnapshotHandle **out)
+task_copy_restore(const Snapmark__TaskRestore *r, Snapmark__TaskRestore **out)
 {
-	size_t len = snapmark__snapshot_handle__get_packed_size(h);
-	uint8_t *buf = malloc(len);
+	size_t len = snapmark__task_restore__get_packed_size(r);
+	uint8_t *buf = malloc(len + 1);
 	if (buf == NULL)
 		return SM_ENOMEM;
-	snapmark__snapshot_handle__pack(h, buf);
-	*out = snapmark__snapshot_handle__unpack(NULL, len, buf);
+	snapmark__task_restore__pack(r, buf);
+	*out = snapmark__task_restore__unpack(NULL, len, buf);
 	free(buf);
 	return *out != NULL ? SM_OK : SM_ENOMEM;
 }
@@ -888,7 +987,7 @@ worker_task_start(const struct worker_task_config *cfg,
 	int rv = SM_ENOMEM;
 	char dir[700];
 	if (cfg->restore != NULL &&
-	    (rv = task_copy_handle(cfg->restore, &t->restore)) != SM_OK)
+	    (rv = task_copy_restore(cfg->restore, &t->restore)) != SM_OK)
 		goto fail;
 	if ((t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		rv = SM_EIO;

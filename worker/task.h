@@ -26,7 +26,7 @@ struct worker_task_config {
 	uint64_t epoch;
 	const char *run_dir;
 	char *const *task_prefix;          /* per task index: data prefix */
-	const Snapmark__SnapshotHandle *restore;  /* NULL: start fresh */
+	const Snapmark__TaskRestore *restore;  /* NULL: start fresh */
 	worker_send_fn send;
 	void *send_ctx;
 };
@@ -37,7 +37,8 @@ int worker_task_start(const struct worker_task_config *cfg,
     struct worker_task **out);
 
 /* Commands from the coordinator, queued for the task's thread. */
-void worker_task_trigger(struct worker_task *t, uint64_t checkpoint_id);
+void worker_task_trigger(struct worker_task *t, uint64_t checkpoint_id,
+    const char *savepoint_dir);
 void worker_task_complete(struct worker_task *t, uint64_t checkpoint_id,
     const uint64_t *retained, size_t n_retained);
 void worker_task_abort(struct worker_task *t, uint64_t checkpoint_id);

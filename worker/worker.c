@@ -141,10 +141,10 @@ worker_deploy(struct worker *w, const Snapmark__Deploy *d)
 			sm_error("deploy names unknown task %d", task);
 			continue;
 		}
-		const Snapmark__SnapshotHandle *restore = NULL;
-		for (size_t k = 0; k < d->n_restore; k++)
-			if ((int) d->restore[k]->task == task)
-				restore = d->restore[k];
+		const Snapmark__TaskRestore *restore = NULL;
+		for (size_t k = 0; k < d->n_restores; k++)
+			if ((int) d->restores[k]->task == task)
+				restore = d->restores[k];
 		struct worker_task_config cfg = { .job = &w->job, .task = task,
 			.epoch = d->epoch, .run_dir = w->run_dir,
 			.task_prefix = w->task_prefix, .restore = restore,
@@ -181,7 +181,8 @@ worker_handle(struct worker *w, const Snapmark__Control *c)
 			if (worker_task_index(w->tasks[i]) ==
 			    (int) c->trigger->task)
 				worker_task_trigger(w->tasks[i],
-				    c->trigger->checkpoint_id);
+				    c->trigger->checkpoint_id,
+				    c->trigger->savepoint_dir);
 		break;
 	case SNAPMARK__CONTROL__BODY_COMPLETE:
 		if (c->complete->epoch != w->epoch)

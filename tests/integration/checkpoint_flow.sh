@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # checkpoint_flow.sh - checkpoints taken while records flow, periodic and
-# from the CLI, are complete and consistent:
+# from the CLI, are complete and consistent, full or incremental:
 #   - every completed checkpoint lists every task with a snapshot handle;
 #   - `snapmark trigger --wait` reports the documented line;
 #   - each task's snapshot, read from outside with mdb_dump + protoc,
 #     decodes and holds what it should: sources their offsets, and every
 #     count task exactly the counts of the records before those offsets
-#     whose keys it owns (a consistent cut, computed independently here).
+#     whose keys it owns (a consistent cut, computed independently here),
+#     also when the snapshot is a delta on a chain of earlier ones;
+#   - retention keeps exactly the retained checkpoints and the chain links
+#     they build on.
 source "$(dirname "$0")/lib.sh"
 
 JOB="$TEST_TMP/flow.ini"
@@ -19,9 +22,9 @@ retained = 10
 [stage source]
 operator = gen
 parallelism = 2
-records = 60000
-rate = 12000
-keys = 50
+records = 24000
+rate = 4000
+keys = 20000
 seed = 11
 [stage counter]
 operator = count
@@ -87,7 +90,7 @@ def mix(z):
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
     return z ^ (z >> 31)
-def key_of(sub, seq, seed=11, keys=50):
+def key_of(sub, seq, seed=11, keys=20000):
     stream = mix(seed ^ (((sub + 1) * 0x9E3779B97F4A7C15) & M64))
     return mix((stream + seq) & M64) % keys
 offsets = {}
@@ -96,7 +99,7 @@ for t in tasks[:2]:
     f = dict(l.split(": ", 1) for l in meta.splitlines() if ": " in l)
     assert f["task_name"] == f'"{t["task_name"]}"', meta
     offsets[t["task"]] = int(f["source_next_seq"])
-assert all(0 < o <= 60000 for o in offsets.values()), offsets
+assert all(0 < o <= 24000 for o in offsets.values()), offsets
 want = [collections.Counter(), collections.Counter()]
 for s, off in offsets.items():
     for q in range(off):
@@ -109,25 +112,62 @@ for sub, t in enumerate(tasks[2:4]):
             k, c = line.split()
             got[int(k)] = int(c)
     assert got == want[sub], f"{t['task_name']}: state differs from the cut"
-    assert t["handle"]["entries"] == len(got), t
-print(f"checkpoint {rec['id']}: offsets {offsets}, count state matches the cut")
+    if not t["handle"].get("incremental"):
+        assert t["handle"]["entries"] == len(got), t
+kind = "incremental" if tasks[2]["handle"].get("incremental") else "full"
+print(f"checkpoint {rec['id']} ({kind}): offsets {offsets}, count state matches the cut")
 PY
 }
 for id in $(cli --json checkpoints | python3 -c '
 import json, sys
 print(" ".join(str(c["id"]) for c in json.load(sys.stdin)["checkpoints"]
-               if c["status"] == "COMPLETED")[:2])'); do
+               if c["status"] == "COMPLETED"][:2]))'); do
 	check_snapshots "$id" || fail "snapshot of checkpoint $id is wrong"
-done
-
-say "retention keeps at most 10 snapshots per task (+1 in flight)"
-for dir in "$RUN"/state/*; do
-	n="$(python3 "$SRC/tests/integration/snapshots.py" ids "$dir" | wc -l)"
-	((n <= 10 + 1)) || fail "$dir holds $n snapshots"
 done
 
 say "the job finishes with exact output"
 cluster wait 60 >/dev/null || fail "job did not finish"
 python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
 	fail "committed output is not exact"
+
+say "some checkpoints were incremental, and their sizes say so"
+cli --json checkpoints >"$TEST_TMP/all.json"
+python3 - "$TEST_TMP/all.json" <<'PY' || fail "no incremental checkpoint was taken"
+import json, sys
+done = [c for c in json.load(open(sys.argv[1]))["checkpoints"]
+        if c["status"] == "COMPLETED"]
+inc = [c for c in done if c["bytes"] < c.get("full_bytes", 0)]
+assert inc, "every checkpoint wrote its full state"
+print(f"{len(inc)} of {len(done)} checkpoints wrote less than their full "
+      f"state, e.g. {inc[0]['bytes']} of {inc[0]['full_bytes']} bytes")
+PY
+
+say "retention keeps the 10 newest checkpoints and the chains they need, nothing else"
+cli --json checkpoints | python3 -c '
+import json, sys
+ids = [c["id"] for c in json.load(sys.stdin)["checkpoints"]
+       if c["status"] == "COMPLETED"][:10]
+print(" ".join(map(str, ids)))' >"$TEST_TMP/retained"
+for dir in "$RUN"/state/*; do
+	python3 - "$SRC" "$dir" "$(cat "$TEST_TMP/retained")" <<'PY' || fail "retention is wrong in $dir"
+import subprocess, sys
+tool = sys.argv[1] + "/tests/integration/snapshots.py"
+def run(*a):
+    return subprocess.run([sys.executable, tool, *a], check=True,
+                          capture_output=True, text=True).stdout
+chains = {}
+for line in run("chains", sys.argv[2]).splitlines():
+    ids = [int(x) for x in line.split()]
+    chains[ids[0]] = set(ids[1:])
+present = set(chains)
+retained = {int(x) for x in sys.argv[3].split()}
+need = set()
+for r in retained & present:
+    need |= {r} | chains[r]
+assert retained <= present, f"retained {sorted(retained - present)} missing"
+assert present <= need, f"kept unreferenced {sorted(present - need)}"
+print(f"{sys.argv[2].rsplit('/', 1)[1]}: {len(present)} snapshots "
+      f"({len(need - retained)} chain links)")
+PY
+done
 say "PASS"

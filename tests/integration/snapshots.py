@@ -8,6 +8,7 @@ check what a checkpoint really holds.
                                      protoc's text format
   snapshots.py state LOCATION ID     "KEY COUNT" per state entry, key order
   snapshots.py ids LOCATION          the checkpoint ids present
+  snapshots.py chains LOCATION       per snapshot: "ID CHAIN-IDS..." 
 """
 import os
 import subprocess
@@ -34,6 +35,35 @@ def decode(msg_type, value):
         input=value, check=True, capture_output=True).stdout.decode()
 
 
+def varint(buf, i):
+    shift = value = 0
+    while True:
+        b = buf[i]
+        value |= (b & 0x7F) << shift
+        i += 1
+        if b < 0x80:
+            return value, i
+        shift += 7
+
+
+def state_entry(value):
+    """Decode a StateEntry (key=1, count=2 as int64, deleted=3) by hand:
+    protoc per entry would be far too slow for large states. The first
+    entry of every snapshot is cross-checked against protoc."""
+    i, out = 0, {'deleted': False}
+    while i < len(value):
+        tag, i = varint(value, i)
+        v, i = varint(value, i)
+        field = tag >> 3
+        if field == 1:
+            out['key'] = v
+        elif field == 2:
+            out['count'] = v - (1 << 64) if v >= 1 << 63 else v
+        elif field == 3:
+            out['deleted'] = bool(v)
+    return out
+
+
 def fields(text):
     """Scalar fields of a text-format message: name -> [values]."""
     out = {}
@@ -52,6 +82,12 @@ def main():
             if k[:1] == b'm':
                 print(int.from_bytes(k[1:9], 'big'))
         return
+    if cmd == 'chains':
+        for k, v in pairs:
+            if k[:1] == b'm':
+                chain = fields(decode('SnapshotMeta', v)).get('chain', [])
+                print(int.from_bytes(k[1:9], 'big'), *chain)
+        return
     cid = int(sys.argv[3]).to_bytes(8, 'big')
     if cmd == 'meta':
         for k, v in pairs:
@@ -60,13 +96,28 @@ def main():
                 return
         sys.exit(f'no snapshot {sys.argv[3]} in {location}')
     if cmd == 'state':
-        values = [v for k, v in pairs if k[:9] == b's' + cid]
-        if values:
-            # One protoc call for all: decode a concatenation as repeated
-            # messages is not possible, so decode each (small jobs only).
-            for v in values:
-                f = fields(decode('StateEntry', v))
-                print(f['key'][0], f['count'][0])
+        # A delta builds on the chain its meta lists: apply base first.
+        metas = {k[1:9]: v for k, v in pairs if k[:1] == b'm'}
+        if cid not in metas:
+            sys.exit(f'no snapshot {sys.argv[3]} in {location}')
+        chain = fields(decode('SnapshotMeta', metas[cid])).get('chain', [])
+        state, first = {}, True
+        for link in [int(x).to_bytes(8, 'big') for x in chain] + [cid]:
+            for k, v in pairs:
+                if k[:9] != b's' + link:
+                    continue
+                e = state_entry(v)
+                if first:
+                    f = fields(decode('StateEntry', v))
+                    assert int(f['key'][0]) == e['key'], (f, e)
+                    assert int(f['count'][0]) == e['count'], (f, e)
+                    first = False
+                if e['deleted']:
+                    state.pop(e['key'], None)
+                else:
+                    state[e['key']] = e['count']
+        for key in sorted(state):
+            print(key, state[key])
         return
     sys.exit(f'unknown command {cmd}')
 

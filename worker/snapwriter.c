@@ -1,0 +1,483 @@
+/*
+ * snapwriter.c - writer thread of task snapshots (snapwriter.h).
+ */
+#include "snapwriter.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "error.h"
+#include "keymap.h"
+#include "kvstate.h"
+#include "log.h"
+#include "snapshot.h"
+
+#define WRITER_MAX_CHAIN 1000
+
+enum job_kind { JOB_SNAPSHOT, JOB_PRUNE };
+
+struct writer_job {
+	struct writer_job *next;
+	enum job_kind kind;
+	uint64_t id;
+	struct sm_snapshot_data data;   /* owned copy */
+	char *savepoint_dir;
+	uint64_t sync_us, align_us;
+	uint64_t submitted_us;
+	uint64_t *retained;
+	size_t n_retained;
+};
+
+struct sm_snapwriter {
+	struct sm_snapwriter_config cfg;
+	char task_name[128];
+	struct sm_keymap shadow;        /* the full keyed state, replayed */
+	/* the chain the next delta builds on */
+	uint64_t chain[WRITER_MAX_CHAIN];
+	uint32_t chain_sums[WRITER_MAX_CHAIN];
+	size_t n_chain;
+	uint64_t delta_bytes;           /* bytes of deltas since the full one */
+	uint64_t full_bytes;            /* bytes of the last full snapshot */
+	uint64_t full_written_entries;
+	int must_full;
+
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_cond_t idle;
+	struct writer_job *head, *tail;
+	int busy;
+	int stopping;
+};
+
+static void
+job_free(struct writer_job *j)
+{
+	if (j == NULL)
+		return;
+	sm_snapshot_data_free(&j->data);
+	free(j->savepoint_dir);
+	free(j->retained);
+	free(j);
+}
+
+/* ------------------------------------------------------------- acking */
+
+static void
+writer_decline(struct sm_snapwriter *w, uint64_t id, const char *reason)
+{
+	Snapmark__Decline d = SNAPMARK__DECLINE__INIT;
+	d.epoch = w->cfg.epoch;
+	d.checkpoint_id = id;
+	d.task = w->cfg.task;
+	d.reason = (char *) reason;
+	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+	c.body_case = SNAPMARK__CONTROL__BODY_DECLINE;
+	c.decline = &d;
+	w->cfg.send(w->cfg.send_ctx, &c);
+	sm_warn("task %s: declined checkpoint %" PRIu64 ": %s", w->task_name,
+	    id, reason);
+}
+
+static void
+writer_ack(struct sm_snapwriter *w, struct writer_job *j,
+    const char *location, const struct sm_snapshot_info *info,
+    uint64_t full_bytes, int incremental, uint64_t async_us)
+{
+	Snapmark__SnapshotHandle h = SNAPMARK__SNAPSHOT_HANDLE__INIT;
+	h.task = w->cfg.task;
+	h.checkpoint_id = j->id;
+	h.location = (char *) location;
+	h.bytes = info->bytes;
+	h.checksum = info->checksum;
+	h.has_entries = 1;
+	h.entries = info->entries;
+	h.has_full_bytes = 1;
+	h.full_bytes = full_bytes;
+	h.has_incremental = 1;
+	h.incremental = incremental != 0;
+	Snapmark__Ack ack = SNAPMARK__ACK__INIT;
+	ack.epoch = w->cfg.epoch;
+	ack.checkpoint_id = j->id;
+	ack.task = w->cfg.task;
+	ack.handle = &h;
+	ack.sync_us = j->sync_us;
+	ack.async_us = async_us;
+	ack.align_us = j->align_us;
+	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+	c.body_case = SNAPMARK__CONTROL__BODY_ACK;
+	c.ack = &ack;
+	w->cfg.send(w->cfg.send_ctx, &c);
+}
+
+/* ------------------------------------------------------------ writing */
+
+static int
+writer_apply(struct sm_snapwriter *w, const struct sm_snapshot_data *d)
+{
+	for (size_t i = 0; i < d->n_entries; i++) {
+		const struct sm_state_entry *e = &d->entries[i];
+		if (e->deleted) {
+			sm_keymap_del(&w->shadow, e->key);
+			continue;
+		}
+		int64_t *slot = sm_keymap_slot(&w->shadow, e->key);
+		if (slot == NULL)
+			return SM_ENOMEM;
+		*slot = e->count;
+	}
+	return SM_OK;
+}
+
+/* The shadow as a sorted full entry list (malloc'ed). */
+static int
+writer_materialise(struct sm_snapwriter *w, struct sm_state_entry **out,
+    size_t *n)
+{
+	struct sm_state_entry *e = malloc((w->shadow.len + 1) * sizeof(*e));
+	if (e == NULL)
+		return SM_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < w->shadow.cap; i++)
+		if (w->shadow.slot[i] == SM_KEYMAP_LIVE) {
+			e[k].key = w->shadow.keys[i];
+			e[k].count = w->shadow.vals[i];
+			e[k].deleted = 0;
+			k++;
+		}
+	sm_kvstate_sort(e, k);
+	*out = e;
+	*n = k;
+	return SM_OK;
+}
+
+/* Bytes the full state would take, from the last full snapshot's average
+ * entry size (good enough for a size column and the delta ratio). */
+static uint64_t
+writer_full_estimate(const struct sm_snapwriter *w)
+{
+	if (w->full_written_entries == 0)
+		return w->full_bytes;
+	return w->full_bytes * w->shadow.len / w->full_written_entries;
+}
+
+static int
+writer_wants_full(const struct sm_snapwriter *w, uint64_t delta_entries)
+{
+	const struct sm_job_checkpoint *p = w->cfg.policy;
+	/* No keyed state (sources, sinks): a chain would only pin old
+	 * snapshots. */
+	if (w->shadow.len == 0 && delta_entries == 0)
+		return 1;
+	if (w->must_full || !p->incremental || w->n_chain == 0 ||
+	    w->n_chain > p->full_every || w->n_chain >= WRITER_MAX_CHAIN)
+		return 1;
+	/* Deltas cost ~ the same per entry as the full snapshot did. */
+	uint64_t per_entry = w->full_written_entries
+	    ? w->full_bytes / w->full_written_entries
+	    : 16;
+	uint64_t next = w->delta_bytes + delta_entries * per_entry;
+	return next * 100 > writer_full_estimate(w) * p->full_delta_percent &&
+	    w->shadow.len > 0;
+}
+
+static void
+writer_savepoint(struct sm_snapwriter *w, struct writer_job *j,
+    uint64_t t0)
+{
+	char dir[700], why[800];
+	snprintf(dir, sizeof(dir), "%s/%s", j->savepoint_dir, w->task_name);
+	struct sm_store *st = NULL;
+	struct sm_snapshot_data full = j->data;
+	full.incremental = 0;
+	full.n_chain = 0;
+	full.chain = NULL;
+	full.chain_checksums = NULL;
+	full.entries = NULL;
+	int rv = writer_materialise(w, &full.entries, &full.n_entries);
+	full.full_entries = full.n_entries;
+	struct sm_snapshot_info info;
+	if (rv == SM_OK)
+		rv = sm_store_open(dir, 0, 0, &st);
+	if (rv == SM_OK)
+		rv = sm_snapshot_write(st, w->cfg.task, w->task_name,
+		    w->cfg.epoch, j->id, &full, &info);
+	sm_store_close(st);
+	free(full.entries);
+	if (rv != SM_OK) {
+		snprintf(why, sizeof(why), "savepoint write to %s failed: %s",
+		    dir, sm_strerror(rv));
+		writer_decline(w, j->id, why);
+		return;
+	}
+	writer_ack(w, j, dir, &info, info.bytes, 0, sm_now_us() - t0);
+}
+
+static void
+writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
+{
+	uint64_t t0 = sm_now_us();
+	char why[256];
+	if (w->cfg.debug_delay_us > 0)
+		sm_sleep_us(w->cfg.debug_delay_us);
+	int rv = writer_apply(w, &j->data);
+	if (rv != SM_OK) {
+		w->must_full = 1;
+		writer_decline(w, j->id, "out of memory applying the delta");
+		return;
+	}
+	if (j->savepoint_dir != NULL) {
+		writer_savepoint(w, j, t0);
+		return;
+	}
+
+	struct sm_snapshot_data d = j->data;
+	struct sm_state_entry *full_entries = NULL;
+	int full = writer_wants_full(w, j->data.n_entries);
+	if (full) {
+		rv = writer_materialise(w, &full_entries, &d.n_entries);
+		d.entries = full_entries;
+		d.n_chain = 0;
+	} else {
+		d.n_chain = w->n_chain;
+		d.chain = w->chain;
+		d.chain_checksums = w->chain_sums;
+	}
+	d.incremental = !full;
+	d.full_entries = w->shadow.len;
+	struct sm_snapshot_info info;
+	if (rv == SM_OK)
+		rv = sm_snapshot_write(w->cfg.store, w->cfg.task, w->task_name,
+		    w->cfg.epoch, j->id, &d, &info);
+	free(full_entries);
+	if (rv != SM_OK) {
+		/* The chain cannot build on a snapshot that is not there. */
+		w->must_full = 1;
+		snprintf(why, sizeof(why), "snapshot write to %s failed: %s",
+		    sm_store_path(w->cfg.store), sm_strerror(rv));
+		writer_decline(w, j->id, why);
+		return;
+	}
+	if (full) {
+		w->n_chain = 0;
+		w->delta_bytes = 0;
+		w->full_bytes = info.bytes;
+		w->full_written_entries = info.entries;
+		w->must_full = 0;
+	} else {
+		w->delta_bytes += info.bytes;
+	}
+	w->chain[w->n_chain] = j->id;
+	w->chain_sums[w->n_chain] = info.checksum;
+	w->n_chain++;
+	uint64_t full_bytes = full ? info.bytes : writer_full_estimate(w);
+	writer_ack(w, j, sm_store_path(w->cfg.store), &info, full_bytes,
+	    !full, sm_now_us() - t0);
+}
+
+static void
+writer_prune(struct sm_snapwriter *w, struct writer_job *j)
+{
+	int rv = sm_snapshot_prune(w->cfg.store, j->retained, j->n_retained,
+	    j->id + 1);
+	if (rv != SM_OK)
+		sm_warn("task %s: retention after checkpoint %" PRIu64
+		        " failed: %s",
+		    w->task_name, j->id, sm_strerror(rv));
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct sm_snapwriter *w = arg;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->head == NULL && !w->stopping)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->stopping)
+			break;
+		struct writer_job *j = w->head;
+		w->head = j->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		w->busy = 1;
+		pthread_mutex_unlock(&w->lock);
+		if (j->kind == JOB_SNAPSHOT)
+			writer_snapshot(w, j);
+		else
+			writer_prune(w, j);
+		job_free(j);
+		pthread_mutex_lock(&w->lock);
+		w->busy = 0;
+		if (w->head == NULL)
+			pthread_cond_broadcast(&w->idle);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- API */
+
+int
+sm_snapwriter_start(const struct sm_snapwriter_config *cfg,
+    const struct sm_state_entry *restored, size_t n,
+    struct sm_snapwriter **out)
+{
+	struct sm_snapwriter *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return SM_ENOMEM;
+	w->cfg = *cfg;
+	snprintf(w->task_name, sizeof(w->task_name), "%s", cfg->task_name);
+	w->cfg.task_name = w->task_name;
+	w->must_full = 1;
+	if (sm_keymap_init(&w->shadow) != SM_OK) {
+		free(w);
+		return SM_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t *slot = sm_keymap_slot(&w->shadow, restored[i].key);
+		if (slot == NULL) {
+			sm_keymap_fini(&w->shadow);
+			free(w);
+			return SM_ENOMEM;
+		}
+		*slot = restored[i].count;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	pthread_cond_init(&w->idle, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		sm_keymap_fini(&w->shadow);
+		free(w);
+		return SM_ENOMEM;
+	}
+	*out = w;
+	return SM_OK;
+}
+
+static void
+writer_enqueue(struct sm_snapwriter *w, struct writer_job *j)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->tail != NULL)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static int
+data_copy(const struct sm_snapshot_data *in, struct sm_snapshot_data *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->has_source_offset = in->has_source_offset;
+	out->source_next_seq = in->source_next_seq;
+	out->drained = in->drained;
+	out->full_entries = in->full_entries;
+	if (in->n_entries > 0) {
+		out->entries = malloc(in->n_entries * sizeof(*out->entries));
+		if (out->entries == NULL)
+			return SM_ENOMEM;
+		memcpy(out->entries, in->entries,
+		    in->n_entries * sizeof(*out->entries));
+		out->n_entries = in->n_entries;
+	}
+	if (in->n_pending > 0) {
+		out->pending = calloc(in->n_pending, sizeof(char *));
+		out->pending_id = calloc(in->n_pending, sizeof(uint64_t));
+		if (out->pending == NULL || out->pending_id == NULL)
+			return SM_ENOMEM;
+		for (size_t i = 0; i < in->n_pending; i++) {
+			if ((out->pending[i] = strdup(in->pending[i])) == NULL)
+				return SM_ENOMEM;
+			out->pending_id[i] = in->pending_id[i];
+			out->n_pending++;
+		}
+	}
+	return SM_OK;
+}
+
+int
+sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
+    const struct sm_snapshot_data *data, const char *savepoint_dir,
+    uint64_t sync_us, uint64_t align_us)
+{
+	struct writer_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return SM_ENOMEM;
+	j->kind = JOB_SNAPSHOT;
+	j->id = id;
+	j->sync_us = sync_us;
+	j->align_us = align_us;
+	j->submitted_us = sm_now_us();
+	if (data_copy(data, &j->data) != SM_OK ||
+	    (savepoint_dir != NULL &&
+	        (j->savepoint_dir = strdup(savepoint_dir)) == NULL)) {
+		job_free(j);
+		return SM_ENOMEM;
+	}
+	writer_enqueue(w, j);
+	return SM_OK;
+}
+
+int
+sm_snapwriter_prune(struct sm_snapwriter *w, uint64_t completed,
+    const uint64_t *retained, size_t n_retained)
+{
+	struct writer_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return SM_ENOMEM;
+	j->kind = JOB_PRUNE;
+	j->id = completed;
+	if (n_retained > 0) {
+		j->retained = malloc(n_retained * sizeof(uint64_t));
+		if (j->retained == NULL) {
+			free(j);
+			return SM_ENOMEM;
+		}
+		memcpy(j->retained, retained, n_retained * sizeof(uint64_t));
+		j->n_retained = n_retained;
+	}
+	writer_enqueue(w, j);
+	return SM_OK;
+}
+
+void
+sm_snapwriter_wait(struct sm_snapwriter *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->head != NULL || w->busy)
+		pthread_cond_wait(&w->idle, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+sm_snapwriter_stop(struct sm_snapwriter *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	/* Snapshots of a stopped task are useless; retention is still due. */
+	while (w->head != NULL) {
+		struct writer_job *j = w->head;
+		w->head = j->next;
+		if (j->kind == JOB_PRUNE)
+			writer_prune(w, j);
+		job_free(j);
+	}
+	sm_keymap_fini(&w->shadow);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	pthread_cond_destroy(&w->idle);
+	free(w);
+}
