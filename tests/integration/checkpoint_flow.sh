@@ -18,7 +18,7 @@ cat >"$JOB" <<'INI'
 name = flow
 [checkpoint]
 interval_ms = 300
-retained = 10
+retained = 15
 [stage source]
 operator = gen
 parallelism = 2
@@ -118,10 +118,13 @@ kind = "incremental" if tasks[2]["handle"].get("incremental") else "full"
 print(f"checkpoint {rec['id']} ({kind}): offsets {offsets}, count state matches the cut")
 PY
 }
-for id in $(cli --json checkpoints | python3 -c '
+ids="$(cli --json checkpoints | python3 -c '
 import json, sys
-print(" ".join(str(c["id"]) for c in json.load(sys.stdin)["checkpoints"]
-               if c["status"] == "COMPLETED"][:2]))'); do
+ids = [c["id"] for c in json.load(sys.stdin)["checkpoints"]
+       if c["status"] == "COMPLETED"][:2]
+print(" ".join(map(str, ids)))')"
+[[ $ids =~ ^[0-9]+\ [0-9]+$ ]] || fail "expected two completed checkpoints, got '$ids'"
+for id in $ids; do
 	check_snapshots "$id" || fail "snapshot of checkpoint $id is wrong"
 done
 
@@ -142,11 +145,11 @@ print(f"{len(inc)} of {len(done)} checkpoints wrote less than their full "
       f"state, e.g. {inc[0]['bytes']} of {inc[0]['full_bytes']} bytes")
 PY
 
-say "retention keeps the 10 newest checkpoints and the chains they need, nothing else"
+say "retention keeps the 15 newest checkpoints and the chains they need, nothing else"
 cli --json checkpoints | python3 -c '
 import json, sys
 ids = [c["id"] for c in json.load(sys.stdin)["checkpoints"]
-       if c["status"] == "COMPLETED"][:10]
+       if c["status"] == "COMPLETED"][:15]
 print(" ".join(map(str, ids)))' >"$TEST_TMP/retained"
 for dir in "$RUN"/state/*; do
 	python3 - "$SRC" "$dir" "$(cat "$TEST_TMP/retained")" <<'PY' || fail "retention is wrong in $dir"
