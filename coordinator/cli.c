@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -46,7 +47,14 @@ typedef Snapmark__CliReply CliReply;
 typedef Snapmark__WorkerStatus WorkerStatus;
 typedef Snapmark__TaskCheckpointStats TaskCheckpointStats;
 
-enum cli_cmd { CLI_HELP, CLI_STATUS, CLI_CHECKPOINTS, CLI_SHOW, CLI_TRIGGER };
+enum cli_cmd {
+	CLI_HELP,
+	CLI_STATUS,
+	CLI_CHECKPOINTS,
+	CLI_SHOW,
+	CLI_TRIGGER,
+	CLI_SAVEPOINT,
+};
 
 struct cli_opts {
 	enum cli_cmd cmd;
@@ -55,6 +63,8 @@ struct cli_opts {
 	int timeout_ms;          /* --timeout, 0 when not given */
 	int json;
 	int wait;
+	int stop;                /* savepoint --stop */
+	const char *dir;         /* savepoint --dir */
 	uint64_t id; /* show */
 };
 
@@ -73,6 +83,11 @@ static const char cli_usage_text[] =
     "  show ID            one checkpoint with its per-task snapshots\n"
     "  trigger [--wait]   trigger a checkpoint now; with --wait, wait for\n"
     "                     it to complete or fail\n"
+    "  savepoint [--stop] [--dir DIR]\n"
+    "                     write a full, self-contained snapshot of the job\n"
+    "                     to DIR (default RUN/savepoints/savepoint-ID),\n"
+    "                     never removed by retention; waits for it; with\n"
+    "                     --stop the job stops once it is written\n"
     "  help               this text\n"
     "\n"
     "options (before or after the command):\n"
@@ -446,7 +461,7 @@ cli_show(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
  */
 static int
 cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
-    int wait_ms)
+    int wait_ms, const char *what)
 {
 	uint64_t deadline = sm_now_us() + (uint64_t) wait_ms * 1000;
 	uint64_t pause = CLI_POLL_MIN_US, bytes = 0, now;
@@ -471,9 +486,8 @@ cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
 		reply = NULL;
 		now = sm_now_us();
 		if (now >= deadline) {
-			cli_err("checkpoint %" PRIu64
-			        " still pending after %d ms",
-			    id, wait_ms);
+			cli_err("%s %" PRIu64 " still pending after %d ms",
+			    what, id, wait_ms);
 			return SM_ETIMEDOUT;
 		}
 		sm_sleep_us(pause < deadline - now ? pause : deadline - now);
@@ -491,10 +505,12 @@ cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
 	if (r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED) {
 		cli_text_bytes(r, &bytes);
 		if (!o->json)
-			printf("checkpoint %" PRIu64
-			       " completed in %s (%" PRIu32 " tasks, %s)\n",
-			    id, dur, r->tasks_acked,
-			    cli_text_size(size, sizeof(size), bytes));
+			printf("%s %" PRIu64 " completed in %s (%" PRIu32
+			       " tasks, %s)%s%s\n",
+			    what, id, dur, r->tasks_acked,
+			    cli_text_size(size, sizeof(size), bytes),
+			    r->savepoint_dir ? ": " : "",
+			    r->savepoint_dir ? r->savepoint_dir : "");
 		rv = SM_OK;
 		goto done;
 	}
@@ -502,9 +518,8 @@ cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
 	if (r->failure_reason != NULL)
 		cli_text_clean(r->failure_reason);
 	/* The outcome is the result on stdout; with --json the record is. */
-	fprintf(o->json ? stderr : stdout,
-	    "%scheckpoint %" PRIu64 " failed after %s: %s\n",
-	    o->json ? "snapmark: " : "", id, dur,
+	fprintf(o->json ? stderr : stdout, "%s%s %" PRIu64 " failed after %s: %s\n",
+	    o->json ? "snapmark: " : "", what, id, dur,
 	    r->failure_reason != NULL ? r->failure_reason : "no reason given");
 done:
 	snapmark__cli_reply__free_unpacked(reply, NULL);
@@ -522,8 +537,23 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 	uint64_t id;
 	int rv;
 
+	char dir[PATH_MAX];
 	sm_json_init(&j);
 	req.command = SNAPMARK__CLI_REQUEST__COMMAND__TRIGGER;
+	if (o->cmd == CLI_SAVEPOINT) {
+		req.command = SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT;
+		req.has_stop = 1;
+		req.stop = o->stop;
+		/* The coordinator may run elsewhere: send an absolute path. */
+		if (o->dir != NULL) {
+			if (o->dir[0] == '/')
+				snprintf(dir, sizeof(dir), "%s", o->dir);
+			else if (getcwd(dir, sizeof(dir) - 2) != NULL)
+				snprintf(dir + strlen(dir),
+				    sizeof(dir) - strlen(dir), "/%s", o->dir);
+			req.dir = dir;
+		}
+	}
 	if ((rv = cli_call(c, &req, req_ms, &reply)) != SM_OK)
 		goto fail;
 	if (!reply->has_checkpoint_id) {
@@ -531,8 +561,10 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 		goto fail;
 	}
 	id = reply->checkpoint_id;
-	if (o->wait) {
-		rv = cli_wait(c, o, id, req_ms, wait_ms);
+	if (o->cmd == CLI_SAVEPOINT) {
+		rv = cli_wait(c, o, id, req_ms, wait_ms, "savepoint");
+	} else if (o->wait) {
+		rv = cli_wait(c, o, id, req_ms, wait_ms, "checkpoint");
 	} else if (o->json) {
 		sm_json_object_begin(&j);
 		sm_json_key(&j, "checkpoint_id");
@@ -579,7 +611,7 @@ static int
 cli_parse(int argc, char **argv, struct cli_opts *o)
 {
 	static const char *const names[] = { "help", "status", "checkpoints",
-		"show", "trigger" };
+		"show", "trigger", "savepoint" };
 	const char *pos[3] = { NULL, NULL, NULL };
 	char problem[256] = "";
 	int npos = 0, help = 0, dashdash = 0;
@@ -615,6 +647,10 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 			o->json = 1;
 		} else if (strcmp(a, "--wait") == 0) {
 			o->wait = 1;
+		} else if (strcmp(a, "--stop") == 0) {
+			o->stop = 1;
+		} else if (strncmp(a, "--dir", nlen) == 0 && nlen == 5) {
+			slot = &o->dir;
 		} else if (strncmp(a, "--coordinator", nlen) == 0 &&
 		    nlen == 13) {
 			slot = &o->coordinator;
@@ -655,9 +691,9 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 		CLI_PROBLEM("no command given");
 	if (problem[0] == '\0') {
 		size_t k = 0;
-		while (k < 5 && strcmp(pos[0], names[k]) != 0)
+		while (k < 6 && strcmp(pos[0], names[k]) != 0)
 			k++;
-		if (k == 5)
+		if (k == 6)
 			CLI_PROBLEM("unknown command '%s'", pos[0]);
 		else
 			o->cmd = (enum cli_cmd) k;
@@ -674,6 +710,9 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 	}
 	if (problem[0] == '\0' && o->wait && o->cmd != CLI_TRIGGER)
 		CLI_PROBLEM("--wait only applies to trigger");
+	if (problem[0] == '\0' && (o->stop || o->dir != NULL) &&
+	    o->cmd != CLI_SAVEPOINT)
+		CLI_PROBLEM("--stop and --dir only apply to savepoint");
 #undef CLI_PROBLEM
 
 	if (problem[0] != '\0') {
@@ -715,6 +754,7 @@ main(int argc, char **argv)
 		rv = cli_show(&c, &o, timeout_ms);
 		break;
 	case CLI_TRIGGER:
+	case CLI_SAVEPOINT:
 		rv = cli_trigger(&c, &o);
 		break;
 	case CLI_HELP:

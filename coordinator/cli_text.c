@@ -132,6 +132,8 @@ cli_status_name(int status)
 static const char *
 cli_kind(const CheckpointRecord *r)
 {
+	if (r->has_savepoint && r->savepoint)
+		return "savepoint";
 	if (r->has_final && r->final)
 		return "final";
 	if (r->has_manual && r->manual)
@@ -326,7 +328,7 @@ cli_text_status(const JobStatus *st)
 static void
 cli_record_row(struct cli_table *t, const CheckpointRecord *r)
 {
-	char when[48], dur[32], size[32];
+	char when[48], dur[32], size[32], full[32];
 	uint64_t bytes;
 	int pending =
 	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__PENDING;
@@ -348,6 +350,11 @@ cli_record_row(struct cli_table *t, const CheckpointRecord *r)
 	            ? cli_text_size(size, sizeof(size), bytes)
 	            : "-"));
 	cli_table_take(t,
+	    cli_fmt("%s",
+	        r->has_full_bytes && !pending
+	            ? cli_text_size(full, sizeof(full), r->full_bytes)
+	            : "-"));
+	cli_table_take(t,
 	    cli_fmt("%" PRIu32 "/%" PRIu32, r->tasks_acked, r->tasks_total));
 	cli_table_take(t,
 	    cli_fmt("%s", r->failure_reason != NULL ? r->failure_reason : ""));
@@ -356,9 +363,11 @@ cli_record_row(struct cli_table *t, const CheckpointRecord *r)
 int
 cli_text_checkpoints(CheckpointRecord *const *recs, size_t n)
 {
+	/* SIZE is what the checkpoint wrote (a delta when incremental), FULL
+	 * the size of the whole state it represents. */
 	static const char *const head[] = { "ID", "TYPE", "STATUS",
-		"TRIGGERED", "DURATION", "SIZE", "ACKED", "FAILURE" };
-	struct cli_table t = { .ncols = 8 };
+		"TRIGGERED", "DURATION", "SIZE", "FULL", "ACKED", "FAILURE" };
+	struct cli_table t = { .ncols = 9 };
 	int rv;
 
 	if (n == 0) {
@@ -377,9 +386,9 @@ int
 cli_text_record(const CheckpointRecord *r)
 {
 	static const char *const head[] = { "TASK", "NAME", "SYNC", "ASYNC",
-		"ALIGN", "ACKED_AFTER", "SIZE", "ENTRIES", "CHECKSUM",
-		"LOCATION" };
-	struct cli_table t = { .ncols = 10 };
+		"ALIGN", "ACKED_AFTER", "SIZE", "FULL", "KIND", "ENTRIES",
+		"CHECKSUM", "LOCATION" };
+	struct cli_table t = { .ncols = 12 };
 	char buf[64], b2[32], b3[32], b4[32];
 	uint64_t bytes;
 	int rv;
@@ -395,6 +404,14 @@ cli_text_record(const CheckpointRecord *r)
 	printf("size: %s\n",
 	    cli_text_bytes(r, &bytes) ? cli_text_size(buf, sizeof(buf), bytes)
 	                              : "-");
+	if (r->has_full_bytes)
+		printf("full state: %s\n",
+		    cli_text_size(buf, sizeof(buf), r->full_bytes));
+	if (r->savepoint_dir != NULL) {
+		fputs("savepoint: ", stdout);
+		cli_puts_clean(r->savepoint_dir);
+		putchar('\n');
+	}
 	printf("acked: %" PRIu32 "/%" PRIu32 "\n", r->tasks_acked,
 	    r->tasks_total);
 	if (r->has_epoch)
@@ -424,6 +441,16 @@ cli_text_record(const CheckpointRecord *r)
 		    cli_fmt("%s", cli_text_ms(b4, sizeof(b4), ts->ack_us)));
 		cli_table_take(&t,
 		    cli_fmt("%s", cli_text_size(buf, sizeof(buf), h->bytes)));
+		cli_table_take(&t,
+		    cli_fmt("%s",
+		        h->has_full_bytes
+		            ? cli_text_size(b2, sizeof(b2), h->full_bytes)
+		            : "-"));
+		cli_table_take(&t,
+		    cli_fmt("%s",
+		        !h->has_incremental ? "-"
+		            : h->incremental ? "delta"
+		                             : "full"));
 		if (h->has_entries)
 			cli_table_take(&t, cli_fmt("%" PRIu64, h->entries));
 		else

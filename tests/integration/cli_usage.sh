@@ -335,10 +335,10 @@ start_fake "$RUN" "$WORK/history.bin"
 check "checkpoints: newest first, with type, duration, size, acks"
 run --run-dir "$RUN" checkpoints
 expect_rc 0
-expect_line "ID +TYPE +STATUS +TRIGGERED +DURATION +SIZE +ACKED +FAILURE"
-expect_line "8 +periodic +PENDING +[0-9:.]{12} +- +- +0/2"
-expect_line "7 +manual +COMPLETED +[0-9:.]{12} +2.1 ms +48.0 KiB +2/2"
-expect_line "6 +periodic +FAILED +[0-9:.]{12} +10.00 s +- +1/2 +timeout after 10000 ms"
+expect_line "ID +TYPE +STATUS +TRIGGERED +DURATION +SIZE +FULL +ACKED +FAILURE"
+expect_line "8 +periodic +PENDING +[0-9:.]{12} +- +- +- +0/2"
+expect_line "7 +manual +COMPLETED +[0-9:.]{12} +2.1 ms +48.0 KiB +- +2/2"
+expect_line "6 +periodic +FAILED +[0-9:.]{12} +10.00 s +- +- +1/2 +timeout after 10000 ms"
 [ "$(sed -n 2p "$WORK/out" | cut -c1)" = 8 ] || fail "not newest first"
 
 check "checkpoints --json: records without tasks, status as a name"
@@ -363,9 +363,9 @@ expect_line "duration: 2.1 ms"
 expect_line "size: 48.0 KiB"
 expect_line "acked: 2/2"
 expect_line "epoch: 3"
-expect_line "TASK +NAME +SYNC +ASYNC +ALIGN +ACKED_AFTER +SIZE +ENTRIES +CHECKSUM +LOCATION"
-expect_line "0 +gen.0 +0.003 ms +0.080 ms +0.000 ms +0.300 ms +8.9 KiB +- +000000ab +/run/task-0"
-expect_line "1 +count.0 +0.012 ms +0.840 ms +1.5 ms +2.0 ms +39.1 KiB +1000 +deadbeef +/run/task-1"
+expect_line "TASK +NAME +SYNC +ASYNC +ALIGN +ACKED_AFTER +SIZE +FULL +KIND +ENTRIES +CHECKSUM +LOCATION"
+expect_line "0 +gen.0 +0.003 ms +0.080 ms +0.000 ms +0.300 ms +8.9 KiB +- +- +- +000000ab +/run/task-0"
+expect_line "1 +count.0 +0.012 ms +0.840 ms +1.5 ms +2.0 ms +39.1 KiB +- +- +1000 +deadbeef +/run/task-1"
 
 check "show --json: the record with its tasks and their handles"
 run --run-dir "$RUN" --json show 7
