@@ -204,6 +204,33 @@ coord_on_control(struct coord *c, nng_pipe p, const Snapmark__Control *m)
 	}
 }
 
+/* Workers watch the coordinator too: every worker hears from it at least
+ * every heartbeat period. */
+static void
+coord_send_heartbeats(struct coord *c, uint64_t now)
+{
+	static uint64_t last;
+	if (now - last < c->job.heartbeat_ms * 1000)
+		return;
+	last = now;
+	Snapmark__Heartbeat h = SNAPMARK__HEARTBEAT__INIT;
+	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
+	m.body_case = SNAPMARK__CONTROL__BODY_HEARTBEAT;
+	m.heartbeat = &h;
+	for (int i = 0; i < c->n_workers; i++) {
+		if (!c->workers[i].alive)
+			continue;
+		size_t len = snapmark__control__get_packed_size(&m);
+		nng_msg *msg;
+		if (nng_msg_alloc(&msg, len) != 0)
+			return;
+		snapmark__control__pack(&m, nng_msg_body(msg));
+		nng_msg_set_pipe(msg, c->workers[i].pipe);
+		if (nng_sendmsg(c->ctl, msg, NNG_FLAG_NONBLOCK) != 0)
+			nng_msg_free(msg);
+	}
+}
+
 static void
 coord_check_heartbeats(struct coord *c, uint64_t now)
 {
@@ -675,6 +702,7 @@ coord_loop(struct coord *c)
 		}
 		uint64_t now = sm_now_us();
 		coord_check_heartbeats(c, now);
+		coord_send_heartbeats(c, now);
 		coord_recovery_tick(c, now);
 		wait_us = coord_checkpoint_tick(c, now);
 	}

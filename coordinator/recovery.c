@@ -281,6 +281,8 @@ coord_fail_epoch(struct coord *c, const char *reason)
 	coord_broadcast(c, &m);
 	c->state = COORD_RESTARTING;
 	c->deployed = 0;
+	memset(c->task_running, 0, (size_t) c->job.n_tasks);
+	c->n_running = 0;
 	uint64_t total;
 	if (coord_catalog_count_restart(c->cat, &total) == SM_OK)
 		c->restarts = (uint32_t) total;
@@ -316,7 +318,10 @@ recovery_choose(struct coord *c, Snapmark__CheckpointRecord **chosen)
 {
 	Snapmark__CheckpointRecord **recs;
 	size_t n = 0;
-	int rv = coord_catalog_list(c->cat, 1024, 1, &recs, &n);
+	/* Tasks keep the newest `retained` completed checkpoints (and the
+	 * chains those need): older records describe deleted snapshots. */
+	int rv = coord_catalog_list(c->cat, c->job.checkpoint.retained, 1,
+	    &recs, &n);
 	if (rv != SM_OK)
 		return rv;
 	*chosen = NULL;
@@ -337,14 +342,15 @@ recovery_choose(struct coord *c, Snapmark__CheckpointRecord **chosen)
 				sm_warn("checkpoint %" PRIu64 " does not list "
 				        "every task; not restorable",
 				    r->id);
-			skipped = r->id;
+			if (skipped == 0)
+				skipped = r->id;
 		}
 		snapmark__checkpoint_record__free_unpacked(r, NULL);
 	}
 	free(recs);
 	if (*chosen == NULL && n > 0 && c->savepoint == NULL) {
 		snprintf(c->last_failure, sizeof(c->last_failure),
-		    "no usable checkpoint to restore: all %zu completed "
+		    "no usable checkpoint to restore: all %zu retained "
 		    "checkpoints are unusable (newest: %" PRIu64 ")",
 		    n, skipped);
 		return SM_ECORRUPT;
@@ -536,6 +542,8 @@ coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev)
 		coord_fail_epoch(c, why);
 		break;
 	case SNAPMARK__TASK_EVENT__KIND__RESTORE_FAILED: {
+		if (c->state == COORD_FAILED || c->state == COORD_FINISHED)
+			break;
 		uint64_t id = ev->has_checkpoint_id ? ev->checkpoint_id
 		                                    : c->restored_from;
 		recovery_mark_unusable(c, id);

@@ -34,10 +34,14 @@ struct worker {
 	char run_dir[512];
 	char coordinator[640];
 	char data_prefix[640];
-	nng_socket sock;
+	/* The control socket's id: task threads send on it while the main
+	 * thread may replace the socket (see worker_reconnect). */
+	atomic_uint sock_id;
 	atomic_int need_register;
 	uint64_t heartbeat_ms;
+	uint64_t heartbeat_timeout_ms;
 	uint64_t last_heartbeat_us;
+	uint64_t last_heard_us;     /* anything from the coordinator */
 
 	struct sm_job job;
 	uint64_t epoch;
@@ -70,7 +74,8 @@ worker_send(void *ctx, const Snapmark__Control *c)
 {
 	struct worker *w = ctx;
 	nng_pipe none = NNG_PIPE_INITIALIZER;
-	return sm_control_send(w->sock, none, c);
+	nng_socket sock = { .id = atomic_load(&w->sock_id) };
+	return sm_control_send(sock, none, c);
 }
 
 static void
@@ -126,6 +131,7 @@ worker_deploy(struct worker *w, const Snapmark__Deploy *d)
 	w->epoch = d->epoch;
 	if (d->has_heartbeat_ms && d->heartbeat_ms > 0)
 		w->heartbeat_ms = d->heartbeat_ms;
+	w->heartbeat_timeout_ms = w->job.heartbeat_timeout_ms;
 	w->task_prefix = calloc(d->n_task_worker_prefix, sizeof(char *));
 	w->tasks = calloc(d->n_tasks + 1, sizeof(*w->tasks));
 	if (w->task_prefix == NULL || w->tasks == NULL)
@@ -207,6 +213,8 @@ worker_handle(struct worker *w, const Snapmark__Control *c)
 		worker_stop_tasks(w);
 		sm_info("job finished");
 		break;
+	case SNAPMARK__CONTROL__BODY_HEARTBEAT:
+		break;
 	default:
 		sm_warn("ignoring unexpected control message %d",
 		    (int) c->body_case);
@@ -242,7 +250,65 @@ worker_heartbeat(struct worker *w)
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_HEARTBEAT;
 	c.heartbeat = &h;
-	worker_send(w, &c);
+	/* Never block on a heartbeat: one that cannot go now is moot. */
+	size_t len = snapmark__control__get_packed_size(&c);
+	nng_msg *msg;
+	if (nng_msg_alloc(&msg, len) != 0)
+		return;
+	snapmark__control__pack(&c, nng_msg_body(msg));
+	nng_socket sock = { .id = atomic_load(&w->sock_id) };
+	if (nng_sendmsg(sock, msg, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(msg);
+}
+
+static int
+worker_open_socket(struct worker *w)
+{
+	nng_socket sock;
+	int nrv;
+	if ((nrv = nng_pair1_open(&sock)) != 0)
+		goto fail;
+	if ((nrv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ,
+	         SM_CONTROL_MAX_BYTES)) != 0 ||
+	    (nrv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 50)) != 0 ||
+	    (nrv = nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, 1000)) != 0 ||
+	    (nrv = nng_socket_set_ms(sock, NNG_OPT_RECONNMINT, 10)) != 0 ||
+	    (nrv = nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT, 200)) != 0 ||
+	    (nrv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST,
+	         worker_pipe_event, w)) != 0 ||
+	    (nrv = nng_dial(sock, w->coordinator, NULL,
+	         NNG_FLAG_NONBLOCK)) != 0) {
+		nng_close(sock);
+		goto fail;
+	}
+	atomic_store(&w->sock_id, sock.id);
+	w->last_heard_us = sm_now_us();
+	return SM_OK;
+fail:
+	sm_error("cannot connect to the coordinator at %s: %s",
+	    w->coordinator, nng_strerror(nrv));
+	return SM_ENET;
+}
+
+/*
+ * The coordinator sends something at least every heartbeat period. If it
+ * has been silent for the heartbeat timeout, the connection is presumed
+ * dead even if the kernel still shows it open (seen after this process was
+ * SIGSTOPped while the coordinator dropped it): replace the socket, which
+ * dials again and registers on connect.
+ */
+static void
+worker_check_coordinator(struct worker *w)
+{
+	uint64_t silent = sm_now_us() - w->last_heard_us;
+	if (silent < w->heartbeat_timeout_ms * 1000)
+		return;
+	sm_warn("no word from the coordinator for %.0f ms; reconnecting",
+	    (double) silent / 1000.0);
+	nng_socket old = { .id = atomic_load(&w->sock_id) };
+	if (worker_open_socket(w) == SM_OK)
+		nng_close(old);
+	w->last_heard_us = sm_now_us();
 }
 
 static void
@@ -287,6 +353,7 @@ worker_parse_args(struct worker *w, int argc, char **argv)
 				fprintf(stderr, "snapmark-worker: bad --id "
 				                "'%s'\n",
 				    optarg);
+				worker_usage(stderr);
 				return 2;
 			}
 			w->id = (int) v;
@@ -356,6 +423,7 @@ main(int argc, char **argv)
 	struct worker w;
 	memset(&w, 0, sizeof(w));
 	w.heartbeat_ms = 500;
+	w.heartbeat_timeout_ms = 10000; /* until a Deploy brings the job's */
 	int rv = worker_parse_args(&w, argc, argv);
 	if (rv != 0)
 		return rv;
@@ -369,22 +437,8 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	int nrv;
-	if ((nrv = nng_pair1_open(&w.sock)) != 0 ||
-	    (nrv = nng_socket_set_size(w.sock, NNG_OPT_RECVMAXSZ,
-	         SM_CONTROL_MAX_BYTES)) != 0 ||
-	    (nrv = nng_socket_set_ms(w.sock, NNG_OPT_RECVTIMEO, 50)) != 0 ||
-	    (nrv = nng_socket_set_ms(w.sock, NNG_OPT_SENDTIMEO, 1000)) != 0 ||
-	    (nrv = nng_socket_set_ms(w.sock, NNG_OPT_RECONNMINT, 10)) != 0 ||
-	    (nrv = nng_socket_set_ms(w.sock, NNG_OPT_RECONNMAXT, 200)) != 0 ||
-	    (nrv = nng_pipe_notify(w.sock, NNG_PIPE_EV_ADD_POST,
-	         worker_pipe_event, &w)) != 0 ||
-	    (nrv = nng_dial(w.sock, w.coordinator, NULL,
-	         NNG_FLAG_NONBLOCK)) != 0) {
-		sm_error("cannot connect to the coordinator at %s: %s",
-		    w.coordinator, nng_strerror(nrv));
+	if (worker_open_socket(&w) != SM_OK)
 		return 1;
-	}
 	sm_info("worker %d (pid %d) started; coordinator %s, data %s", w.id,
 	    (int) getpid(), w.coordinator, w.data_prefix);
 
@@ -394,14 +448,17 @@ main(int argc, char **argv)
 		worker_heartbeat(&w);
 		Snapmark__Control *c;
 		nng_pipe pipe;
-		rv = sm_control_recv(w.sock, 0, &c, &pipe);
+		nng_socket sock = { .id = atomic_load(&w.sock_id) };
+		rv = sm_control_recv(sock, 0, &c, &pipe);
 		if (rv == SM_OK) {
+			w.last_heard_us = sm_now_us();
 			worker_handle(&w, c);
 			snapmark__control__free_unpacked(c, NULL);
 		}
+		worker_check_coordinator(&w);
 	}
 	sm_info("terminating");
 	worker_stop_tasks(&w);
-	nng_close(w.sock);
+	nng_close((nng_socket) { .id = atomic_load(&w.sock_id) });
 	return 0;
 }
