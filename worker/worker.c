@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -290,6 +291,30 @@ fail:
 	return SM_ENET;
 }
 
+static void *
+worker_closer(void *arg)
+{
+	nng_socket sock = { .id = (uint32_t) (uintptr_t) arg };
+	nng_close(sock);
+	return NULL;
+}
+
+/* Close a socket off the main thread: NNG 1.5.2's nng_close can wait
+ * forever on a wedged ipc pipe (seen after SIGSTOP), and the main thread
+ * must go on to register over the new connection. */
+static void
+worker_close_later(nng_socket sock)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, worker_closer,
+	        (void *) (uintptr_t) sock.id) != 0)
+		sm_warn("cannot close the old control socket; leaving it open");
+	pthread_attr_destroy(&attr);
+}
+
 /*
  * The coordinator sends something at least every heartbeat period. If it
  * has been silent for the heartbeat timeout, the connection is presumed
@@ -307,7 +332,7 @@ worker_check_coordinator(struct worker *w)
 	    (double) silent / 1000.0);
 	nng_socket old = { .id = atomic_load(&w->sock_id) };
 	if (worker_open_socket(w) == SM_OK)
-		nng_close(old);
+		worker_close_later(old);
 	w->last_heard_us = sm_now_us();
 }
 
