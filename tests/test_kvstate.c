@@ -1,0 +1,809 @@
+/*
+ * test_kvstate.c - keyed state in memory: the open-addressing keymap
+ * (worker/keymap.h) and the change-tracked kvstate on top of it
+ * (worker/kvstate.h), down to the count operator's snapshot().
+ *
+ * The property the rest of incremental checkpointing rests on: a capture
+ * hands over exactly the keys changed since the previous capture, and what
+ * it copies depends on how many keys changed, never on how many there are.
+ * That is measured as a count of copied entries (kvstate's `copied` and
+ * the length of what comes back), not as a time.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "jobfile.h"
+#include "keymap.h"
+#include "kvstate.h"
+#include "operator.h"
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- keymap ------------------------------------------------------------ */
+
+/* keymap_live_slots counts the slots marked live (must equal m->len). */
+static size_t
+keymap_live_slots(const struct sm_keymap *m)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->cap; i++)
+		n += m->slot[i] == SM_KEYMAP_LIVE;
+	return n;
+}
+
+/* keymap_home_of: the slot a key lands in when it is alone in a fresh
+ * map, found from outside (the hash itself is private to keymap.c). */
+static size_t
+keymap_home_of(uint64_t key)
+{
+	struct sm_keymap m;
+	size_t home = SIZE_MAX;
+	if (sm_keymap_init(&m) != SM_OK || sm_keymap_slot(&m, key) == NULL)
+		goto done;
+	for (size_t i = 0; i < m.cap; i++)
+		if (m.slot[i] == SM_KEYMAP_LIVE)
+			home = i;
+done:
+	sm_keymap_fini(&m);
+	return home;
+}
+
+static void
+keymap_put_get_and_del_round_trip(void)
+{
+	struct sm_keymap m;
+	int64_t v = 0;
+	T_OK(sm_keymap_init(&m));
+	static const uint64_t keys[] = { 0, 1, 2, 1023, 1024, 1ull << 40,
+		UINT64_MAX };
+	for (size_t i = 0; i < N_OF(keys); i++) {
+		int64_t *p = sm_keymap_slot(&m, keys[i]);
+		T_TRUE(p != NULL);
+		T_EQ_INT(*p, 0); /* a new key starts at 0 */
+		*p = (int64_t) i * 11 - 30;
+	}
+	T_EQ_INT(m.len, N_OF(keys));
+	for (size_t i = 0; i < N_OF(keys); i++) {
+		T_OK(sm_keymap_get(&m, keys[i], &v));
+		T_EQ_INT(v, (int64_t) i * 11 - 30);
+	}
+	/* the slot of a present key is its value, not a new insertion */
+	T_EQ_INT(*sm_keymap_slot(&m, keys[3]), 3 * 11 - 30);
+	T_EQ_INT(m.len, N_OF(keys));
+	T_ERR(sm_keymap_get(&m, 77, &v), SM_ENOTFOUND);
+	T_OK(sm_keymap_del(&m, keys[2]));
+	T_ERR(sm_keymap_get(&m, keys[2], &v), SM_ENOTFOUND);
+	T_ERR(sm_keymap_del(&m, keys[2]), SM_ENOTFOUND);
+	T_ERR(sm_keymap_del(&m, 77), SM_ENOTFOUND);
+	T_EQ_INT(m.len, N_OF(keys) - 1);
+	T_EQ_INT(keymap_live_slots(&m), m.len);
+	sm_keymap_fini(&m);
+}
+
+static void
+lookups_probe_past_tombstones_and_a_reinserted_key_starts_at_zero(void)
+{
+	/* Three keys with the same home slot sit next to each other; deleting
+	 * the first two must not hide the third behind their tombstones. */
+	uint64_t same[3];
+	size_t n = 0;
+	size_t home = keymap_home_of(1);
+	T_TRUE(home != SIZE_MAX);
+	same[n++] = 1;
+	for (uint64_t k = 2; k < 200000 && n < 3; k++)
+		if (keymap_home_of(k) == home)
+			same[n++] = k;
+	T_EQ_INT(n, 3);
+
+	struct sm_keymap m;
+	int64_t v = 0;
+	T_OK(sm_keymap_init(&m));
+	for (size_t i = 0; i < 3; i++)
+		*sm_keymap_slot(&m, same[i]) = (int64_t) (i + 1) * 100;
+	size_t occupied = m.occupied;
+	T_OK(sm_keymap_del(&m, same[1]));
+	T_EQ_INT(m.occupied, occupied); /* a tombstone, not an empty slot */
+	T_OK(sm_keymap_get(&m, same[2], &v));
+	T_EQ_INT(v, 300);
+	T_OK(sm_keymap_del(&m, same[0]));
+	T_OK(sm_keymap_get(&m, same[2], &v));
+	T_EQ_INT(v, 300);
+	T_EQ_INT(m.len, 1);
+
+	/* reinsert after delete: a fresh key, value 0, found, no duplicate */
+	int64_t *p = sm_keymap_slot(&m, same[1]);
+	T_TRUE(p != NULL);
+	T_EQ_INT(*p, 0);
+	*p = 7;
+	T_EQ_INT(m.len, 2);
+	T_OK(sm_keymap_get(&m, same[1], &v));
+	T_EQ_INT(v, 7);
+	T_OK(sm_keymap_get(&m, same[2], &v));
+	T_EQ_INT(v, 300);
+	T_ERR(sm_keymap_get(&m, same[0], &v), SM_ENOTFOUND);
+	/* deleting it once removes it entirely: no older copy shows up */
+	T_OK(sm_keymap_del(&m, same[1]));
+	T_ERR(sm_keymap_get(&m, same[1], &v), SM_ENOTFOUND);
+	T_EQ_INT(m.len, 1);
+	T_EQ_INT(keymap_live_slots(&m), 1);
+	sm_keymap_fini(&m);
+}
+
+/* Key patterns for the growth test: i-th key of n. */
+struct key_pattern {
+	const char *what;
+	uint64_t (*key)(uint64_t i);
+};
+
+static uint64_t
+key_sequential(uint64_t i)
+{
+	return i;
+}
+
+static uint64_t
+key_stride_1024(uint64_t i)
+{
+	return i << 10; /* identical low bits */
+}
+
+static uint64_t
+key_stride_2_32(uint64_t i)
+{
+	return (i << 32) | 5;
+}
+
+static uint64_t
+key_scrambled(uint64_t i)
+{
+	/* splitmix64 finaliser: a bijection, so keys stay distinct */
+	uint64_t z = i + 0x9E3779B97F4A7C15u;
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+key_stride_2_40(uint64_t i)
+{
+	return i << 40; /* only bits 40 and up differ */
+}
+
+static uint64_t
+key_top_bits(uint64_t i)
+{
+	return i << 48; /* only the top 16 bits differ */
+}
+
+static const struct key_pattern key_patterns[] = {
+	{ "sequential", key_sequential },
+	{ "stride 1024", key_stride_1024 },
+	{ "scrambled 64-bit", key_scrambled },
+};
+
+/* Keys whose differences sit in high bits: what ids built from
+ * timestamps or shifted hashes look like. */
+static const struct key_pattern high_bit_patterns[] = {
+	{ "sequential (reference)", key_sequential },
+	{ "scrambled 64-bit (reference)", key_scrambled },
+	{ "stride 2^32", key_stride_2_32 },
+	{ "stride 2^40", key_stride_2_40 },
+	{ "top 16 bits only", key_top_bits },
+};
+
+static void
+growing_the_table_keeps_every_key_and_value(void)
+{
+	enum { N = 200000 };
+	for (size_t p = 0; p < N_OF(key_patterns); p++) {
+		const struct key_pattern *kp = &key_patterns[p];
+		struct sm_keymap m;
+		T_OK(sm_keymap_init(&m));
+		size_t cap0 = m.cap;
+		int bad = 0;
+		for (uint64_t i = 0; i < N && !bad; i++) {
+			int64_t *v = sm_keymap_slot(&m, kp->key(i));
+			bad = v == NULL;
+			if (!bad)
+				*v = (int64_t) i * 3 - 1;
+		}
+		for (uint64_t i = 0; i < N && !bad; i++) {
+			int64_t v;
+			bad = sm_keymap_get(&m, kp->key(i), &v) != SM_OK ||
+			    v != (int64_t) i * 3 - 1;
+			if (bad)
+				fprintf(stderr, "  %s: key %llu lost\n",
+				    kp->what, (unsigned long long) i);
+		}
+		size_t len = m.len, live = keymap_live_slots(&m), cap = m.cap;
+		size_t occ = m.occupied;
+		sm_keymap_fini(&m);
+		if (bad)
+			T_FAIL_("pattern %s", kp->what);
+		T_EQ_INT(len, N);
+		T_EQ_INT(live, N);
+		T_TRUE(cap > cap0);
+		T_TRUE((cap & (cap - 1)) == 0);
+		T_TRUE(occ * 10 <= cap * 7); /* load bound of keymap.h */
+	}
+}
+
+/* longest_cluster: the longest run of non-empty slots (wrapping around),
+ * which bounds how far any lookup probes. */
+static size_t
+longest_cluster(const struct sm_keymap *m)
+{
+	size_t best = 0, run = 0;
+	for (size_t i = 0; i < 2 * m->cap; i++) {
+		run =
+		    m->slot[i & (m->cap - 1)] != SM_KEYMAP_EMPTY ? run + 1 : 0;
+		if (run > best)
+			best = run;
+	}
+	return best < m->cap ? best : m->cap;
+}
+
+static void
+keys_that_differ_only_in_high_bits_still_spread_over_the_table(void)
+{
+	/* At the table's load bound a well spread table has clusters of a
+	 * few dozen slots; MAX_CLUSTER is far above that and far below the
+	 * N slots of keys piled onto one home. */
+	enum { N = 20000, MAX_CLUSTER = 1000 };
+	size_t worst[N_OF(high_bit_patterns)];
+	int bad = 0;
+	for (size_t p = 0; p < N_OF(high_bit_patterns); p++) {
+		const struct key_pattern *kp = &high_bit_patterns[p];
+		struct sm_keymap m;
+		T_OK(sm_keymap_init(&m));
+		int lost = 0;
+		for (uint64_t i = 0; i < N && !lost; i++) {
+			int64_t *v = sm_keymap_slot(&m, kp->key(i));
+			lost = v == NULL;
+			if (!lost)
+				*v = (int64_t) i;
+		}
+		for (uint64_t i = 0; i < N && !lost; i++) {
+			int64_t v;
+			lost = sm_keymap_get(&m, kp->key(i), &v) != SM_OK ||
+			    v != (int64_t) i;
+		}
+		worst[p] = longest_cluster(&m);
+		size_t len = m.len, cap = m.cap;
+		sm_keymap_fini(&m);
+		T_TRUE(!lost);
+		T_EQ_INT(len, N);
+		printf("  %-30s %d keys in %zu slots: longest cluster %zu\n",
+		    kp->what, N, cap, worst[p]);
+		bad += worst[p] > MAX_CLUSTER;
+	}
+	T_EQ_INT(bad, 0);
+}
+
+static void
+churning_deletes_and_inserts_keep_len_right_and_the_table_bounded(void)
+{
+	/* Each round inserts LIVE fresh keys and deletes the previous round's:
+	 * at most 2 * LIVE keys are live while tombstones keep appearing, so
+	 * only tombstone cleanup keeps the table from growing forever. It may
+	 * double a few times first (it cleans in place only below a quarter
+	 * live); then its size must settle at a small multiple of the peak. */
+	enum { LIVE = 600, ROUNDS = 1000 };
+	struct sm_keymap m;
+	T_OK(sm_keymap_init(&m));
+	size_t cap_at_half = 0;
+	for (uint64_t r = 0; r < ROUNDS; r++) {
+		for (uint64_t i = 0; i < LIVE; i++) {
+			int64_t *v =
+			    sm_keymap_slot(&m, key_scrambled(r * LIVE + i));
+			T_TRUE(v != NULL);
+			*v = (int64_t) r;
+		}
+		T_EQ_INT(m.len, r == 0 ? LIVE : 2 * LIVE);
+		if (r > 0)
+			for (uint64_t i = 0; i < LIVE; i++)
+				T_OK(sm_keymap_del(&m,
+				    key_scrambled((r - 1) * LIVE + i)));
+		T_EQ_INT(m.len, LIVE);
+		if (r == ROUNDS / 2)
+			cap_at_half = m.cap;
+	}
+	T_EQ_INT(keymap_live_slots(&m), LIVE);
+	T_EQ_INT(m.cap, cap_at_half);
+	T_TRUE(m.cap <= 8 * 2 * LIVE);
+	for (uint64_t i = 0; i < LIVE; i++) {
+		int64_t v;
+		T_OK(sm_keymap_get(&m, key_scrambled((ROUNDS - 1) * LIVE + i),
+		    &v));
+		T_EQ_INT(v, ROUNDS - 1);
+		T_ERR(sm_keymap_get(&m, key_scrambled((ROUNDS - 2) * LIVE + i),
+		          &v),
+		    SM_ENOTFOUND);
+	}
+	/* delete everything, then the same keys again: len goes 0 -> LIVE */
+	for (uint64_t i = 0; i < LIVE; i++)
+		T_OK(
+		    sm_keymap_del(&m, key_scrambled((ROUNDS - 1) * LIVE + i)));
+	T_EQ_INT(m.len, 0);
+	for (uint64_t i = 0; i < LIVE; i++)
+		T_EQ_INT(*sm_keymap_slot(&m,
+		             key_scrambled((ROUNDS - 1) * LIVE + i)),
+		    0);
+	T_EQ_INT(m.len, LIVE);
+	T_EQ_INT(keymap_live_slots(&m), LIVE);
+	sm_keymap_fini(&m);
+}
+
+/* ---- kvstate: what a capture hands over -------------------------------- */
+
+enum kv_op { PUT, ADD, DEL };
+
+struct kv_step {
+	enum kv_op op;
+	uint64_t key;
+	int64_t value; /* PUT: new value; ADD: delta */
+};
+
+/* An expected delta entry; may_omit: a deletion of a key the previous
+ * capture never had may be left out (it changes nothing). */
+struct kv_want {
+	uint64_t key;
+	int64_t count;
+	int deleted;
+	int may_omit;
+};
+
+#define KV_MAX 48
+
+struct kv_case {
+	const char *what;
+	struct kv_step steps[KV_MAX];
+	size_t n_steps;
+	struct kv_want want[KV_MAX];
+	size_t n_want;
+};
+
+/* Every case starts from keys 1..10 with value 10 * key, captured once. */
+#define KV_BASE 10
+
+static const struct kv_case kv_cases[] = {
+	{ "nothing changed: empty delta", { { 0 } }, 0, { { 0 } }, 0 },
+	{ "a put is the new value", { { PUT, 3, 7 } }, 1, { { 3, 7, 0, 0 } },
+	    1 },
+	{ "an add is the sum", { { ADD, 4, 5 } }, 1, { { 4, 45, 0, 0 } }, 1 },
+	{ "a delete is flagged", { { DEL, 5, 0 } }, 1, { { 5, 0, 1, 0 } }, 1 },
+	{ "a delete of an absent key is no change", { { DEL, 99, 0 } }, 1,
+	    { { 0 } }, 0 },
+	{ "a new key appears", { { PUT, 100, 1 } }, 1, { { 100, 1, 0, 0 } },
+	    1 },
+	{ "a new key by add starts at 0", { { ADD, 101, -4 } }, 1,
+	    { { 101, -4, 0, 0 } }, 1 },
+	{ "a key changed many times appears once with its last value",
+	    { { PUT, 2, 1 }, { ADD, 2, 1 }, { PUT, 2, 9 }, { ADD, 2, 1 },
+	        { PUT, 2, -9 } },
+	    5, { { 2, -9, 0, 0 } }, 1 },
+	{ "put after del in the same interval is a live entry",
+	    { { DEL, 6, 0 }, { PUT, 6, 3 } }, 2, { { 6, 3, 0, 0 } }, 1 },
+	{ "add after del starts again at 0", { { DEL, 6, 0 }, { ADD, 6, 2 } },
+	    2, { { 6, 2, 0, 0 } }, 1 },
+	{ "del after put in the same interval is a deletion",
+	    { { PUT, 7, 1 }, { DEL, 7, 0 } }, 2, { { 7, 0, 1, 0 } }, 1 },
+	{ "a key born and deleted in one interval is at most a deletion",
+	    { { PUT, 200, 1 }, { DEL, 200, 0 } }, 2, { { 200, 0, 1, 1 } }, 1 },
+	{ "putting the same value still counts as a change",
+	    { { PUT, 8, 80 } }, 1, { { 8, 80, 0, 0 } }, 1 },
+	{ "keys come back sorted, whatever the order of changes",
+	    { { PUT, UINT64_MAX, 1 }, { DEL, 9, 0 }, { ADD, 10, 1 },
+	        { PUT, 0, 5 }, { PUT, 1ull << 63, 2 }, { DEL, 1, 0 },
+	        { ADD, 3, -30 } },
+	    7,
+	    { { 0, 5, 0, 0 }, { 1, 0, 1, 0 }, { 3, 0, 0, 0 }, { 9, 0, 1, 0 },
+	        { 10, 101, 0, 0 }, { 1ull << 63, 2, 0, 0 },
+	        { UINT64_MAX, 1, 0, 0 } },
+	    7 },
+};
+
+static int
+kv_apply(struct sm_kvstate *s, const struct kv_step *st)
+{
+	switch (st->op) {
+	case PUT:
+		return sm_kvstate_put(s, st->key, st->value);
+	case ADD:
+		return sm_kvstate_add(s, st->key, st->value);
+	case DEL:
+		return sm_kvstate_del(s, st->key);
+	}
+	return SM_EINVAL;
+}
+
+static int
+kv_base(struct sm_kvstate *s)
+{
+	struct sm_state_entry *e = NULL;
+	size_t n = 0;
+	int rv = sm_kvstate_init(s);
+	for (uint64_t k = 1; rv == SM_OK && k <= KV_BASE; k++)
+		rv = sm_kvstate_put(s, k, (int64_t) k * 10);
+	if (rv == SM_OK)
+		rv = sm_kvstate_capture_delta(s, &e, &n);
+	free(e);
+	if (rv == SM_OK && n != KV_BASE)
+		rv = SM_EINVAL;
+	return rv;
+}
+
+/* delta_matches: e[0..n) is exactly the case's expected delta, in order. */
+static int
+delta_matches(const struct kv_case *c, const struct sm_state_entry *e,
+    size_t n)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < c->n_want; i++) {
+		const struct kv_want *w = &c->want[i];
+		if (j < n && e[j].key == w->key) {
+			if ((e[j].deleted != 0) != (w->deleted != 0) ||
+			    (!w->deleted && e[j].count != w->count)) {
+				fprintf(stderr,
+				    "  %s: key %llu: got %s%lld, want "
+				    "%s%lld\n",
+				    c->what, (unsigned long long) w->key,
+				    e[j].deleted ? "deleted " : "",
+				    (long long) e[j].count,
+				    w->deleted ? "deleted " : "",
+				    (long long) w->count);
+				return 0;
+			}
+			j++;
+		} else if (!w->may_omit) {
+			fprintf(stderr, "  %s: key %llu missing at %zu\n",
+			    c->what, (unsigned long long) w->key, j);
+			return 0;
+		}
+	}
+	if (j != n) {
+		fprintf(stderr,
+		    "  %s: %zu entries, expected %zu (extra key "
+		    "%llu)\n",
+		    c->what, n, j, (unsigned long long) e[j].key);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+kv_case_holds(const struct kv_case *c)
+{
+	struct sm_kvstate s;
+	struct sm_state_entry *e = NULL, *e2 = NULL;
+	size_t n = 0, n2 = 99;
+	int ok = 0;
+	if (kv_base(&s) != SM_OK) {
+		fprintf(stderr, "  %s: setup failed\n", c->what);
+		goto done;
+	}
+	for (size_t i = 0; i < c->n_steps; i++)
+		if (kv_apply(&s, &c->steps[i]) != SM_OK)
+			goto done;
+	uint64_t copied = s.copied;
+	if (sm_kvstate_capture_delta(&s, &e, &n) != SM_OK)
+		goto done;
+	ok = delta_matches(c, e, n);
+	if (ok && s.copied - copied != n) {
+		fprintf(stderr, "  %s: copied grew by %llu for %zu entries\n",
+		    c->what, (unsigned long long) (s.copied - copied), n);
+		ok = 0;
+	}
+	/* the values handed over are the live ones */
+	for (size_t i = 0; ok && i < n; i++) {
+		int64_t v;
+		int rv = sm_kvstate_get(&s, e[i].key, &v);
+		ok = e[i].deleted ? rv == SM_ENOTFOUND
+		                  : rv == SM_OK && v == e[i].count;
+	}
+	/* nothing changed since: the next capture is empty */
+	if (ok &&
+	    (sm_kvstate_capture_delta(&s, &e2, &n2) != SM_OK || n2 != 0)) {
+		fprintf(stderr, "  %s: second capture has %zu entries\n",
+		    c->what, n2);
+		ok = 0;
+	}
+done:
+	free(e);
+	free(e2);
+	sm_kvstate_fini(&s);
+	if (!ok)
+		T_FAIL_("case \"%s\"", c->what);
+}
+
+static void
+capture_delta_returns_exactly_the_changed_keys_sorted_with_current_values(void)
+{
+	for (size_t i = 0; i < N_OF(kv_cases); i++) {
+		kv_case_holds(&kv_cases[i]);
+		if (sm_test_failed)
+			return;
+	}
+}
+
+static void
+a_key_changed_many_times_is_copied_once(void)
+{
+	enum { KEYS = 5000, TIMES = 20 };
+	struct sm_kvstate s;
+	struct sm_state_entry *e = NULL;
+	size_t n = 0;
+	T_OK(sm_kvstate_init(&s));
+	for (int t = 0; t < TIMES; t++)
+		for (uint64_t k = 0; k < KEYS; k++)
+			T_OK(sm_kvstate_add(&s, key_scrambled(k), 1));
+	T_EQ_INT(s.n_changes, KEYS);
+	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	int sorted = 1, right = 1;
+	for (size_t i = 0; i < n; i++) {
+		sorted &= i == 0 || e[i - 1].key < e[i].key;
+		right &= !e[i].deleted && e[i].count == TIMES;
+	}
+	free(e);
+	uint64_t copied = s.copied;
+	sm_kvstate_fini(&s);
+	T_EQ_INT(n, KEYS);
+	T_EQ_INT(copied, KEYS);
+	T_TRUE(sorted);
+	T_TRUE(right);
+}
+
+static void
+forget_changes_empties_the_change_list_without_copying(void)
+{
+	struct sm_kvstate s;
+	struct sm_state_entry *e = NULL;
+	size_t n = 99;
+	int64_t v;
+	T_OK(sm_kvstate_init(&s));
+	for (uint64_t k = 0; k < 3000; k++)
+		T_OK(sm_kvstate_put(&s, k, (int64_t) k));
+	T_OK(sm_kvstate_del(&s, 17));
+	T_OK(sm_kvstate_forget_changes(&s));
+	T_EQ_INT(s.copied, 0);
+	T_EQ_INT(s.n_changes, 0);
+	/* the state itself is untouched */
+	T_EQ_INT(sm_kvstate_len(&s), 2999);
+	T_OK(sm_kvstate_get(&s, 2999, &v));
+	T_EQ_INT(v, 2999);
+	T_ERR(sm_kvstate_get(&s, 17, &v), SM_ENOTFOUND);
+	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	free(e);
+	T_EQ_INT(n, 0);
+	T_EQ_INT(s.copied, 0);
+	/* changes after forgetting are tracked again, from scratch */
+	T_OK(sm_kvstate_put(&s, 5, 50));
+	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	int one = n == 1 && e[0].key == 5 && e[0].count == 50 && !e[0].deleted;
+	free(e);
+	sm_kvstate_fini(&s);
+	T_TRUE(one);
+}
+
+static void
+capture_all_copies_every_live_key_and_leaves_the_changes_alone(void)
+{
+	struct sm_kvstate s;
+	struct sm_state_entry *all = NULL, *e = NULL;
+	size_t n_all = 0, n = 0;
+	T_OK(sm_kvstate_init(&s));
+	for (uint64_t k = 1; k <= 2000; k++)
+		T_OK(sm_kvstate_put(&s, key_scrambled(k), (int64_t) k));
+	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	free(e);
+	T_OK(sm_kvstate_del(&s, key_scrambled(1)));
+	T_OK(sm_kvstate_put(&s, key_scrambled(2), -2));
+	uint64_t copied = s.copied;
+	T_OK(sm_kvstate_capture_all(&s, &all, &n_all));
+	int ok = n_all == 1999;
+	for (size_t i = 0; ok && i < n_all; i++) {
+		int64_t v;
+		ok = (i == 0 || all[i - 1].key < all[i].key) &&
+		    !all[i].deleted &&
+		    sm_kvstate_get(&s, all[i].key, &v) == SM_OK &&
+		    v == all[i].count;
+	}
+	free(all);
+	T_TRUE(ok);
+	T_EQ_INT(s.copied - copied, 1999);
+	/* the two changes are still there for the next delta */
+	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	free(e);
+	sm_kvstate_fini(&s);
+	T_EQ_INT(n, 2);
+}
+
+/* ---- the test: sync-phase cost does not grow with state -------- */
+
+#define TOUCHED 100
+
+/* The same TOUCHED keys in every state size: 90 updated, 10 deleted; all
+ * of them exist in the smallest state. */
+static uint64_t
+touched_key(size_t i)
+{
+	return (uint64_t) i * 97 + 13;
+}
+
+struct sync_cost {
+	size_t n_returned; /* entries the capture handed back */
+	uint64_t n_copied; /* growth of s->copied by that capture */
+	size_t n_deleted;
+};
+
+static int
+sync_cost_of(size_t total, struct sync_cost *out)
+{
+	struct sm_kvstate s;
+	struct sm_state_entry *e = NULL;
+	size_t n = 0;
+	int rv = sm_kvstate_init(&s);
+	for (uint64_t k = 0; rv == SM_OK && k < total; k++)
+		rv = sm_kvstate_put(&s, k, 1);
+	/* baseline: the first capture copies everything once */
+	if (rv == SM_OK)
+		rv = sm_kvstate_capture_delta(&s, &e, &n);
+	free(e);
+	e = NULL;
+	if (rv == SM_OK && n != total)
+		rv = SM_EINVAL;
+	for (size_t i = 0; rv == SM_OK && i < TOUCHED; i++)
+		rv = i % 10 == 9 ? sm_kvstate_del(&s, touched_key(i))
+		                 : sm_kvstate_add(&s, touched_key(i), 5);
+	uint64_t before = s.copied;
+	if (rv == SM_OK)
+		rv = sm_kvstate_capture_delta(&s, &e, &n);
+	if (rv == SM_OK) {
+		out->n_returned = n;
+		out->n_copied = s.copied - before;
+		out->n_deleted = 0;
+		for (size_t i = 0; i < n; i++)
+			out->n_deleted += e[i].deleted != 0;
+	}
+	free(e);
+	sm_kvstate_fini(&s);
+	return rv;
+}
+
+static void
+sync_phase_copies_the_same_for_ten_times_more_untouched_state(void)
+{
+	static const size_t totals[] = { 10000, 100000 };
+	struct sync_cost c[2];
+	for (size_t i = 0; i < 2; i++) {
+		T_OK(sync_cost_of(totals[i], &c[i]));
+		printf("  kvstate, %zu keys, %d touched: capture copied %llu "
+		       "entries\n",
+		    totals[i], TOUCHED, (unsigned long long) c[i].n_copied);
+		T_EQ_INT(c[i].n_returned, TOUCHED);
+		T_EQ_INT(c[i].n_copied, TOUCHED);
+		T_EQ_INT(c[i].n_deleted, TOUCHED / 10);
+	}
+	T_EQ_INT(c[1].n_copied, c[0].n_copied);
+}
+
+/* Through the operator interface: the count operator of a parsed job. */
+static const char count_job[] = "[job]\n"
+                                "name = synccost\n"
+                                "[stage source]\n"
+                                "operator = gen\n"
+                                "records = 1000\n"
+                                "keys = 100\n"
+                                "[stage counter]\n"
+                                "operator = count\n"
+                                "input = source hash\n";
+
+struct op_cost {
+	size_t n_entries; /* entries snapshot() handed over */
+	uint64_t full_entries;
+	int counts_right;
+};
+
+static int
+op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
+{
+	enum { BATCH = 4096 };
+	struct sm_op_ctx ctx = { .job = job,
+		.stage = 1,
+		.subtask = 0,
+		.task = job->stages[1].first_task,
+		.epoch = 1,
+		.run_dir = "/nonexistent" };
+	struct sm_op *op = NULL;
+	struct sm_record *recs = calloc(BATCH, sizeof(*recs));
+	struct sm_snapshot_data d;
+	struct sm_emitter none = { NULL }; /* count emits only at the end */
+	int rv = recs == NULL ? SM_ENOMEM : sm_operator_open(&ctx, &op);
+	/* warm-up: every key once */
+	for (size_t k = 0; rv == SM_OK && k < total; k += BATCH) {
+		size_t n = total - k < BATCH ? total - k : BATCH;
+		for (size_t i = 0; i < n; i++)
+			recs[i] = (struct sm_record) { .seq = k + i,
+				.key = k + i,
+				.value = 1 };
+		rv = op->ops->process(op, recs, n, &none);
+	}
+	if (rv == SM_OK) {
+		memset(&d, 0, sizeof(d));
+		rv = op->ops->snapshot(op, 1, &d);
+		if (rv == SM_OK) {
+			if (d.n_entries != total)
+				rv = SM_EINVAL;
+			op->ops->snapshot_release(op, &d);
+		}
+	}
+	/* 300 records over the same TOUCHED keys: key i gets 3 more */
+	for (size_t i = 0; rv == SM_OK && i < 3 * TOUCHED; i++)
+		recs[i] = (struct sm_record) { .seq = total + i,
+			.key = touched_key(i % TOUCHED),
+			.value = 1 };
+	if (rv == SM_OK)
+		rv = op->ops->process(op, recs, 3 * TOUCHED, &none);
+	if (rv == SM_OK) {
+		memset(&d, 0, sizeof(d));
+		rv = op->ops->snapshot(op, 2, &d);
+		if (rv == SM_OK) {
+			out->n_entries = d.n_entries;
+			out->full_entries = d.full_entries;
+			out->counts_right = d.incremental;
+			for (size_t i = 0; i < d.n_entries; i++)
+				out->counts_right &= d.entries[i].count == 4 &&
+				    !d.entries[i].deleted;
+			op->ops->snapshot_release(op, &d);
+		}
+	}
+	sm_operator_close(op);
+	free(recs);
+	return rv;
+}
+
+static void
+count_operator_snapshot_hands_over_only_the_keys_touched(void)
+{
+	static const size_t totals[] = { 10000, 100000 };
+	struct sm_job job;
+	char err[256];
+	T_OK(sm_job_parse(count_job, "synccost.ini", &job, err, sizeof(err)));
+	T_TRUE(job.stages[1].op == SM_OP_COUNT);
+	struct op_cost c[2];
+	for (size_t i = 0; i < 2; i++) {
+		T_OK(op_sync_cost_of(&job, totals[i], &c[i]));
+		printf("  count operator, %zu keys, %d touched: snapshot "
+		       "handed over %zu entries\n",
+		    totals[i], TOUCHED, c[i].n_entries);
+		T_EQ_INT(c[i].n_entries, TOUCHED);
+		T_EQ_INT(c[i].full_entries, totals[i]);
+		T_TRUE(c[i].counts_right);
+	}
+	T_EQ_INT(c[1].n_entries, c[0].n_entries);
+}
+
+static const struct sm_test tests[] = {
+#define T(name)                                                               \
+	{                                                                     \
+#name, name                                                   \
+	}
+	T(keymap_put_get_and_del_round_trip),
+	T(lookups_probe_past_tombstones_and_a_reinserted_key_starts_at_zero),
+	T(growing_the_table_keeps_every_key_and_value),
+	T(keys_that_differ_only_in_high_bits_still_spread_over_the_table),
+	T(churning_deletes_and_inserts_keep_len_right_and_the_table_bounded),
+	T(capture_delta_returns_exactly_the_changed_keys_sorted_with_current_values),
+	T(a_key_changed_many_times_is_copied_once),
+	T(forget_changes_empties_the_change_list_without_copying),
+	T(capture_all_copies_every_live_key_and_leaves_the_changes_alone),
+	T(sync_phase_copies_the_same_for_ten_times_more_untouched_state),
+	T(count_operator_snapshot_hands_over_only_the_keys_touched),
+#undef T
+	{ NULL, NULL },
+};
+
+SM_TEST_MAIN(tests)
