@@ -3,6 +3,7 @@
  */
 #include "control.h"
 
+#include "clock.h"
 #include "error.h"
 #include "log.h"
 
@@ -16,12 +17,19 @@ sm_control_send(nng_socket sock, nng_pipe pipe, const Snapmark__Control *c)
 	snapmark__control__pack(c, nng_msg_body(msg));
 	if (nng_pipe_id(pipe) > 0)
 		nng_msg_set_pipe(msg, pipe);
-	int rv = nng_sendmsg(sock, msg, 0);
+	/* Non-blocking tries with a bounded wait instead of a blocking send:
+	 * NNG 1.5.2 can leave a blocking send on a wedged ipc pipe waiting
+	 * past its send timeout, and a task stuck there cannot be stopped. */
+	uint64_t deadline = sm_now_us() + SM_CONTROL_SEND_WAIT_US;
+	int rv;
+	while ((rv = nng_sendmsg(sock, msg, NNG_FLAG_NONBLOCK)) == NNG_EAGAIN &&
+	    sm_now_us() < deadline)
+		sm_sleep_us(1000);
 	if (rv != 0) {
 		nng_msg_free(msg);
-		return rv == NNG_ETIMEDOUT ? SM_ETIMEDOUT
-		    : rv == NNG_ECLOSED    ? SM_ECLOSED
-		                           : SM_ENET;
+		return rv == NNG_EAGAIN ? SM_ETIMEDOUT
+		    : rv == NNG_ECLOSED ? SM_ECLOSED
+		                        : SM_ENET;
 	}
 	return SM_OK;
 }

@@ -17,9 +17,12 @@
 /* Largest control message accepted (Deploy carries the job text). */
 #define SM_CONTROL_MAX_BYTES (4u << 20)
 
+/* How long a control send waits for room before it gives up. */
+#define SM_CONTROL_SEND_WAIT_US 1000000u
+
 /* sm_control_send packs c and sends it on sock, to `pipe` when its id is
- * non-zero (polyamorous sockets). Never blocks longer than the socket's
- * send timeout. */
+ * non-zero (polyamorous sockets). Waits at most SM_CONTROL_SEND_WAIT_US
+ * for room (SM_ETIMEDOUT), whatever state the connection is in. */
 int sm_control_send(nng_socket sock, nng_pipe pipe, const Snapmark__Control *c);
 
 /*

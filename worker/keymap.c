@@ -7,10 +7,13 @@
 
 #include "error.h"
 
+/* Fibonacci hashing: the top log2(cap) bits of the product depend on
+ * every bit of the key. */
 static size_t
 keymap_home(uint64_t key, size_t cap)
 {
-	return (size_t) ((key * 0x9E3779B97F4A7C15u) >> 17) & (cap - 1);
+	int bits = __builtin_ctzll((unsigned long long) cap);
+	return (size_t) ((key * 0x9E3779B97F4A7C15u) >> (64 - bits));
 }
 
 static int

@@ -163,16 +163,15 @@ snap_read_entry(const void *key, size_t klen, const void *val, size_t vlen,
 	return rv;
 }
 
-/* Read, verify and apply snapshot `id` whose packed meta has `checksum`;
- * *meta_out receives its meta when not NULL (caller frees). */
+/* Read and verify the meta of snapshot `id` whose packed meta has
+ * `checksum`; on success the caller frees *out. */
 static int
-snap_apply(struct sm_txn *txn, struct snap_read *r, uint64_t id,
-    uint32_t checksum, Snapmark__SnapshotMeta **meta_out)
+snap_meta(struct sm_txn *txn, struct snap_read *r, uint64_t id,
+    uint32_t checksum, Snapmark__SnapshotMeta **out)
 {
 	unsigned char key[9];
 	const void *val;
 	size_t vlen;
-	r->link = id;
 	snap_key(key, SNAP_META, id);
 	int rv = sm_txn_get(txn, key, sizeof(key), &val, &vlen);
 	if (rv == SM_ENOTFOUND) {
@@ -194,48 +193,78 @@ snap_apply(struct sm_txn *txn, struct snap_read *r, uint64_t id,
 		    "snapshot %" PRIu64 ": metadata does not decode", id);
 		return SM_ECORRUPT;
 	}
-	if (m->checkpoint_id != id || m->task != r->task ||
+	int bad = m->checkpoint_id != id || m->task != r->task ||
 	    m->n_sink_pending != m->n_sink_pending_id ||
-	    m->n_chain != m->n_chain_checksums) {
+	    m->n_chain != m->n_chain_checksums;
+	for (size_t i = 0; !bad && i < m->n_chain; i++)
+		bad = m->chain[i] >= id || (i > 0 && m->chain[i] <= m->chain[i - 1]);
+	if (bad) {
 		snprintf(r->why, r->whylen,
-		    "snapshot %" PRIu64
-		    ": metadata names another task or checkpoint",
+		    "snapshot %" PRIu64 ": metadata names another task or "
+		    "checkpoint, or a broken chain",
 		    id);
-		rv = SM_ECORRUPT;
-		goto done;
+		snapmark__snapshot_meta__free_unpacked(m, NULL);
+		return SM_ECORRUPT;
 	}
-	/* Build on the chain first, base first. */
-	for (size_t i = 0; i < m->n_chain; i++)
-		if ((rv = snap_apply(txn, r, m->chain[i],
-		         m->chain_checksums[i], NULL)) != SM_OK)
-			goto done;
+	*out = m;
+	return SM_OK;
+}
+
+/* Apply snapshot `id`'s own entries (not its chain), verified against
+ * its meta. */
+static int
+snap_entries(struct sm_txn *txn, struct snap_read *r, uint64_t id,
+    const Snapmark__SnapshotMeta *m)
+{
+	unsigned char prefix[9];
+	snap_key(prefix, SNAP_STATE, id);
 	r->link = id;
 	r->n_read = 0;
 	r->state_crc = 0;
-	unsigned char prefix[9];
-	snap_key(prefix, SNAP_STATE, id);
-	if (m->n_chain > 0 && m->chain[m->n_chain - 1] >= id) {
-		snprintf(r->why, r->whylen,
-		    "snapshot %" PRIu64 ": chain is not older", id);
-		rv = SM_ECORRUPT;
-		goto done;
-	}
-	if ((rv = sm_txn_scan(txn, prefix, sizeof(prefix), snap_read_entry,
-	         r)) != SM_OK)
-		goto done;
+	int rv = sm_txn_scan(txn, prefix, sizeof(prefix), snap_read_entry, r);
+	if (rv != SM_OK)
+		return rv;
 	if (r->n_read != m->entries) {
 		snprintf(r->why, r->whylen,
 		    "snapshot %" PRIu64 " holds %" PRIu64
 		    " state entries, metadata says %" PRIu64,
 		    id, r->n_read, m->entries);
-		rv = SM_ECORRUPT;
-	} else if (r->state_crc != m->state_checksum) {
+		return SM_ECORRUPT;
+	}
+	if (r->state_crc != m->state_checksum) {
 		snprintf(r->why, r->whylen,
 		    "snapshot %" PRIu64 ": state checksum mismatch", id);
-		rv = SM_ECORRUPT;
+		return SM_ECORRUPT;
 	}
-done:
-	if (rv == SM_OK && meta_out != NULL)
+	return SM_OK;
+}
+
+/*
+ * Read, verify and apply snapshot `id`: its chain's links base first
+ * (each verified against the checksum `id` recorded for it, each applying
+ * only its own entries: one pass over the chain, however long), then its
+ * own entries. *meta_out receives its meta (caller frees).
+ */
+static int
+snap_apply(struct sm_txn *txn, struct snap_read *r, uint64_t id,
+    uint32_t checksum, Snapmark__SnapshotMeta **meta_out)
+{
+	Snapmark__SnapshotMeta *m;
+	int rv = snap_meta(txn, r, id, checksum, &m);
+	if (rv != SM_OK)
+		return rv;
+	for (size_t i = 0; rv == SM_OK && i < m->n_chain; i++) {
+		Snapmark__SnapshotMeta *link;
+		rv = snap_meta(txn, r, m->chain[i], m->chain_checksums[i],
+		    &link);
+		if (rv != SM_OK)
+			break;
+		rv = snap_entries(txn, r, m->chain[i], link);
+		snapmark__snapshot_meta__free_unpacked(link, NULL);
+	}
+	if (rv == SM_OK)
+		rv = snap_entries(txn, r, id, m);
+	if (rv == SM_OK)
 		*meta_out = m;
 	else
 		snapmark__snapshot_meta__free_unpacked(m, NULL);

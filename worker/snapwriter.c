@@ -44,6 +44,10 @@ struct sm_snapwriter {
 	uint64_t full_bytes;            /* bytes of the last full snapshot */
 	uint64_t full_written_entries;
 	int must_full;
+	/* Changes handed over with savepoints: they went into the shadow but
+	 * not into the chain, so the next delta must carry them. */
+	struct sm_state_entry *carry;
+	size_t n_carry;
 
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -130,6 +134,48 @@ writer_apply(struct sm_snapwriter *w, const struct sm_snapshot_data *d)
 			return SM_ENOMEM;
 		*slot = e->count;
 	}
+	return SM_OK;
+}
+
+/* Merge two key-sorted entry lists; on equal keys the newer (b) wins. */
+static int
+writer_merge(const struct sm_state_entry *a, size_t na,
+    const struct sm_state_entry *b, size_t nb, struct sm_state_entry **out,
+    size_t *n)
+{
+	struct sm_state_entry *m = malloc((na + nb + 1) * sizeof(*m));
+	if (m == NULL)
+		return SM_ENOMEM;
+	size_t i = 0, j = 0, k = 0;
+	while (i < na || j < nb) {
+		if (j == nb || (i < na && a[i].key < b[j].key))
+			m[k++] = a[i++];
+		else {
+			if (i < na && a[i].key == b[j].key)
+				i++;
+			m[k++] = b[j++];
+		}
+	}
+	*out = m;
+	*n = k;
+	return SM_OK;
+}
+
+/* Remember a savepoint's changes for the next delta. */
+static int
+writer_carry(struct sm_snapwriter *w, const struct sm_snapshot_data *d)
+{
+	struct sm_state_entry *m;
+	size_t n;
+	if (d->n_entries == 0)
+		return SM_OK;
+	int rv = writer_merge(w->carry, w->n_carry, d->entries, d->n_entries,
+	    &m, &n);
+	if (rv != SM_OK)
+		return rv;
+	free(w->carry);
+	w->carry = m;
+	w->n_carry = n;
 	return SM_OK;
 }
 
@@ -231,18 +277,25 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 		return;
 	}
 	if (j->savepoint_dir != NULL) {
+		if (writer_carry(w, &j->data) != SM_OK)
+			w->must_full = 1;
 		writer_savepoint(w, j, t0);
 		return;
 	}
 
 	struct sm_snapshot_data d = j->data;
-	struct sm_state_entry *full_entries = NULL;
-	int full = writer_wants_full(w, j->data.n_entries);
+	struct sm_state_entry *full_entries = NULL, *merged = NULL;
+	int full = writer_wants_full(w, j->data.n_entries + w->n_carry);
 	if (full) {
 		rv = writer_materialise(w, &full_entries, &d.n_entries);
 		d.entries = full_entries;
 		d.n_chain = 0;
 	} else {
+		if (w->n_carry > 0) {
+			rv = writer_merge(w->carry, w->n_carry, j->data.entries,
+			    j->data.n_entries, &merged, &d.n_entries);
+			d.entries = merged;
+		}
 		d.n_chain = w->n_chain;
 		d.chain = w->chain;
 		d.chain_checksums = w->chain_sums;
@@ -254,6 +307,7 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 		rv = sm_snapshot_write(w->cfg.store, w->cfg.task, w->task_name,
 		    w->cfg.epoch, j->id, &d, &info);
 	free(full_entries);
+	free(merged);
 	if (rv != SM_OK) {
 		/* The chain cannot build on a snapshot that is not there. */
 		w->must_full = 1;
@@ -262,6 +316,9 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 		writer_decline(w, j->id, why);
 		return;
 	}
+	free(w->carry);
+	w->carry = NULL;
+	w->n_carry = 0;
 	if (full) {
 		w->n_chain = 0;
 		w->delta_bytes = 0;
@@ -476,6 +533,7 @@ sm_snapwriter_stop(struct sm_snapwriter *w)
 		job_free(j);
 	}
 	sm_keymap_fini(&w->shadow);
+	free(w->carry);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	pthread_cond_destroy(&w->idle);

@@ -273,6 +273,7 @@ worker_open_socket(struct worker *w)
 	         SM_CONTROL_MAX_BYTES)) != 0 ||
 	    (nrv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 50)) != 0 ||
 	    (nrv = nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, 1000)) != 0 ||
+	    (nrv = nng_socket_set_int(sock, NNG_OPT_SENDBUF, 1024)) != 0 ||
 	    (nrv = nng_socket_set_ms(sock, NNG_OPT_RECONNMINT, 10)) != 0 ||
 	    (nrv = nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT, 200)) != 0 ||
 	    (nrv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST,
