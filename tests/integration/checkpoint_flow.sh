@@ -56,7 +56,7 @@ echo "$line"
 	fail "unexpected trigger output: $line"
 manual="${BASH_REMATCH[1]}"
 
-say "every completed checkpoint lists every task; snapshots hold a consistent cut"
+say "every completed checkpoint lists every task"
 cli --json checkpoints >"$TEST_TMP/list.json"
 python3 - "$TEST_TMP/list.json" "$manual" <<'PY' || fail "checkpoint list is wrong"
 import json, sys
@@ -118,20 +118,22 @@ kind = "incremental" if tasks[2]["handle"].get("incremental") else "full"
 print(f"checkpoint {rec['id']} ({kind}): offsets {offsets}, count state matches the cut")
 PY
 }
+say "the job finishes with exact output"
+cluster wait 60 >/dev/null || fail "job did not finish"
+python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
+	fail "committed output is not exact"
+
+say "two retained checkpoints taken mid-run hold a consistent cut (read once the job"
+say "finished, so retention cannot race the reading)"
 ids="$(cli --json checkpoints | python3 -c '
 import json, sys
 ids = [c["id"] for c in json.load(sys.stdin)["checkpoints"]
-       if c["status"] == "COMPLETED"][:2]
+       if c["status"] == "COMPLETED" and not c.get("final")][4:6]
 print(" ".join(map(str, ids)))')"
 [[ $ids =~ ^[0-9]+\ [0-9]+$ ]] || fail "expected two completed checkpoints, got '$ids'"
 for id in $ids; do
 	check_snapshots "$id" || fail "snapshot of checkpoint $id is wrong"
 done
-
-say "the job finishes with exact output"
-cluster wait 60 >/dev/null || fail "job did not finish"
-python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
-	fail "committed output is not exact"
 
 say "some checkpoints were incremental, and their sizes say so"
 cli --json checkpoints >"$TEST_TMP/all.json"
