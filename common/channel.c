@@ -3,6 +3,7 @@
  */
 #include "channel.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <nng/protocol/pair1/pair.h>
@@ -137,6 +138,46 @@ sm_channel_close(struct sm_channel *ch)
 	if (ch->open)
 		nng_close(ch->sock);
 	free(ch);
+}
+
+struct channel_batch {
+	struct sm_channel **chs;
+	size_t n;
+};
+
+static void *
+channel_closer(void *arg)
+{
+	struct channel_batch *b = arg;
+	for (size_t i = 0; i < b->n; i++)
+		sm_channel_close(b->chs[i]);
+	free(b->chs);
+	free(b);
+	return NULL;
+}
+
+void
+sm_channel_close_detached(struct sm_channel **chs, size_t n)
+{
+	struct channel_batch *b = malloc(sizeof(*b));
+	pthread_attr_t attr;
+	pthread_t th;
+	if (b != NULL) {
+		b->chs = chs;
+		b->n = n;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		int rv = pthread_create(&th, &attr, channel_closer, b);
+		pthread_attr_destroy(&attr);
+		if (rv == 0)
+			return;
+		free(b);
+	}
+	/* No thread: close here rather than leak. */
+	struct channel_batch inline_batch = { .chs = chs, .n = n };
+	for (size_t i = 0; i < inline_batch.n; i++)
+		sm_channel_close(inline_batch.chs[i]);
+	free(chs);
 }
 
 uint64_t

@@ -38,6 +38,15 @@ int sm_channel_dial(const char *url, uint32_t index, uint64_t epoch,
 void sm_channel_close(struct sm_channel *ch);
 
 /*
+ * sm_channel_close_detached closes n channels (NULL entries allowed) on a
+ * detached thread and frees them and the array there. NNG 1.5.2's
+ * nng_close can wait forever on an ipc pipe that wedged (seen after a peer
+ * was SIGSTOPped); a stopping task must not wait with it. The channels
+ * must not be used after this call.
+ */
+void sm_channel_close_detached(struct sm_channel **chs, size_t n);
+
+/*
  * sm_channel_send sends msg in order, waiting while the channel is full
  * (back-pressure). It gives up with SM_ESTOPPED when *stop becomes non-zero
  * and with SM_ECLOSED when the connection broke. On success the channel owns

@@ -917,12 +917,23 @@ task_main(void *arg)
 static void
 task_free(struct worker_task *t)
 {
-	for (int i = 0; i < t->n_in; i++)
-		sm_channel_close(t->in[i].ch);
+	size_t n = (size_t) (t->n_in + t->n_out), k = 0;
+	struct sm_channel **chs = calloc(n + 1, sizeof(*chs));
+	for (int i = 0; i < t->n_in; i++) {
+		if (chs != NULL)
+			chs[k++] = t->in[i].ch;
+		else
+			sm_channel_close(t->in[i].ch);
+	}
 	for (int i = 0; i < t->n_out; i++) {
-		sm_channel_close(t->out[i].ch);
+		if (chs != NULL)
+			chs[k++] = t->out[i].ch;
+		else
+			sm_channel_close(t->out[i].ch);
 		free(t->out[i].batch);
 	}
+	if (chs != NULL)
+		sm_channel_close_detached(chs, k);
 	free(t->in);
 	free(t->out);
 	free(t->routes);

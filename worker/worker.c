@@ -485,6 +485,7 @@ main(int argc, char **argv)
 	}
 	sm_info("terminating");
 	worker_stop_tasks(&w);
-	nng_close((nng_socket) { .id = atomic_load(&w.sock_id) });
+	/* Exiting ends the closer thread if the socket is wedged. */
+	worker_close_later((nng_socket) { .id = atomic_load(&w.sock_id) });
 	return 0;
 }
