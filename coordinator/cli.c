@@ -345,6 +345,17 @@ cli_cmp_task(const void *a, const void *b)
 	return (x->task > y->task) - (x->task < y->task);
 }
 
+
+/* cli_sort is qsort for arrays that may be empty: an unpacked repeated
+ * field with no elements is a NULL pointer, which qsort must not get. */
+static void
+cli_sort(void *base, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 static int
 cli_status(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 {
@@ -360,9 +371,9 @@ cli_status(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 		goto fail;
 	}
 	/* Text and JSON list both in a stable order, whatever was sent. */
-	qsort(reply->status->pending, reply->status->n_pending,
+	cli_sort(reply->status->pending, reply->status->n_pending,
 	    sizeof(uint64_t), cli_cmp_u64);
-	qsort(reply->status->workers, reply->status->n_workers,
+	cli_sort(reply->status->workers, reply->status->n_workers,
 	    sizeof(WorkerStatus *), cli_cmp_worker);
 	if (o->json)
 		rv = cli_emit_message(&reply->status->base, NULL);
@@ -387,7 +398,7 @@ cli_checkpoints(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 	req.command = SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS;
 	if ((rv = cli_call(c, &req, timeout_ms, &reply)) != SM_OK)
 		goto fail;
-	qsort(reply->checkpoints, reply->n_checkpoints,
+	cli_sort(reply->checkpoints, reply->n_checkpoints,
 	    sizeof(CheckpointRecord *), cli_cmp_record);
 	if (!o->json) {
 		rv = cli_text_checkpoints(reply->checkpoints,
@@ -430,7 +441,7 @@ cli_fetch(struct cli_conn *c, uint64_t id, int timeout_ms, CliReply **replyp,
 		snapmark__cli_reply__free_unpacked(reply, NULL);
 		return cli_malformed(c, "not the checkpoint asked for");
 	}
-	qsort(reply->checkpoints[0]->tasks, reply->checkpoints[0]->n_tasks,
+	cli_sort(reply->checkpoints[0]->tasks, reply->checkpoints[0]->n_tasks,
 	    sizeof(TaskCheckpointStats *), cli_cmp_task);
 	*replyp = reply;
 	*recp = reply->checkpoints[0];
