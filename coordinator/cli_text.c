@@ -291,7 +291,11 @@ cli_text_status(const JobStatus *st)
 	else
 		printf("latest completed checkpoint: none\n");
 	if (st->has_restored_from)
-		printf("restored from checkpoint: %" PRIu64 "\n",
+		printf("restored from %s: %" PRIu64 "\n",
+		    st->has_restored_from_savepoint &&
+		            st->restored_from_savepoint
+		        ? "savepoint"
+		        : "checkpoint",
 		    st->restored_from);
 	if (st->has_last_restore_us)
 		printf("last restore took: %s\n",

@@ -294,6 +294,8 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	st->latest_completed = latest;
 	st->has_restored_from = c->restored_from != 0;
 	st->restored_from = c->restored_from;
+	st->has_restored_from_savepoint = c->restored_from_savepoint;
+	st->restored_from_savepoint = c->restored_from_savepoint;
 	st->tasks_total = (uint32_t) c->job.n_tasks;
 	st->tasks_running = c->state == COORD_RUNNING ||
 	        c->state == COORD_RESTARTING || c->state == COORD_CREATED
