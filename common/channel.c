@@ -8,6 +8,7 @@
 
 #include <nng/protocol/pair1/pair.h>
 
+#include "clock.h"
 #include "error.h"
 #include "log.h"
 
@@ -145,6 +146,8 @@ struct channel_batch {
 	size_t n;
 };
 
+static atomic_int channel_closers;
+
 static void *
 channel_closer(void *arg)
 {
@@ -153,7 +156,17 @@ channel_closer(void *arg)
 		sm_channel_close(b->chs[i]);
 	free(b->chs);
 	free(b);
+	atomic_fetch_sub(&channel_closers, 1);
 	return NULL;
+}
+
+int
+sm_channel_wait_closed(uint64_t timeout_us)
+{
+	uint64_t deadline = sm_now_us() + timeout_us;
+	while (atomic_load(&channel_closers) > 0 && sm_now_us() < deadline)
+		sm_sleep_us(1000);
+	return atomic_load(&channel_closers);
 }
 
 void
@@ -167,10 +180,12 @@ sm_channel_close_detached(struct sm_channel **chs, size_t n)
 		b->n = n;
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		atomic_fetch_add(&channel_closers, 1);
 		int rv = pthread_create(&th, &attr, channel_closer, b);
 		pthread_attr_destroy(&attr);
 		if (rv == 0)
 			return;
+		atomic_fetch_sub(&channel_closers, 1);
 		free(b);
 	}
 	/* No thread: close here rather than leak. */

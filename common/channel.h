@@ -46,6 +46,11 @@ void sm_channel_close(struct sm_channel *ch);
  */
 void sm_channel_close_detached(struct sm_channel **chs, size_t n);
 
+/* sm_channel_wait_closed waits up to timeout_us for every detached close
+ * to finish (before exit: the messages NNG still holds are freed then);
+ * returns the number still running. */
+int sm_channel_wait_closed(uint64_t timeout_us);
+
 /*
  * sm_channel_send sends msg in order, waiting while the channel is full
  * (back-pressure). It gives up with SM_ESTOPPED when *stop becomes non-zero

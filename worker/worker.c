@@ -23,6 +23,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 
+#include "channel.h"
 #include "clock.h"
 #include "control.h"
 #include "error.h"
@@ -485,6 +486,8 @@ main(int argc, char **argv)
 	}
 	sm_info("terminating");
 	worker_stop_tasks(&w);
+	if (sm_channel_wait_closed(2000000) > 0)
+		sm_warn("exiting with data channels still closing");
 	/* Exiting ends the closer thread if the socket is wedged. */
 	worker_close_later((nng_socket) { .id = atomic_load(&w.sock_id) });
 	return 0;
