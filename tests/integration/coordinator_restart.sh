@@ -33,15 +33,13 @@ import json, sys
 print(max([c["id"] for c in json.load(sys.stdin)["checkpoints"]] or [0]))'
 }
 cluster up "$JOB" 3 >/dev/null
-has_completed() { cli status | grep -qE '^latest completed checkpoint: [0-9]+'; }
-wait_for 20 has_completed
+wait_for 20 completed_at_least 1
 before="$(max_id)"
 latest="$(cli status | sed -n 's/^latest completed checkpoint: //p')"
 say "kill the coordinator after checkpoint $before (latest completed $latest)"
 cluster kill coordinator >/dev/null
 cluster start coordinator >/dev/null
 
-state_is() { cli status | grep -qx "state: $1"; }
 wait_for 20 state_is RUNNING
 status="$(cli status)"
 echo "$status"

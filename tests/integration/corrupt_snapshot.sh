@@ -107,28 +107,6 @@ defect() {
 	DEFECTS+=("$*")
 }
 
-# status_now: `snapmark status` into $TEST_TMP/status.txt.
-status_now() {
-	cli status >"$TEST_TMP/status.txt"
-}
-
-# field NAME: the value of the "NAME: value" line of the last status_now.
-field() {
-	sed -n "s/^$1: //p" "$TEST_TMP/status.txt" | head -n 1
-}
-
-completed_at_least() {
-	status_now || return 1
-	local v
-	v="$(field 'latest completed checkpoint')"
-	[[ $v =~ ^[0-9]+$ ]] && ((v >= $1))
-}
-
-state_is() {
-	status_now || return 1
-	[[ $(field state) == "$1" ]]
-}
-
 # log_after LINE REGEX: lines of the coordinator log after line LINE that
 # match REGEX.
 log_after() {

@@ -68,23 +68,6 @@ kill_bg() {
 }
 on_exit kill_bg
 
-# status_now: `snapmark status` into $TEST_TMP/status.txt.
-status_now() {
-	cli status >"$TEST_TMP/status.txt"
-}
-
-# field NAME: the value of the "NAME: value" line of the last status_now.
-field() {
-	sed -n "s/^$1: //p" "$TEST_TMP/status.txt" | head -n 1
-}
-
-completed_at_least() {
-	status_now || return 1
-	local v
-	v="$(field 'latest completed checkpoint')"
-	[[ $v =~ ^[0-9]+$ ]] && ((v >= $1))
-}
-
 log_has() { grep -qE -- "$2" "$RUN/logs/$1.log"; }
 
 # all_alive: the coordinator and both workers are alive (cluster status).

@@ -49,28 +49,6 @@ parallelism = 2
 input = pass forward
 EOF
 
-# status_now: `snapmark status` into $TEST_TMP/status.txt.
-status_now() {
-	cli status >"$TEST_TMP/status.txt"
-}
-
-# field NAME: the value of the "NAME: value" line of the last status_now.
-field() {
-	sed -n "s/^$1: //p" "$TEST_TMP/status.txt" | head -n 1
-}
-
-completed_at_least() {
-	status_now || return 1
-	local v
-	v="$(field 'latest completed checkpoint')"
-	[[ $v =~ ^[0-9]+$ ]] && ((v >= $1))
-}
-
-state_is() {
-	status_now || return 1
-	[[ $(field state) == "$1" ]]
-}
-
 log_has() { grep -qE -- "$2" "$RUN/logs/$1.log"; }
 
 # count_lines LOG REGEX: how many lines of RUN/logs/LOG.log match.

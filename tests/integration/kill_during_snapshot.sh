@@ -60,7 +60,6 @@ assert r["tasks_acked"] < r["tasks_total"], r' ||
 
 say "worker-1 comes back; the job restores checkpoint $good, not $victim"
 cluster start worker-1 >/dev/null
-state_is() { cli status | grep -qx "state: $1"; }
 wait_for 20 state_is RUNNING
 cli status | grep -qx "restored from checkpoint: $good" ||
 	fail "restored from the wrong checkpoint: $(cli status | grep restored)"

@@ -28,12 +28,10 @@ input = relay forward
 INI
 
 cluster up "$JOB" 2 >/dev/null
-has_completed() { cli status | grep -qE '^latest completed checkpoint: [0-9]+'; }
-wait_for 20 has_completed
+wait_for 20 completed_at_least 1
 
 say "SIGKILL worker-2 while records flow"
 cluster kill worker-2 >/dev/null
-state_is() { cli status | grep -qx "state: $1"; }
 wait_for 2 state_is RESTARTING
 grep -q 'worker 2 (pid [0-9]*) disconnected' "$RUN/logs/coordinator.log" ||
 	fail "the coordinator did not log the disconnect"

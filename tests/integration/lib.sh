@@ -22,6 +22,10 @@
 #   expect_exit CODE CMD... run CMD, fail unless it exits CODE; its stdout and
 #                           stderr are left in $OUT (and echoed)
 #   on_exit CMD             add a command to run at exit, before cleanup
+#   status_now              `snapmark status` into $TEST_TMP/status.txt
+#   field NAME              the value of "NAME: value" in the last status_now
+#   state_is STATE          the job's state is STATE now
+#   completed_at_least N    the latest completed checkpoint is >= N
 set -euo pipefail
 
 SRC="${SNAPMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -96,6 +100,26 @@ expect_exit() {
 
 on_exit() {
 	_on_exit+=("$1")
+}
+
+status_now() {
+	cli status >"$TEST_TMP/status.txt"
+}
+
+field() {
+	sed -n "s/^$1: //p" "$TEST_TMP/status.txt" | head -n 1
+}
+
+state_is() {
+	status_now || return 1
+	[[ $(field state) == "$1" ]]
+}
+
+completed_at_least() {
+	status_now || return 1
+	local v
+	v="$(field 'latest completed checkpoint')"
+	[[ $v =~ ^[0-9]+$ ]] && ((v >= $1))
 }
 
 # _sanitizer_reports: the cluster's processes run detached from the test,

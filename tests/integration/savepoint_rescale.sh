@@ -70,8 +70,7 @@ rescale() { # rescale FROM_JOB TO_JOB TO_WORKERS LABEL
 	local from=$1 to=$2 workers=$3 label=$4
 	use_run "run-$label-before"
 	cluster up "$from" 2 >/dev/null
-	has_completed() { cli status | grep -qE '^latest completed checkpoint: [0-9]+'; }
-	wait_for 20 has_completed
+	wait_for 20 completed_at_least 1
 	local out
 	out="$(cli savepoint --stop --dir "$TEST_TMP/sp-$label")"
 	echo "$out"
