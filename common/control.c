@@ -3,9 +3,32 @@
  */
 #include "control.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "clock.h"
 #include "error.h"
 #include "log.h"
+
+int
+sm_control_address(const char *base, int worker_id, char *buf, size_t len)
+{
+	int n;
+	if (strncmp(base, "tcp://", 6) == 0) {
+		const char *colon = strrchr(base, ':');
+		long port = colon != NULL && colon > base + 6
+		    ? strtol(colon + 1, NULL, 10)
+		    : 0;
+		if (port <= 0 || port + worker_id > 65535)
+			return SM_EINVAL;
+		n = snprintf(buf, len, "%.*s:%ld", (int) (colon - base), base,
+		    port + worker_id);
+	} else {
+		n = snprintf(buf, len, "%s-%d.ipc", base, worker_id);
+	}
+	return n > 0 && (size_t) n < len ? SM_OK : SM_EINVAL;
+}
 
 int
 sm_control_send(nng_socket sock, nng_pipe pipe, const Snapmark__Control *c)

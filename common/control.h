@@ -2,10 +2,12 @@
  * control.h - the coordinator<->worker control link: snapmark.Control
  * envelopes over an NNG pair1 connection.
  *
- * The coordinator listens with a polyamorous pair1 socket (one pipe per
- * worker; a message's pipe says which worker sent it and addresses the
- * reply), each worker dials with an ordinary pair1 socket that reconnects
- * by itself when the coordinator comes back.
+ * One ordinary (one-to-one) pair1 socket per worker on each side: the
+ * coordinator listens on worker K's own address, worker K dials it and
+ * reconnects by itself when the coordinator comes back. Not one
+ * polyamorous socket for all: NNG's polyamorous pair1 queues two messages
+ * per pipe and silently drops the rest, and a control plane that loses a
+ * trigger or a checkpoint-complete is wrong, not slow.
  */
 #ifndef SM_CONTROL_H
 #define SM_CONTROL_H
@@ -16,6 +18,14 @@
 
 /* Largest control message accepted (Deploy carries the job text). */
 #define SM_CONTROL_MAX_BYTES (4u << 20)
+
+/*
+ * sm_control_address writes worker `worker_id`'s control address for the
+ * coordinator's base address: "ipc://PATH" -> "ipc://PATH-K.ipc",
+ * "tcp://HOST:PORT" -> "tcp://HOST:<PORT+K>".
+ */
+int sm_control_address(const char *base, int worker_id, char *buf,
+    size_t len);
 
 /* How long a control send waits for room before it gives up. */
 #define SM_CONTROL_SEND_WAIT_US 1000000u

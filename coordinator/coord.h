@@ -29,8 +29,12 @@ enum coord_job_state {
 };
 
 struct coord_worker {
+	struct coord *c;
+	int id;
+	nng_socket sock;           /* this worker's own control socket */
+	int recv_fd;
 	int alive;
-	nng_pipe pipe;
+	nng_pipe pipe;             /* its current connection */
 	uint32_t pid;
 	char *prefix;              /* data prefix it registered */
 	uint64_t last_seen_us;
@@ -44,7 +48,6 @@ struct coord {
 	char *job_text;
 	char run_dir[512];
 	struct coord_catalog *cat;
-	nng_socket ctl;
 	nng_socket cli;
 
 	int n_workers;

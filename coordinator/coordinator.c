@@ -3,8 +3,8 @@
  *
  * Owns the sockets and the single-threaded event loop:
  *
- *   control  pair1 polyamorous listener: one pipe per worker; the pipe of
- *            a message says which worker sent it and addresses replies.
+ *   control  one pair1 listener per worker, at that worker's own address
+ *            (sm_control_address): FIFO, never dropping, back-pressured.
  *            A worker's death is seen as NNG_PIPE_EV_REM_POST within
  *            milliseconds; a worker that hangs without closing its
  *            connection is caught by the heartbeat timeout.
@@ -44,8 +44,12 @@
 static volatile sig_atomic_t coord_terminate;
 
 /* Pipe events queued by NNG's callback thread for the loop. */
+struct pipe_ev {
+	int worker;
+	nng_pipe pipe;
+};
 static pthread_mutex_t pipe_ev_lock = PTHREAD_MUTEX_INITIALIZER;
-static nng_pipe pipe_ev_removed[COORD_MAX_PIPE_EVENTS];
+static struct pipe_ev pipe_ev_removed[COORD_MAX_PIPE_EVENTS];
 static int pipe_ev_n;
 static int pipe_ev_fd = -1;
 
@@ -59,16 +63,18 @@ coord_on_signal(int sig)
 static void
 coord_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
-	(void) arg;
+	struct coord_worker *w = arg;
 	if (ev != NNG_PIPE_EV_REM_POST)
 		return;
 	pthread_mutex_lock(&pipe_ev_lock);
-	if (pipe_ev_n < COORD_MAX_PIPE_EVENTS)
-		pipe_ev_removed[pipe_ev_n++] = pipe;
+	if (pipe_ev_n < COORD_MAX_PIPE_EVENTS) {
+		pipe_ev_removed[pipe_ev_n].worker = w->id;
+		pipe_ev_removed[pipe_ev_n++].pipe = pipe;
+	}
 	pthread_mutex_unlock(&pipe_ev_lock);
 	uint64_t one = 1;
-	ssize_t w = write(pipe_ev_fd, &one, sizeof(one));
-	(void) w;
+	ssize_t n = write(pipe_ev_fd, &one, sizeof(one));
+	(void) n;
 }
 
 const char *
@@ -97,7 +103,8 @@ coord_send(struct coord *c, int worker_id, const Snapmark__Control *m)
 	struct coord_worker *w = &c->workers[worker_id - 1];
 	if (!w->alive)
 		return SM_ECLOSED;
-	int rv = sm_control_send(c->ctl, w->pipe, m);
+	nng_pipe any = NNG_PIPE_INITIALIZER;
+	int rv = sm_control_send(w->sock, any, m);
 	if (rv != SM_OK)
 		sm_warn("cannot send to worker %d: %s", worker_id,
 		    sm_strerror(rv));
@@ -113,16 +120,6 @@ coord_broadcast(struct coord *c, const Snapmark__Control *m)
 }
 
 /* ------------------------------------------------------------- workers */
-
-static int
-coord_worker_of_pipe(struct coord *c, nng_pipe p)
-{
-	for (int i = 0; i < c->n_workers; i++)
-		if (c->workers[i].alive &&
-		    nng_pipe_id(c->workers[i].pipe) == nng_pipe_id(p))
-			return i + 1;
-	return 0;
-}
 
 static void
 coord_worker_lost(struct coord *c, int id, const char *why)
@@ -140,16 +137,17 @@ coord_worker_lost(struct coord *c, int id, const char *why)
 }
 
 static void
-coord_on_register(struct coord *c, nng_pipe p, const Snapmark__Register *r)
+coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
+    const Snapmark__Register *r)
 {
 	int id = (int) r->worker_id;
-	if (id < 1 || id > c->n_workers) {
-		sm_warn("rejecting worker %d: this job runs workers 1..%d", id,
-		    c->n_workers);
+	if (id != w->id) {
+		sm_warn("rejecting worker %d on the control address of worker "
+		        "%d",
+		    id, w->id);
 		nng_pipe_close(p);
 		return;
 	}
-	struct coord_worker *w = &c->workers[id - 1];
 	if (w->alive) {
 		sm_warn("rejecting a second worker %d (pid %u): worker %d "
 		        "(pid %u) is connected",
@@ -173,19 +171,20 @@ coord_on_register(struct coord *c, nng_pipe p, const Snapmark__Register *r)
 }
 
 static void
-coord_on_control(struct coord *c, nng_pipe p, const Snapmark__Control *m)
+coord_on_control(struct coord *c, struct coord_worker *w, nng_pipe p,
+    const Snapmark__Control *m)
 {
 	if (m->body_case == SNAPMARK__CONTROL__BODY_REGISTER) {
-		coord_on_register(c, p, m->register_);
+		coord_on_register(c, w, p, m->register_);
 		return;
 	}
-	int id = coord_worker_of_pipe(c, p);
-	if (id == 0) {
+	if (!w->alive || nng_pipe_id(w->pipe) != nng_pipe_id(p)) {
 		sm_debug("ignoring a message from unregistered pipe %d",
 		    nng_pipe_id(p));
 		return;
 	}
-	c->workers[id - 1].last_seen_us = sm_now_us();
+	int id = w->id;
+	w->last_seen_us = sm_now_us();
 	switch (m->body_case) {
 	case SNAPMARK__CONTROL__BODY_ACK:
 		coord_on_ack(c, m->ack);
@@ -225,8 +224,8 @@ coord_send_heartbeats(struct coord *c, uint64_t now)
 		if (nng_msg_alloc(&msg, len) != 0)
 			return;
 		snapmark__control__pack(&m, nng_msg_body(msg));
-		nng_msg_set_pipe(msg, c->workers[i].pipe);
-		if (nng_sendmsg(c->ctl, msg, NNG_FLAG_NONBLOCK) != 0)
+		if (nng_sendmsg(c->workers[i].sock, msg, NNG_FLAG_NONBLOCK) !=
+		    0)
 			nng_msg_free(msg);
 	}
 }
@@ -253,16 +252,17 @@ coord_drain_pipe_events(struct coord *c)
 	uint64_t junk;
 	ssize_t r = read(pipe_ev_fd, &junk, sizeof(junk));
 	(void) r;
-	nng_pipe removed[COORD_MAX_PIPE_EVENTS];
+	struct pipe_ev removed[COORD_MAX_PIPE_EVENTS];
 	pthread_mutex_lock(&pipe_ev_lock);
 	int n = pipe_ev_n;
-	memcpy(removed, pipe_ev_removed, (size_t) n * sizeof(nng_pipe));
+	memcpy(removed, pipe_ev_removed, (size_t) n * sizeof(removed[0]));
 	pipe_ev_n = 0;
 	pthread_mutex_unlock(&pipe_ev_lock);
 	for (int i = 0; i < n; i++) {
-		int id = coord_worker_of_pipe(c, removed[i]);
-		if (id != 0)
-			coord_worker_lost(c, id, "disconnected");
+		struct coord_worker *w = &c->workers[removed[i].worker - 1];
+		if (w->alive &&
+		    nng_pipe_id(w->pipe) == nng_pipe_id(removed[i].pipe))
+			coord_worker_lost(c, w->id, "disconnected");
 	}
 }
 
@@ -466,8 +466,10 @@ coord_usage(FILE *f)
 	    "lives in DIR/coordinator\n"
 	    "  --workers N    workers the job is spread over (default: "
 	    "DIR/workers, else 1)\n"
-	    "  --listen URL   control address for workers (default "
-	    "ipc://DIR/coordinator.ipc)\n"
+	    "  --listen URL   control base address: worker K at URL-K.ipc "
+	    "(ipc)\n"
+	    "                 or port+K (tcp://HOST:PORT); default "
+	    "ipc://DIR/coordinator\n"
 	    "  --cli URL      address for the snapmark CLI (default "
 	    "ipc://DIR/cli.ipc)\n"
 	    "  --restore-from SAVEPOINT\n"
@@ -569,8 +571,8 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 	snprintf(a->listen, sizeof(a->listen), "%s", listen ? listen : "");
 	snprintf(a->cli, sizeof(a->cli), "%s", cli ? cli : "");
 	if (listen == NULL)
-		snprintf(a->listen, sizeof(a->listen),
-		    "ipc://%s/coordinator.ipc", a->run_dir);
+		snprintf(a->listen, sizeof(a->listen), "ipc://%s/coordinator",
+		    a->run_dir);
 	if (cli == NULL)
 		snprintf(a->cli, sizeof(a->cli), "ipc://%s/cli.ipc",
 		    a->run_dir);
@@ -636,19 +638,34 @@ coord_setup(struct coord *c, const struct coord_args *a)
 
 	if ((pipe_ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return 1;
-	int nrv;
-	if ((nrv = nng_pair1_open_poly(&c->ctl)) != 0 ||
-	    (nrv = nng_socket_set_size(c->ctl, NNG_OPT_RECVMAXSZ,
-	         SM_CONTROL_MAX_BYTES)) != 0 ||
-	    (nrv = nng_socket_set_ms(c->ctl, NNG_OPT_SENDTIMEO, 1000)) != 0 ||
-	    (nrv = nng_socket_set_int(c->ctl, NNG_OPT_RECVBUF, 1024)) != 0 ||
-	    (nrv = nng_socket_set_int(c->ctl, NNG_OPT_SENDBUF, 1024)) != 0 ||
-	    (nrv = nng_pipe_notify(c->ctl, NNG_PIPE_EV_REM_POST,
-	         coord_pipe_event, c)) != 0 ||
-	    (nrv = nng_listen(c->ctl, a->listen, NULL, 0)) != 0) {
-		sm_error("cannot listen for workers at %s: %s", a->listen,
-		    nng_strerror(nrv));
-		return 1;
+	int nrv = 0;
+	for (int i = 0; i < c->n_workers; i++) {
+		struct coord_worker *w = &c->workers[i];
+		char url[700];
+		w->c = c;
+		w->id = i + 1;
+		if (sm_control_address(a->listen, w->id, url, sizeof(url)) !=
+		    SM_OK) {
+			sm_error("bad control address %s for worker %d",
+			    a->listen, w->id);
+			return 1;
+		}
+		if ((nrv = nng_pair1_open(&w->sock)) != 0 ||
+		    (nrv = nng_socket_set_size(w->sock, NNG_OPT_RECVMAXSZ,
+		         SM_CONTROL_MAX_BYTES)) != 0 ||
+		    (nrv = nng_socket_set_int(w->sock, NNG_OPT_RECVBUF,
+		         1024)) != 0 ||
+		    (nrv = nng_socket_set_int(w->sock, NNG_OPT_SENDBUF,
+		         1024)) != 0 ||
+		    (nrv = nng_pipe_notify(w->sock, NNG_PIPE_EV_REM_POST,
+		         coord_pipe_event, w)) != 0 ||
+		    (nrv = nng_listen(w->sock, url, NULL, 0)) != 0 ||
+		    (nrv = nng_socket_get_int(w->sock, NNG_OPT_RECVFD,
+		         &w->recv_fd)) != 0) {
+			sm_error("cannot listen for worker %d at %s: %s",
+			    w->id, url, nng_strerror(nrv));
+			return 1;
+		}
 	}
 	if ((nrv = nng_rep0_open(&c->cli)) != 0 ||
 	    (nrv = nng_socket_set_size(c->cli, NNG_OPT_RECVMAXSZ, 65536)) !=
@@ -669,33 +686,43 @@ coord_setup(struct coord *c, const struct coord_args *a)
 static void
 coord_loop(struct coord *c)
 {
-	int ctl_fd, cli_fd;
-	nng_socket_get_int(c->ctl, NNG_OPT_RECVFD, &ctl_fd);
+	int cli_fd;
 	nng_socket_get_int(c->cli, NNG_OPT_RECVFD, &cli_fd);
+	struct pollfd *fds = calloc((size_t) c->n_workers + 2, sizeof(*fds));
+	if (fds == NULL) {
+		sm_error("out of memory");
+		return;
+	}
+	fds[0].fd = cli_fd;
+	fds[1].fd = pipe_ev_fd;
+	for (int i = 0; i < c->n_workers; i++)
+		fds[2 + i].fd = c->workers[i].recv_fd;
+	for (int i = 0; i < c->n_workers + 2; i++)
+		fds[i].events = POLLIN;
 	uint64_t wait_us = 0;
 	while (!coord_terminate) {
-		struct pollfd fds[3] = {
-			{ .fd = ctl_fd, .events = POLLIN },
-			{ .fd = cli_fd, .events = POLLIN },
-			{ .fd = pipe_ev_fd, .events = POLLIN },
-		};
 		int timeout = (int) ((wait_us + 999) / 1000);
 		if (timeout > 100)
 			timeout = 100;
-		poll(fds, 3, timeout);
+		poll(fds, (nfds_t) c->n_workers + 2, timeout);
 
 		coord_drain_pipe_events(c);
-		for (int i = 0; i < 256; i++) {
-			Snapmark__Control *m;
-			nng_pipe p;
-			int rv = sm_control_recv(c->ctl, NNG_FLAG_NONBLOCK, &m,
-			    &p);
-			if (rv == SM_EAGAIN || rv == SM_ECLOSED)
-				break;
-			if (rv != SM_OK)
+		for (int i = 0; i < c->n_workers; i++) {
+			struct coord_worker *w = &c->workers[i];
+			if (!(fds[2 + i].revents & POLLIN))
 				continue;
-			coord_on_control(c, p, m);
-			snapmark__control__free_unpacked(m, NULL);
+			for (int k = 0; k < 256; k++) {
+				Snapmark__Control *m;
+				nng_pipe p;
+				int rv = sm_control_recv(w->sock,
+				    NNG_FLAG_NONBLOCK, &m, &p);
+				if (rv == SM_EAGAIN || rv == SM_ECLOSED)
+					break;
+				if (rv != SM_OK)
+					continue;
+				coord_on_control(c, w, p, m);
+				snapmark__control__free_unpacked(m, NULL);
+			}
 		}
 		nng_msg *msg;
 		while (nng_recvmsg(c->cli, &msg, NNG_FLAG_NONBLOCK) == 0) {
@@ -708,6 +735,7 @@ coord_loop(struct coord *c)
 		coord_recovery_tick(c, now);
 		wait_us = coord_checkpoint_tick(c, now);
 	}
+	free(fds);
 }
 
 int
@@ -732,7 +760,9 @@ main(int argc, char **argv)
 		coord_loop(&c);
 		sm_info("terminating");
 	}
-	nng_close(c.ctl);
+	for (int i = 0; c.workers != NULL && i < c.n_workers; i++)
+		if (c.workers[i].id != 0)
+			nng_close(c.workers[i].sock);
 	nng_close(c.cli);
 	coord_catalog_close(c.cat);
 	coord_savepoint_free(&c);

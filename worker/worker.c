@@ -348,8 +348,11 @@ worker_usage(FILE *f)
 	    "restarts\n"
 	    "  --run-dir DIR      run directory (default ./run): state/, "
 	    "output/, sock/\n"
-	    "  --coordinator URL  control address (default "
-	    "ipc://DIR/coordinator.ipc)\n"
+	    "  --coordinator URL  the coordinator's control base address "
+	    "(default\n"
+	    "                     ipc://DIR/coordinator); worker K dials "
+	    "URL-K.ipc, or PORT+K\n"
+	    "                     for tcp://HOST:PORT\n"
 	    "  --data-prefix P    where this worker's tasks listen: "
 	    "ipc://DIR/sock/ (default)\n"
 	    "                     or tcp://HOST:PORT (channel c listens on "
@@ -417,12 +420,18 @@ worker_parse_args(struct worker *w, int argc, char **argv)
 		    run_dir, strerror(errno));
 		return 2;
 	}
+	char base[600];
 	if (coordinator != NULL)
-		snprintf(w->coordinator, sizeof(w->coordinator), "%s",
-		    coordinator);
+		snprintf(base, sizeof(base), "%s", coordinator);
 	else
-		snprintf(w->coordinator, sizeof(w->coordinator),
-		    "ipc://%s/coordinator.ipc", w->run_dir);
+		snprintf(base, sizeof(base), "ipc://%s/coordinator", w->run_dir);
+	if (sm_control_address(base, w->id, w->coordinator,
+	        sizeof(w->coordinator)) != SM_OK) {
+		fprintf(stderr, "snapmark-worker: bad --coordinator '%s'\n",
+		    base);
+		worker_usage(stderr);
+		return 2;
+	}
 	if (prefix != NULL) {
 		snprintf(w->data_prefix, sizeof(w->data_prefix), "%s", prefix);
 	} else {

@@ -330,7 +330,7 @@ fake_usage(FILE *f)
 	    "[--checkpoints K]\n"
 	    "                    [--timeout S] [--csv FILE]\n"
 	    "  --coordinator URL  the coordinator's control address "
-	    "(ipc://RUN/coordinator.ipc)\n"
+	    "base (ipc://RUN/coordinator)\n"
 	    "  --workers W        fake workers 1..W (the coordinator's "
 	    "--workers)\n"
 	    "  --checkpoints K    stop after K completed checkpoints "
@@ -397,7 +397,16 @@ main(int argc, char **argv)
 	int rc = 0, started = 0;
 	for (int i = 0; i < n_workers; i++) {
 		ws[i].id = i + 1;
-		ws[i].url = url;
+		/* Every worker has its own control address (control.h). */
+		char *own = malloc(strlen(url) + 32);
+		if (own == NULL ||
+		    sm_control_address(url, i + 1, own, strlen(url) + 32) !=
+		        SM_OK) {
+			free(own);
+			rc = 1;
+			goto done;
+		}
+		ws[i].url = own;
 		ws[i].sh = &sh;
 		ws[i].heartbeat_us = 500000;
 		if (fake_open(&ws[i]) != 0) {

@@ -579,7 +579,7 @@ class Report:
         self.w()
         self.w("```")
         self.w("build-bench/coordinator/snapmark-coordinator --job scale.ini --run-dir /tmp/sc --workers 2500 &")
-        self.w("build-bench/tests/fake_workers --coordinator ipc:///tmp/sc/coordinator.ipc --workers 2500 --checkpoints 10")
+        self.w("build-bench/tests/fake_workers --coordinator ipc:///tmp/sc/coordinator --workers 2500 --checkpoints 10")
         self.w("```")
         self.w()
         self.w("| tasks / workers | checkpoints | last ack -> committed p50 / max (ms) | trigger -> committed p50 (ms, log) | triggers sent over (p50 ms) | deploy -> all running (ms) | failed |")

@@ -601,7 +601,7 @@ input = relay forward
         out = os.path.join(run, "fake.csv")
         try:
             p = subprocess.run([os.path.join(self.tests, "fake_workers"),
-                                "--coordinator", "ipc://%s/coordinator.ipc" % run,
+                                "--coordinator", "ipc://%s/coordinator" % run,
                                 "--workers", str(workers), "--checkpoints", str(want),
                                 "--timeout", str(timeout), "--csv", out],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -698,7 +698,7 @@ input = relay forward
         fake = None
         try:
             fake = subprocess.Popen([os.path.join(self.tests, "fake_workers"),
-                                     "--coordinator", "ipc://%s/coordinator.ipc" % run,
+                                     "--coordinator", "ipc://%s/coordinator" % run,
                                      "--workers", "2500", "--checkpoints", "1000",
                                      "--timeout", str(secs + 20), "--csv", os.devnull],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

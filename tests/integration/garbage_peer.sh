@@ -2,9 +2,11 @@
 #
 # garbage_peer.sh - strangers sending garbage to a running cluster's
 # sockets must not crash, hang or fail anything:
-#   a. the coordinator's control socket (pair1, polyamorous): the message
-#      is dropped with "control: malformed message ... dropping the
-#      connection", the coordinator stays up, the job goes on;
+#   a. a worker's control address at the coordinator (pair1, one peer):
+#      while the worker is connected a stranger is refused; when it is
+#      gone (killed after the job finished) the stranger's message is
+#      dropped with "control: malformed message ... dropping the
+#      connection" and the coordinator stays up and keeps answering;
 #   b. the data channels (pair1, one peer): a listener that already has
 #      its real sender refuses the stranger, or (if the stranger got in)
 #      the worker logs "malformed frame ... dropping the connection";
@@ -92,10 +94,7 @@ say "running in epoch $EPOCH, a checkpoint has completed; channels: ${CHANNELS[*
 [[ ${#CHANNELS[@]} -eq 2 ]] ||
 	fail "expected 2 channel sockets of epoch $EPOCH in $RUN/sock, found: $(ls "$RUN/sock")"
 
-say "sending garbage to the control socket, ${CHANNELS[*]} and the CLI socket"
-timeout 5 nngcat --pair1 --dial "ipc://$RUN/coordinator.ipc" \
-	--data 'garbage bytes' "${NNGCAT_ONCE[@]}" >"$TEST_TMP/nngcat-ctl.out" 2>&1 &
-BG+=("$!")
+say "sending garbage to ${CHANNELS[*]} and the CLI socket"
 ch_pids=()
 for ch in "${CHANNELS[@]}"; do
 	timeout 5 nngcat --pair1 --dial "ipc://$RUN/sock/$ch" \
@@ -107,12 +106,6 @@ timeout 5 nngcat --req0 --dial "ipc://$RUN/cli.ipc" --data x \
 	>"$TEST_TMP/nngcat-cli.out" 2>&1 &
 cli_pid=$!
 BG+=("$cli_pid")
-
-# ---------------------------------------------------------------- (a)
-say "(a) control socket: the coordinator logs the malformed message and drops that connection"
-wait_for 5 log_has coordinator \
-	'WARN control: malformed message of 13 bytes from pipe [0-9]+: dropping the connection'
-grep -E 'control: malformed message' "$RUN/logs/coordinator.log"
 
 # ---------------------------------------------------------------- (c)
 say "(c) CLI socket: the coordinator logs 'cli: malformed request' and answers"
@@ -166,4 +159,18 @@ status_now
 say "the committed output is exact"
 python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
 	fail "expect.py check failed"
+
+# ---------------------------------------------------------------- (a)
+say "(a) control address of a worker that is gone: the coordinator logs the"
+say "    malformed message, drops that connection and keeps answering"
+cluster kill worker-2 >/dev/null
+timeout 5 nngcat --pair1 --dial "ipc://$RUN/coordinator-2.ipc" \
+	--data 'garbage bytes' "${NNGCAT_ONCE[@]}" >"$TEST_TMP/nngcat-ctl.out" 2>&1 &
+BG+=("$!")
+wait_for 5 log_has coordinator \
+	'WARN control: malformed message of 13 bytes from pipe [0-9]+: dropping the connection'
+grep -E 'control: malformed message' "$RUN/logs/coordinator.log"
+st="$(cluster status)"
+grep -qE "^coordinator +pid [0-9]+ +alive" <<<"$st" || fail "the coordinator died"
+cli status | grep -qx 'state: FINISHED' || fail "the coordinator stopped answering"
 say "PASS"
