@@ -84,7 +84,7 @@ bad_job() {
 		show
 		fail "$name: stdout is not empty"
 	}
-	[[ ! -S $RD/cli.ipc && ! -S $RD/coordinator.ipc ]] ||
+	[[ ! -S $RD/cli.ipc && ! -S $RD/coordinator-1.ipc ]] ||
 		fail "$name: the coordinator opened its sockets for a bad job"
 }
 
