@@ -373,7 +373,10 @@ checkpoint(struct fx *f, uint64_t id, const char *sp_dir)
 		f->n_deleted[id] = 0;
 		for (size_t i = 0; i < n; i++)
 			f->n_deleted[id] += e[i].deleted != 0;
+		/* The writer takes the entries: on success d.entries is
+		 * NULL, and only a failed submit leaves them to us. */
 		rv = sm_snapwriter_submit(f->w, id, &d, sp_dir, 10, 20);
+		e = d.entries;
 	}
 	free(e);
 	return rv;

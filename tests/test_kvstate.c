@@ -491,6 +491,7 @@ kv_case_holds(const struct kv_case *c)
 	uint64_t copied = s.copied;
 	if (sm_kvstate_capture_delta(&s, &e, &n) != SM_OK)
 		goto done;
+	sm_kvstate_sort(e, n); /* capture keeps change order */
 	ok = delta_matches(c, e, n);
 	if (ok && s.copied - copied != n) {
 		fprintf(stderr, "  %s: copied grew by %llu for %zu entries\n",
@@ -520,7 +521,7 @@ done:
 }
 
 static void
-capture_delta_returns_exactly_the_changed_keys_sorted_with_current_values(void)
+capture_delta_returns_exactly_the_changed_keys_with_current_values(void)
 {
 	for (size_t i = 0; i < N_OF(kv_cases); i++) {
 		kv_case_holds(&kv_cases[i]);
@@ -542,6 +543,7 @@ a_key_changed_many_times_is_copied_once(void)
 			T_OK(sm_kvstate_add(&s, key_scrambled(k), 1));
 	T_EQ_INT(s.n_changes, KEYS);
 	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	sm_kvstate_sort(e, n); /* change order; the writer sorts */
 	int sorted = 1, right = 1;
 	for (size_t i = 0; i < n; i++) {
 		sorted &= i == 0 || e[i - 1].key < e[i].key;
@@ -796,7 +798,7 @@ static const struct sm_test tests[] = {
 	T(growing_the_table_keeps_every_key_and_value),
 	T(keys_that_differ_only_in_high_bits_still_spread_over_the_table),
 	T(churning_deletes_and_inserts_keep_len_right_and_the_table_bounded),
-	T(capture_delta_returns_exactly_the_changed_keys_sorted_with_current_values),
+	T(capture_delta_returns_exactly_the_changed_keys_with_current_values),
 	T(a_key_changed_many_times_is_copied_once),
 	T(forget_changes_empties_the_change_list_without_copying),
 	T(capture_all_copies_every_live_key_and_leaves_the_changes_alone),

@@ -121,7 +121,6 @@ sm_kvstate_capture_delta(struct sm_kvstate *s, struct sm_state_entry **out,
 		e[i].count = e[i].deleted ? 0 : v;
 	}
 	size_t k = s->n_changes;
-	sm_kvstate_sort(e, k);
 	if (sm_kvstate_forget_changes(s) != SM_OK) {
 		free(e);
 		return SM_ENOMEM;

@@ -46,8 +46,9 @@ int sm_kvstate_get(const struct sm_kvstate *s, uint64_t key, int64_t *val);
 size_t sm_kvstate_len(const struct sm_kvstate *s);
 
 /* sm_kvstate_capture_delta returns the changes since the previous capture
- * (sorted by key, deletions flagged) in a malloc'ed array owned by the
- * caller, and starts a new change list. */
+ * (deletions flagged, in change order: sorting is left to whoever writes
+ * them, off the task's thread) in a malloc'ed array owned by the caller,
+ * and starts a new change list. */
 int sm_kvstate_capture_delta(struct sm_kvstate *s,
     struct sm_state_entry **out, size_t *n);
 

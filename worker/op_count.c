@@ -69,6 +69,7 @@ count_snapshot(struct sm_op *op, uint64_t checkpoint_id,
     struct sm_snapshot_data *out)
 {
 	out->incremental = 1;
+	out->unsorted = 1;
 	out->full_entries = sm_kvstate_len(op->impl);
 	return sm_kvstate_capture_delta(op->impl, &out->entries,
 	    &out->n_entries);

@@ -49,6 +49,7 @@ struct sm_snapshot_data {
 	 * chain[n_chain - 1], which builds on the earlier links down to the
 	 * full snapshot chain[0]. n_chain == 0: entries are the full state. */
 	int incremental;
+	int unsorted;                     /* entries not in key order yet */
 	size_t n_chain;
 	uint64_t *chain;
 	uint32_t *chain_checksums;

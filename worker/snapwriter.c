@@ -270,6 +270,11 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	char why[256];
 	if (w->cfg.debug_delay_us > 0)
 		sm_sleep_us(w->cfg.debug_delay_us);
+	/* Sorting here keeps it out of the task's synchronous pause. */
+	if (j->data.unsorted) {
+		sm_kvstate_sort(j->data.entries, j->data.n_entries);
+		j->data.unsorted = 0;
+	}
 	int rv = writer_apply(w, &j->data);
 	if (rv != SM_OK) {
 		w->must_full = 1;
@@ -429,22 +434,20 @@ writer_enqueue(struct sm_snapwriter *w, struct writer_job *j)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Take in's entries (the writer owns them from now on), copy the rest. */
 static int
-data_copy(const struct sm_snapshot_data *in, struct sm_snapshot_data *out)
+data_take(struct sm_snapshot_data *in, struct sm_snapshot_data *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->has_source_offset = in->has_source_offset;
 	out->source_next_seq = in->source_next_seq;
 	out->drained = in->drained;
 	out->full_entries = in->full_entries;
-	if (in->n_entries > 0) {
-		out->entries = malloc(in->n_entries * sizeof(*out->entries));
-		if (out->entries == NULL)
-			return SM_ENOMEM;
-		memcpy(out->entries, in->entries,
-		    in->n_entries * sizeof(*out->entries));
-		out->n_entries = in->n_entries;
-	}
+	out->unsorted = in->unsorted;
+	out->entries = in->entries;
+	out->n_entries = in->n_entries;
+	in->entries = NULL;
+	in->n_entries = 0;
 	if (in->n_pending > 0) {
 		out->pending = calloc(in->n_pending, sizeof(char *));
 		out->pending_id = calloc(in->n_pending, sizeof(uint64_t));
@@ -462,7 +465,7 @@ data_copy(const struct sm_snapshot_data *in, struct sm_snapshot_data *out)
 
 int
 sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
-    const struct sm_snapshot_data *data, const char *savepoint_dir,
+    struct sm_snapshot_data *data, const char *savepoint_dir,
     uint64_t sync_us, uint64_t align_us)
 {
 	struct writer_job *j = calloc(1, sizeof(*j));
@@ -473,7 +476,7 @@ sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
 	j->sync_us = sync_us;
 	j->align_us = align_us;
 	j->submitted_us = sm_now_us();
-	if (data_copy(data, &j->data) != SM_OK ||
+	if (data_take(data, &j->data) != SM_OK ||
 	    (savepoint_dir != NULL &&
 	        (j->savepoint_dir = strdup(savepoint_dir)) == NULL)) {
 		job_free(j);

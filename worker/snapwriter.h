@@ -51,11 +51,12 @@ int sm_snapwriter_start(const struct sm_snapwriter_config *cfg,
 
 /*
  * sm_snapwriter_submit queues checkpoint `id`: data as captured by the
- * operator (copied here; the caller releases its own), sync and alignment
- * times for the ack, and savepoint_dir (NULL for a checkpoint).
+ * operator, sync and alignment times for the ack, and savepoint_dir (NULL
+ * for a checkpoint). The writer takes data->entries (set to NULL here, so
+ * the caller's release does not free them) and copies the rest.
  */
 int sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
-    const struct sm_snapshot_data *data, const char *savepoint_dir,
+    struct sm_snapshot_data *data, const char *savepoint_dir,
     uint64_t sync_us, uint64_t align_us);
 
 /* sm_snapwriter_prune queues retention after checkpoint `completed`. */
