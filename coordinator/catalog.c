@@ -62,13 +62,20 @@ counter_get(struct sm_txn *txn, const char *name, uint64_t *value)
 }
 
 static int
-counter_put(struct sm_txn *txn, const char *name, uint64_t value)
+counter_put_key(struct sm_txn *txn, const void *key, size_t klen,
+    uint64_t value)
 {
 	Snapmark__Counter c = SNAPMARK__COUNTER__INIT;
 	c.value = value;
 	uint8_t buf[16];
 	size_t len = snapmark__counter__pack(&c, buf);
-	return sm_txn_put(txn, name, strlen(name), buf, len);
+	return sm_txn_put(txn, key, klen, buf, len);
+}
+
+static int
+counter_put(struct sm_txn *txn, const char *name, uint64_t value)
+{
+	return counter_put_key(txn, name, strlen(name), value);
 }
 
 struct counter_bump {
@@ -237,6 +244,10 @@ record_put_fn(struct sm_txn *txn, void *arg)
 		rv = counter_get(txn, "latest", &latest);
 		if (rv == SM_OK && rec->id > latest)
 			rv = counter_put(txn, "latest", rec->id);
+		/* The index of restorable checkpoints: "C" + id. */
+		key[0] = 'C';
+		if (rv == SM_OK)
+			rv = counter_put_key(txn, key, sizeof(key), rec->id);
 	}
 	return rv;
 }
@@ -279,11 +290,19 @@ coord_catalog_get(struct coord_catalog *cat, uint64_t id,
 	return rv;
 }
 
+/*
+ * Listing keeps a ring of the newest `max` raw values seen while scanning
+ * (pointers into the map, valid for the read transaction) and unpacks only
+ * those: a long history costs a key scan, not a decode of every record. A
+ * completed-only listing scans the small "C" index instead of the records.
+ */
 struct record_list {
 	int completed_only;
 	size_t max;               /* keep the newest max */
 	size_t n, start;          /* ring of the newest seen so far */
-	Snapmark__CheckpointRecord **ring;
+	uint64_t *ids;
+	Snapmark__CheckpointRecord **out;
+	size_t n_out;
 };
 
 static int
@@ -293,26 +312,11 @@ record_list_one(const void *key, size_t klen, const void *val, size_t vlen,
 	struct record_list *l = arg;
 	if (klen != 9)
 		return SM_OK;
-	Snapmark__CheckpointRecord *r =
-	    snapmark__checkpoint_record__unpack(NULL, vlen, val);
-	if (r == NULL) {
-		sm_warn("catalog: record %llu does not decode; skipped",
-		    (unsigned long long) sm_be64_get(
-		        (const unsigned char *) key + 1));
-		return SM_OK;
-	}
-	if (l->completed_only &&
-	    (r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED ||
-	        (r->has_savepoint && r->savepoint))) {
-		snapmark__checkpoint_record__free_unpacked(r, NULL);
-		return SM_OK;
-	}
+	uint64_t id = sm_be64_get((const unsigned char *) key + 1);
 	if (l->n < l->max) {
-		l->ring[l->n++] = r;
+		l->ids[l->n++] = id;
 	} else {
-		snapmark__checkpoint_record__free_unpacked(l->ring[l->start],
-		    NULL);
-		l->ring[l->start] = r;
+		l->ids[l->start] = id;
 		l->start = (l->start + 1) % l->max;
 	}
 	return SM_OK;
@@ -321,7 +325,28 @@ record_list_one(const void *key, size_t klen, const void *val, size_t vlen,
 static int
 record_list_fn(struct sm_txn *txn, void *arg)
 {
-	return sm_txn_scan(txn, "c", 1, record_list_one, arg);
+	struct record_list *l = arg;
+	int rv = sm_txn_scan(txn, l->completed_only ? "C" : "c", 1,
+	    record_list_one, l);
+	/* Oldest sits at ids[start]; unpack newest first. */
+	for (size_t i = 0; rv == SM_OK && i < l->n; i++) {
+		uint64_t id = l->ids[(l->start + l->n - 1 - i) % l->n];
+		unsigned char key[9];
+		const void *val;
+		size_t vlen;
+		record_key(key, id);
+		if (sm_txn_get(txn, key, sizeof(key), &val, &vlen) != SM_OK)
+			continue;
+		Snapmark__CheckpointRecord *r =
+		    snapmark__checkpoint_record__unpack(NULL, vlen, val);
+		if (r == NULL) {
+			sm_warn("catalog: record %llu does not decode; skipped",
+			    (unsigned long long) id);
+			continue;
+		}
+		l->out[l->n_out++] = r;
+	}
+	return rv;
 }
 
 int
@@ -332,27 +357,24 @@ coord_catalog_list(struct coord_catalog *cat, size_t max, int completed_only,
 		return SM_EINVAL;
 	struct record_list l = { .completed_only = completed_only,
 		.max = max };
-	l.ring = calloc(max, sizeof(*l.ring));
-	Snapmark__CheckpointRecord **sorted = calloc(max, sizeof(*sorted));
-	if (l.ring == NULL || sorted == NULL) {
-		free(l.ring);
-		free(sorted);
+	l.ids = calloc(max, sizeof(*l.ids));
+	l.out = calloc(max, sizeof(*l.out));
+	if (l.ids == NULL || l.out == NULL) {
+		free(l.ids);
+		free(l.out);
 		return SM_ENOMEM;
 	}
 	int rv = sm_store_read(cat->store, record_list_fn, &l);
-	/* Oldest sits at ring[start]; hand them out newest first. */
-	for (size_t i = 0; i < l.n; i++)
-		sorted[i] = l.ring[(l.start + l.n - 1 - i) % l.n];
-	free(l.ring);
+	free(l.ids);
 	if (rv != SM_OK) {
-		for (size_t i = 0; i < l.n; i++)
-			snapmark__checkpoint_record__free_unpacked(sorted[i],
+		for (size_t i = 0; i < l.n_out; i++)
+			snapmark__checkpoint_record__free_unpacked(l.out[i],
 			    NULL);
-		free(sorted);
+		free(l.out);
 		return rv;
 	}
-	*out = sorted;
-	*n = l.n;
+	*out = l.out;
+	*n = l.n_out;
 	return SM_OK;
 }
 

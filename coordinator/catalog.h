@@ -5,6 +5,8 @@
  *
  * Keys and values (all values protobuf, see proto/snapmark.proto):
  *   "c" id(8 bytes BE)  CheckpointRecord (COMPLETED or FAILED)
+ *   "C" id              Counter(id): index of the restorable checkpoints
+ *                       (completed, not savepoints)
  *   "next_id"           Counter: the lowest id never handed out
  *   "epoch"             Counter: the lowest epoch never started
  *   "latest"            Counter: the latest COMPLETED checkpoint
