@@ -83,20 +83,25 @@ gen_generate(struct sm_op *op, struct sm_emitter *out, size_t max,
 		if (room < n)
 			n = (size_t) room;
 	}
-	struct sm_record r;
-	r.subtask = (uint32_t) op->ctx.subtask;
-	size_t i;
-	for (i = 0; i < n; i++) {
-		uint64_t x = gen_mix(g->stream + g->next_seq);
-		r.seq = g->next_seq;
-		r.key = x % g->keys;
-		r.value = (int64_t) (x >> 40);
-		int rv = out->emit(out, &r);
+	struct sm_record r[256];
+	size_t done_n = 0;
+	while (done_n < n) {
+		size_t k = n - done_n < 256 ? n - done_n : 256;
+		for (size_t i = 0; i < k; i++) {
+			uint64_t seq = g->next_seq + i;
+			uint64_t x = gen_mix(g->stream + seq);
+			r[i].subtask = (uint32_t) op->ctx.subtask;
+			r[i].seq = seq;
+			r[i].key = x % g->keys;
+			r[i].value = (int64_t) (x >> 40);
+		}
+		int rv = out->emit_many(out, r, k);
 		if (rv != SM_OK)
 			return rv;
-		g->next_seq++;
+		g->next_seq += k;
+		done_n += k;
 	}
-	*produced = i;
+	*produced = done_n;
 	*done = g->records > 0 && g->next_seq >= g->records;
 	return SM_OK;
 }

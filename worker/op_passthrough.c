@@ -9,12 +9,7 @@ static int
 passthrough_process(struct sm_op *op, const struct sm_record *recs,
     size_t n, struct sm_emitter *out)
 {
-	for (size_t i = 0; i < n; i++) {
-		int rv = out->emit(out, &recs[i]);
-		if (rv != SM_OK)
-			return rv;
-	}
-	return SM_OK;
+	return out->emit_many(out, recs, n);
 }
 
 static int

@@ -27,6 +27,10 @@ struct sm_emitter {
 	/* emit sends one record downstream; returns SM_OK or an error that
 	 * stops the task (SM_ESTOPPED, SM_ECLOSED). */
 	int (*emit)(struct sm_emitter *e, const struct sm_record *r);
+	/* emit_many sends n records, in order: the same as n emits, without
+	 * a call per record. */
+	int (*emit_many)(struct sm_emitter *e, const struct sm_record *r,
+	    size_t n);
 };
 
 struct sm_state_entry {

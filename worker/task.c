@@ -290,6 +290,50 @@ task_emit(struct sm_emitter *e, const struct sm_record *r)
 	return SM_OK;
 }
 
+/* Records to one output: whole runs are copied column by column between
+ * flushes, so a forward edge costs no call per record. */
+static int
+task_emit_run(struct worker_task *t, struct task_output *o,
+    const struct sm_record *r, size_t n)
+{
+	while (n > 0) {
+		struct sm_batch *b = o->batch;
+		if (b->n == 0)
+			o->first_us = sm_now_us();
+		size_t room = SM_FRAME_RECORDS - b->n;
+		size_t k = n < room ? n : room;
+		for (size_t i = 0; i < k; i++) {
+			b->subtask[b->n + i] = r[i].subtask;
+			b->seq[b->n + i] = r[i].seq;
+			b->key[b->n + i] = r[i].key;
+			b->value[b->n + i] = r[i].value;
+		}
+		b->n += (uint32_t) k;
+		r += k;
+		n -= k;
+		if (sm_batch_full(b)) {
+			int rv = task_flush(t, o);
+			if (rv != SM_OK)
+				return rv;
+		}
+	}
+	return SM_OK;
+}
+
+static int
+task_emit_many(struct sm_emitter *e, const struct sm_record *r, size_t n)
+{
+	struct worker_task *t = ((struct task_emitter *) e)->t;
+	if (t->n_routes == 1 && t->routes[0].edge == SM_EDGE_FORWARD)
+		return task_emit_run(t, &t->out[t->routes[0].first_out], r, n);
+	for (size_t i = 0; i < n; i++) {
+		int rv = task_emit(e, &r[i]);
+		if (rv != SM_OK)
+			return rv;
+	}
+	return SM_OK;
+}
+
 /* ------------------------------------------------------------ snapshots */
 
 /*
@@ -990,6 +1034,7 @@ worker_task_start(const struct worker_task_config *cfg,
 	t->send = cfg->send;
 	t->send_ctx = cfg->send_ctx;
 	t->emitter.base.emit = task_emit;
+	t->emitter.base.emit_many = task_emit_many;
 	t->emitter.t = t;
 	const char *delay = getenv("SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS");
 	if (delay != NULL)
