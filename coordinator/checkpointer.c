@@ -91,15 +91,31 @@ coord_trigger(struct coord *c, int manual, int final,
 	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
 	m.body_case = SNAPMARK__CONTROL__BODY_TRIGGER;
 	m.trigger = &t;
-	for (int s = 0; s < c->job.n_stages; s++) {
-		if (!sm_job_is_source(&c->job, s))
-			continue;
-		const struct sm_job_stage *st = &c->job.stages[s];
-		for (int k = 0; k < st->parallelism; k++) {
-			t.task = (uint32_t) (st->first_task + k);
-			coord_send(c, c->task_worker[t.task], &m);
+	/* One message per worker with all of its source tasks. */
+	uint32_t *more = malloc((size_t) c->job.n_tasks * sizeof(*more));
+	for (int w = 1; more != NULL && w <= c->n_workers; w++) {
+		int first = 1;
+		t.n_more_tasks = 0;
+		t.more_tasks = more;
+		for (int s = 0; s < c->job.n_stages; s++) {
+			if (!sm_job_is_source(&c->job, s))
+				continue;
+			const struct sm_job_stage *st = &c->job.stages[s];
+			for (int k = 0; k < st->parallelism; k++) {
+				uint32_t task = (uint32_t) (st->first_task + k);
+				if (c->task_worker[task] != w)
+					continue;
+				if (first)
+					t.task = task;
+				else
+					more[t.n_more_tasks++] = task;
+				first = 0;
+			}
 		}
+		if (!first)
+			coord_send(c, w, &m);
 	}
+	free(more);
 	if (p->savepoint_dir != NULL)
 		sm_info("savepoint %" PRIu64 " triggered into %s%s", id,
 		    p->savepoint_dir, stop ? " (then stop)" : "");

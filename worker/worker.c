@@ -185,12 +185,17 @@ worker_handle(struct worker *w, const Snapmark__Control *c)
 	case SNAPMARK__CONTROL__BODY_TRIGGER:
 		if (c->trigger->epoch != w->epoch)
 			break;
-		for (int i = 0; i < w->n_tasks; i++)
-			if (worker_task_index(w->tasks[i]) ==
-			    (int) c->trigger->task)
+		for (int i = 0; i < w->n_tasks; i++) {
+			uint32_t task = (uint32_t) worker_task_index(w->tasks[i]);
+			int mine = task == c->trigger->task;
+			for (size_t k = 0; !mine && k < c->trigger->n_more_tasks;
+			     k++)
+				mine = task == c->trigger->more_tasks[k];
+			if (mine)
 				worker_task_trigger(w->tasks[i],
 				    c->trigger->checkpoint_id,
 				    c->trigger->savepoint_dir);
+		}
 		break;
 	case SNAPMARK__CONTROL__BODY_COMPLETE:
 		if (c->complete->epoch != w->epoch)

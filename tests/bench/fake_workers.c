@@ -167,12 +167,25 @@ fake_deploy(struct fake_worker *w, const Snapmark__Deploy *d)
 	}
 }
 
+static void fake_trigger_task(struct fake_worker *w,
+    const Snapmark__TriggerBarrier *t, uint32_t task);
+
+/* A trigger names all the sources of this worker: ack each of them. */
 static void
 fake_trigger(struct fake_worker *w, const Snapmark__TriggerBarrier *t)
 {
 	if (t->epoch != w->epoch || t->checkpoint_id == 0 ||
 	    t->checkpoint_id >= FAKE_MAX_CHECKPOINTS)
 		return;
+	fake_trigger_task(w, t, t->task);
+	for (size_t i = 0; i < t->n_more_tasks; i++)
+		fake_trigger_task(w, t, t->more_tasks[i]);
+}
+
+static void
+fake_trigger_task(struct fake_worker *w, const Snapmark__TriggerBarrier *t,
+    uint32_t task)
+{
 	struct fake_cp *cp = &w->sh->cp[t->checkpoint_id];
 	uint64_t now = fake_now_us();
 	pthread_mutex_lock(&w->sh->lock);
@@ -182,7 +195,7 @@ fake_trigger(struct fake_worker *w, const Snapmark__TriggerBarrier *t)
 	pthread_mutex_unlock(&w->sh->lock);
 
 	Snapmark__SnapshotHandle h = SNAPMARK__SNAPSHOT_HANDLE__INIT;
-	h.task = t->task;
+	h.task = task;
 	h.checkpoint_id = t->checkpoint_id;
 	h.location = "fake";
 	h.bytes = 0;
@@ -192,7 +205,7 @@ fake_trigger(struct fake_worker *w, const Snapmark__TriggerBarrier *t)
 	Snapmark__Ack ack = SNAPMARK__ACK__INIT;
 	ack.epoch = t->epoch;
 	ack.checkpoint_id = t->checkpoint_id;
-	ack.task = t->task;
+	ack.task = task;
 	ack.handle = &h;
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_ACK;
