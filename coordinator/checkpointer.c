@@ -275,12 +275,7 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 		coord_abort_all(c, stop ? "the job stopped with a savepoint"
 		                        : "the job finished");
 		c->state = COORD_FINISHED;
-		Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
-		f.epoch = c->epoch;
-		Snapmark__Control fm = SNAPMARK__CONTROL__INIT;
-		fm.body_case = SNAPMARK__CONTROL__BODY_FINISH;
-		fm.finish = &f;
-		coord_broadcast(c, &fm);
+		coord_broadcast_finish(c);
 		if (stop)
 			sm_info("job '%s' stopped with savepoint %" PRIu64,
 			    c->job.name, id);

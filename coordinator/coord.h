@@ -85,6 +85,8 @@ struct coord {
 /* coordinator.c */
 int coord_send(struct coord *c, int worker_id, const Snapmark__Control *m);
 void coord_broadcast(struct coord *c, const Snapmark__Control *m);
+/* coord_broadcast_finish tells every worker the job is over. */
+void coord_broadcast_finish(struct coord *c);
 const char *coord_state_name(enum coord_job_state s);
 
 /* checkpointer.c */

@@ -119,6 +119,17 @@ coord_broadcast(struct coord *c, const Snapmark__Control *m)
 			coord_send(c, w, m);
 }
 
+void
+coord_broadcast_finish(struct coord *c)
+{
+	Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
+	f.epoch = c->epoch;
+	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
+	m.body_case = SNAPMARK__CONTROL__BODY_FINISH;
+	m.finish = &f;
+	coord_broadcast(c, &m);
+}
+
 /* ------------------------------------------------------------- workers */
 
 static void

@@ -379,12 +379,7 @@ recovery_finish_without_running(struct coord *c, uint64_t id)
 	sm_info("latest checkpoint %" PRIu64 " is the job's final one: the "
 	        "job has finished",
 	    id);
-	Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
-	f.epoch = c->epoch;
-	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
-	m.body_case = SNAPMARK__CONTROL__BODY_FINISH;
-	m.finish = &f;
-	coord_broadcast(c, &m);
+	coord_broadcast_finish(c);
 }
 
 static void
