@@ -419,9 +419,9 @@ checkpoints { id: 7 status: PENDING trigger_time_ms: 1 tasks_total: 2
   tasks_acked: 1 }
 EOF
 start_fake "$RUN" "$WORK/pending.bin"
-run --run-dir "$RUN" trigger --wait --timeout 200
+run --run-dir "$RUN" trigger --wait --timeout 1500
 expect_rc 1
-expect_err "checkpoint 7 still pending after 200 ms"
+expect_err "checkpoint 7 still pending after 1500 ms"
 
 stop_fake
 echo "PASS: cli_usage"
