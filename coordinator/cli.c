@@ -41,6 +41,7 @@
 #define CLI_RECV_MAX ((size_t) 64 << 20)
 #define CLI_POLL_MIN_US 2000
 #define CLI_POLL_MAX_US 20000
+#define CLI_POLL_MIN_LEFT_MS 50 /* below this, a wait stops polling */
 
 typedef Snapmark__CliRequest CliRequest;
 typedef Snapmark__CliReply CliReply;
@@ -481,12 +482,19 @@ cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
 	char dur[32], size[32];
 	int rv;
 
-	for (;;) {
+	for (int polls = 0;; polls++) {
 		now = sm_now_us();
 		/* Each poll may take what is left of the wait, at most. */
 		int left = 1;
 		if (now < deadline)
 			left = (int) ((deadline - now + 999) / 1000);
+		/* Too little left for a round trip after a pending answer: the
+		 * outcome is "still pending", not "no answer". */
+		if (polls > 0 && left < CLI_POLL_MIN_LEFT_MS) {
+			cli_err("%s %" PRIu64 " still pending after %d ms",
+			    what, id, wait_ms);
+			return SM_ETIMEDOUT;
+		}
 		rv = cli_fetch(c, id, left < req_ms ? left : req_ms, &reply,
 		    &r);
 		if (rv != SM_OK)
