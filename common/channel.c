@@ -28,7 +28,6 @@ struct sm_channel {
 	uint64_t recv_seq;
 	int recv_fd;
 	atomic_int peers;      /* pipes currently attached */
-	atomic_int ever_peered;
 	atomic_int broken;
 	int sender;
 	atomic_int good_pipe;  /* receiver: pipe that delivered valid frames */
@@ -40,7 +39,6 @@ channel_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	struct sm_channel *ch = arg;
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&ch->peers, 1);
-		atomic_store(&ch->ever_peered, 1);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		atomic_fetch_sub(&ch->peers, 1);
 		/* A receiver only counts the loss of the pipe its real peer
@@ -272,12 +270,6 @@ int
 sm_channel_broken(const struct sm_channel *ch)
 {
 	return atomic_load(&ch->broken);
-}
-
-int
-sm_channel_connected(const struct sm_channel *ch)
-{
-	return atomic_load(&ch->peers) > 0;
 }
 
 uint32_t

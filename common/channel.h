@@ -78,8 +78,6 @@ int sm_channel_fd(struct sm_channel *ch);
  * been established (the peer died or was dropped). */
 int sm_channel_broken(const struct sm_channel *ch);
 
-/* sm_channel_connected: a peer is connected now. */
-int sm_channel_connected(const struct sm_channel *ch);
 
 uint32_t sm_channel_index(const struct sm_channel *ch);
 

@@ -30,21 +30,45 @@ sm_control_address(const char *base, int worker_id, char *buf, size_t len)
 	return n > 0 && (size_t) n < len ? SM_OK : SM_EINVAL;
 }
 
-int
-sm_control_send(nng_socket sock, nng_pipe pipe, const Snapmark__Control *c)
+static int
+control_pack(const Snapmark__Control *c, nng_msg **out)
 {
 	size_t len = snapmark__control__get_packed_size(c);
 	nng_msg *msg;
 	if (nng_msg_alloc(&msg, len) != 0)
 		return SM_ENOMEM;
 	snapmark__control__pack(c, nng_msg_body(msg));
+	*out = msg;
+	return SM_OK;
+}
+
+int
+sm_control_offer(nng_socket sock, const Snapmark__Control *c)
+{
+	nng_msg *msg;
+	int rv = control_pack(c, &msg);
+	if (rv != SM_OK)
+		return rv;
+	if (nng_sendmsg(sock, msg, NNG_FLAG_NONBLOCK) != 0) {
+		nng_msg_free(msg);
+		return SM_EAGAIN;
+	}
+	return SM_OK;
+}
+
+int
+sm_control_send(nng_socket sock, nng_pipe pipe, const Snapmark__Control *c)
+{
+	nng_msg *msg;
+	int rv = control_pack(c, &msg);
+	if (rv != SM_OK)
+		return rv;
 	if (nng_pipe_id(pipe) > 0)
 		nng_msg_set_pipe(msg, pipe);
 	/* Non-blocking tries with a bounded wait instead of a blocking send:
 	 * NNG 1.5.2 can leave a blocking send on a wedged ipc pipe waiting
 	 * past its send timeout, and a task stuck there cannot be stopped. */
 	uint64_t deadline = sm_now_us() + SM_CONTROL_SEND_WAIT_US;
-	int rv;
 	while ((rv = nng_sendmsg(sock, msg, NNG_FLAG_NONBLOCK)) == NNG_EAGAIN &&
 	    sm_now_us() < deadline)
 		sm_sleep_us(1000);

@@ -35,6 +35,10 @@ int sm_control_address(const char *base, int worker_id, char *buf,
  * for room (SM_ETIMEDOUT), whatever state the connection is in. */
 int sm_control_send(nng_socket sock, nng_pipe pipe, const Snapmark__Control *c);
 
+/* sm_control_offer sends c if there is room right now and drops it
+ * otherwise (heartbeats: one that cannot go now is moot). */
+int sm_control_offer(nng_socket sock, const Snapmark__Control *c);
+
 /*
  * sm_control_recv receives one envelope, waiting at most the socket's
  * receive timeout (SM_ETIMEDOUT) or not at all with NNG_FLAG_NONBLOCK

@@ -227,18 +227,9 @@ coord_send_heartbeats(struct coord *c, uint64_t now)
 	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
 	m.body_case = SNAPMARK__CONTROL__BODY_HEARTBEAT;
 	m.heartbeat = &h;
-	for (int i = 0; i < c->n_workers; i++) {
-		if (!c->workers[i].alive)
-			continue;
-		size_t len = snapmark__control__get_packed_size(&m);
-		nng_msg *msg;
-		if (nng_msg_alloc(&msg, len) != 0)
-			return;
-		snapmark__control__pack(&m, nng_msg_body(msg));
-		if (nng_sendmsg(c->workers[i].sock, msg, NNG_FLAG_NONBLOCK) !=
-		    0)
-			nng_msg_free(msg);
-	}
+	for (int i = 0; i < c->n_workers; i++)
+		if (c->workers[i].alive)
+			sm_control_offer(c->workers[i].sock, &m);
 }
 
 static void
@@ -308,13 +299,11 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	st->has_restored_from_savepoint = c->restored_from_savepoint;
 	st->restored_from_savepoint = c->restored_from_savepoint;
 	st->tasks_total = (uint32_t) c->job.n_tasks;
-	st->tasks_running = c->state == COORD_RUNNING ||
-	        c->state == COORD_RESTARTING || c->state == COORD_CREATED
-	    ? (uint32_t) c->n_running
-	    : 0;
-	if (c->state != COORD_RUNNING && c->state != COORD_RESTARTING &&
-	    c->state != COORD_CREATED)
-		st->tasks_running = 0;
+	/* A finished or failed job runs nothing, whatever was counted. */
+	st->tasks_running = c->state == COORD_FINISHED ||
+	        c->state == COORD_FAILED
+	    ? 0
+	    : (uint32_t) c->n_running;
 	for (int i = 0; i < c->n_pending; i++)
 		pending[i] = c->pending[i]->id;
 	st->n_pending = (size_t) c->n_pending;

@@ -27,7 +27,6 @@ struct writer_job {
 	struct sm_snapshot_data data;   /* owned copy */
 	char *savepoint_dir;
 	uint64_t sync_us, align_us;
-	uint64_t submitted_us;
 	uint64_t *retained;
 	size_t n_retained;
 };
@@ -74,17 +73,8 @@ job_free(struct writer_job *j)
 static void
 writer_decline(struct sm_snapwriter *w, uint64_t id, const char *reason)
 {
-	Snapmark__Decline d = SNAPMARK__DECLINE__INIT;
-	d.epoch = w->cfg.epoch;
-	d.checkpoint_id = id;
-	d.task = w->cfg.task;
-	d.reason = (char *) reason;
-	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
-	c.body_case = SNAPMARK__CONTROL__BODY_DECLINE;
-	c.decline = &d;
-	w->cfg.send(w->cfg.send_ctx, &c);
-	sm_warn("task %s: declined checkpoint %" PRIu64 ": %s", w->task_name,
-	    id, reason);
+	worker_decline(w->cfg.send, w->cfg.send_ctx, w->cfg.epoch, id,
+	    w->cfg.task, w->task_name, reason);
 }
 
 static void
@@ -475,7 +465,6 @@ sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
 	j->id = id;
 	j->sync_us = sync_us;
 	j->align_us = align_us;
-	j->submitted_us = sm_now_us();
 	if (data_take(data, &j->data) != SM_OK ||
 	    (savepoint_dir != NULL &&
 	        (j->savepoint_dir = strdup(savepoint_dir)) == NULL)) {

@@ -164,16 +164,24 @@ task_report(struct worker_task *t, Snapmark__TaskEvent__Kind kind,
 static void
 task_decline(struct worker_task *t, uint64_t id, const char *reason)
 {
+	worker_decline(t->send, t->send_ctx, t->epoch, id, (uint32_t) t->task,
+	    t->name, reason);
+}
+
+void
+worker_decline(worker_send_fn send, void *ctx, uint64_t epoch, uint64_t id,
+    uint32_t task, const char *task_name, const char *reason)
+{
 	Snapmark__Decline d = SNAPMARK__DECLINE__INIT;
-	d.epoch = t->epoch;
+	d.epoch = epoch;
 	d.checkpoint_id = id;
-	d.task = (uint32_t) t->task;
+	d.task = task;
 	d.reason = (char *) reason;
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_DECLINE;
 	c.decline = &d;
-	t->send(t->send_ctx, &c);
-	sm_warn("task %s: declined checkpoint %" PRIu64 ": %s", t->name, id,
+	send(ctx, &c);
+	sm_warn("task %s: declined checkpoint %" PRIu64 ": %s", task_name, id,
 	    reason);
 }
 

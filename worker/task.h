@@ -20,6 +20,11 @@ struct worker_task;
 /* How a task talks back to the coordinator (thread-safe). */
 typedef int (*worker_send_fn)(void *ctx, const Snapmark__Control *c);
 
+/* worker_decline tells the coordinator that task `task_name` (index task)
+ * cannot take part in checkpoint id of epoch, and logs why. */
+void worker_decline(worker_send_fn send, void *ctx, uint64_t epoch,
+    uint64_t id, uint32_t task, const char *task_name, const char *reason);
+
 struct worker_task_config {
 	const struct sm_job *job;          /* outlives the task */
 	int task;

@@ -257,15 +257,9 @@ worker_heartbeat(struct worker *w)
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_HEARTBEAT;
 	c.heartbeat = &h;
-	/* Never block on a heartbeat: one that cannot go now is moot. */
-	size_t len = snapmark__control__get_packed_size(&c);
-	nng_msg *msg;
-	if (nng_msg_alloc(&msg, len) != 0)
-		return;
-	snapmark__control__pack(&c, nng_msg_body(msg));
+	/* Never block on a heartbeat. */
 	nng_socket sock = { .id = atomic_load(&w->sock_id) };
-	if (nng_sendmsg(sock, msg, NNG_FLAG_NONBLOCK) != 0)
-		nng_msg_free(msg);
+	sm_control_offer(sock, &c);
 }
 
 static int
