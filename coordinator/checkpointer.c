@@ -91,31 +91,42 @@ coord_trigger(struct coord *c, int manual, int final,
 	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
 	m.body_case = SNAPMARK__CONTROL__BODY_TRIGGER;
 	m.trigger = &t;
-	/* One message per worker with all of its source tasks. */
-	uint32_t *more = malloc((size_t) c->job.n_tasks * sizeof(*more));
-	for (int w = 1; more != NULL && w <= c->n_workers; w++) {
-		int first = 1;
-		t.n_more_tasks = 0;
-		t.more_tasks = more;
-		for (int s = 0; s < c->job.n_stages; s++) {
-			if (!sm_job_is_source(&c->job, s))
-				continue;
-			const struct sm_job_stage *st = &c->job.stages[s];
-			for (int k = 0; k < st->parallelism; k++) {
-				uint32_t task = (uint32_t) (st->first_task + k);
-				if (c->task_worker[task] != w)
-					continue;
-				if (first)
-					t.task = task;
-				else
-					more[t.n_more_tasks++] = task;
-				first = 0;
-			}
+	/* One message per worker with all of its source tasks: bucket the
+	 * sources by worker in one pass (a counting sort), not one pass over
+	 * all tasks per worker. */
+	int nw = c->n_workers;
+	size_t *start = calloc((size_t) nw + 2, sizeof(*start));
+	uint32_t *by_worker = malloc((size_t) c->job.n_tasks * sizeof(*by_worker));
+	for (int s = 0; start != NULL && by_worker != NULL &&
+	     s < c->job.n_stages; s++)
+		if (sm_job_is_source(&c->job, s))
+			for (int k = 0; k < c->job.stages[s].parallelism; k++)
+				start[c->task_worker[c->job.stages[s].first_task +
+				    k] + 1]++;
+	for (int w = 1; start != NULL && w <= nw + 1; w++)
+		start[w] += start[w - 1];
+	for (int s = 0; start != NULL && by_worker != NULL &&
+	     s < c->job.n_stages; s++) {
+		if (!sm_job_is_source(&c->job, s))
+			continue;
+		const struct sm_job_stage *st = &c->job.stages[s];
+		for (int k = 0; k < st->parallelism; k++) {
+			uint32_t task = (uint32_t) (st->first_task + k);
+			by_worker[start[c->task_worker[task]]++] = task;
 		}
-		if (!first)
-			coord_send(c, w, &m);
 	}
-	free(more);
+	/* start[w] now ends worker w's bucket, which begins at start[w-1]. */
+	for (int w = 1; start != NULL && by_worker != NULL && w <= nw; w++) {
+		size_t from = start[w - 1], to = start[w];
+		if (from == to)
+			continue;
+		t.task = by_worker[from];
+		t.more_tasks = by_worker + from + 1;
+		t.n_more_tasks = to - from - 1;
+		coord_send(c, w, &m);
+	}
+	free(start);
+	free(by_worker);
 	if (p->savepoint_dir != NULL)
 		sm_info("savepoint %" PRIu64 " triggered into %s%s", id,
 		    p->savepoint_dir, stop ? " (then stop)" : "");
