@@ -7,15 +7,32 @@
 
 #include "error.h"
 
+static int
+kvdelta_init(struct sm_kvdelta *d)
+{
+	if (sm_keymap_init(&d->values) != SM_OK)
+		return SM_ENOMEM;
+	if (sm_keymap_init(&d->removed) != SM_OK) {
+		sm_keymap_fini(&d->values);
+		return SM_ENOMEM;
+	}
+	return SM_OK;
+}
+
+static void
+kvdelta_fini(struct sm_kvdelta *d)
+{
+	sm_keymap_fini(&d->values);
+	sm_keymap_fini(&d->removed);
+}
+
 int
 sm_kvstate_init(struct sm_kvstate *s)
 {
-	s->change_list = NULL;
-	s->n_changes = s->cap_changes = 0;
 	s->copied = 0;
 	if (sm_keymap_init(&s->live) != SM_OK)
 		return SM_ENOMEM;
-	if (sm_keymap_init(&s->changed) != SM_OK) {
+	if (kvdelta_init(&s->delta) != SM_OK) {
 		sm_keymap_fini(&s->live);
 		return SM_ENOMEM;
 	}
@@ -26,30 +43,19 @@ void
 sm_kvstate_fini(struct sm_kvstate *s)
 {
 	sm_keymap_fini(&s->live);
-	sm_keymap_fini(&s->changed);
-	free(s->change_list);
-	s->change_list = NULL;
-	s->n_changes = s->cap_changes = 0;
+	kvdelta_fini(&s->delta);
 }
 
-/* Remember that key changed; O(1) for a key already remembered. */
+/* Record key's new value in the delta. */
 static int
-kvstate_touch(struct sm_kvstate *s, uint64_t key)
+kvstate_changed(struct sm_kvstate *s, uint64_t key, int64_t value)
 {
-	size_t before = s->changed.len;
-	if (sm_keymap_slot(&s->changed, key) == NULL)
+	int64_t *v = sm_keymap_slot(&s->delta.values, key);
+	if (v == NULL)
 		return SM_ENOMEM;
-	if (s->changed.len == before)
-		return SM_OK;
-	if (s->n_changes == s->cap_changes) {
-		size_t cap = s->cap_changes ? s->cap_changes * 2 : 1024;
-		uint64_t *p = realloc(s->change_list, cap * sizeof(*p));
-		if (p == NULL)
-			return SM_ENOMEM;
-		s->change_list = p;
-		s->cap_changes = cap;
-	}
-	s->change_list[s->n_changes++] = key;
+	*v = value;
+	if (s->delta.removed.len > 0)
+		(void) sm_keymap_del(&s->delta.removed, key);
 	return SM_OK;
 }
 
@@ -60,7 +66,7 @@ sm_kvstate_add(struct sm_kvstate *s, uint64_t key, int64_t delta)
 	if (v == NULL)
 		return SM_ENOMEM;
 	*v += delta;
-	return kvstate_touch(s, key);
+	return kvstate_changed(s, key, *v);
 }
 
 int
@@ -70,7 +76,7 @@ sm_kvstate_put(struct sm_kvstate *s, uint64_t key, int64_t value)
 	if (v == NULL)
 		return SM_ENOMEM;
 	*v = value;
-	return kvstate_touch(s, key);
+	return kvstate_changed(s, key, value);
 }
 
 int
@@ -78,7 +84,9 @@ sm_kvstate_del(struct sm_kvstate *s, uint64_t key)
 {
 	if (sm_keymap_del(&s->live, key) != SM_OK)
 		return SM_OK;
-	return kvstate_touch(s, key);
+	(void) sm_keymap_del(&s->delta.values, key);
+	return sm_keymap_slot(&s->delta.removed, key) != NULL ? SM_OK
+	                                                      : SM_ENOMEM;
 }
 
 int
@@ -91,6 +99,12 @@ size_t
 sm_kvstate_len(const struct sm_kvstate *s)
 {
 	return s->live.len;
+}
+
+size_t
+sm_kvstate_changes(const struct sm_kvstate *s)
+{
+	return sm_kvdelta_len(&s->delta);
 }
 
 static int
@@ -108,39 +122,45 @@ sm_kvstate_sort(struct sm_state_entry *e, size_t n)
 }
 
 int
+sm_kvstate_take_delta(struct sm_kvstate *s, struct sm_kvdelta **out)
+{
+	struct sm_kvdelta *d = malloc(sizeof(*d));
+	if (d == NULL)
+		return SM_ENOMEM;
+	struct sm_kvdelta fresh;
+	if (kvdelta_init(&fresh) != SM_OK) {
+		free(d);
+		return SM_ENOMEM;
+	}
+	*d = s->delta;
+	s->delta = fresh;
+	*out = d;
+	return SM_OK;
+}
+
+int
 sm_kvstate_capture_delta(struct sm_kvstate *s, struct sm_state_entry **out,
     size_t *n)
 {
-	struct sm_state_entry *e = malloc((s->n_changes + 1) * sizeof(*e));
-	if (e == NULL)
-		return SM_ENOMEM;
-	for (size_t i = 0; i < s->n_changes; i++) {
-		int64_t v;
-		e[i].key = s->change_list[i];
-		e[i].deleted = sm_keymap_get(&s->live, e[i].key, &v) != SM_OK;
-		e[i].count = e[i].deleted ? 0 : v;
+	int rv = sm_kvdelta_flatten(&s->delta, out, n);
+	if (rv != SM_OK)
+		return rv;
+	if ((rv = sm_kvstate_forget_changes(s)) != SM_OK) {
+		free(*out);
+		return rv;
 	}
-	size_t k = s->n_changes;
-	if (sm_kvstate_forget_changes(s) != SM_OK) {
-		free(e);
-		return SM_ENOMEM;
-	}
-	s->copied += k;
-	*out = e;
-	*n = k;
+	s->copied += *n;
 	return SM_OK;
 }
 
 int
 sm_kvstate_forget_changes(struct sm_kvstate *s)
 {
-	/* A fresh set is cheaper than deleting every key of the old one. */
-	struct sm_keymap fresh;
-	if (sm_keymap_init(&fresh) != SM_OK)
+	struct sm_kvdelta fresh;
+	if (kvdelta_init(&fresh) != SM_OK)
 		return SM_ENOMEM;
-	sm_keymap_fini(&s->changed);
-	s->changed = fresh;
-	s->n_changes = 0;
+	kvdelta_fini(&s->delta);
+	s->delta = fresh;
 	return SM_OK;
 }
 
@@ -164,4 +184,44 @@ sm_kvstate_capture_all(struct sm_kvstate *s, struct sm_state_entry **out,
 	*out = e;
 	*n = k;
 	return SM_OK;
+}
+
+size_t
+sm_kvdelta_len(const struct sm_kvdelta *d)
+{
+	return d->values.len + d->removed.len;
+}
+
+int
+sm_kvdelta_flatten(const struct sm_kvdelta *d, struct sm_state_entry **out,
+    size_t *n)
+{
+	struct sm_state_entry *e = malloc((sm_kvdelta_len(d) + 1) * sizeof(*e));
+	if (e == NULL)
+		return SM_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < d->values.cap; i++)
+		if (d->values.slot[i] == SM_KEYMAP_LIVE)
+			e[k++] = (struct sm_state_entry) {
+				.key = d->values.keys[i],
+				.count = d->values.vals[i],
+			};
+	for (size_t i = 0; i < d->removed.cap; i++)
+		if (d->removed.slot[i] == SM_KEYMAP_LIVE)
+			e[k++] = (struct sm_state_entry) {
+				.key = d->removed.keys[i],
+				.deleted = 1,
+			};
+	*out = e;
+	*n = k;
+	return SM_OK;
+}
+
+void
+sm_kvdelta_free(struct sm_kvdelta *d)
+{
+	if (d == NULL)
+		return;
+	kvdelta_fini(d);
+	free(d);
 }

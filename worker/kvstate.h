@@ -1,16 +1,18 @@
 /*
  * kvstate.h - keyed state that knows what changed since its last
- * checkpoint, so the synchronous part of a snapshot costs O(keys changed),
- * never O(total state).
+ * checkpoint, so the synchronous part of a snapshot costs O(1), whatever
+ * the size of the state and however much of it changed.
  *
- * Every put and delete records the key in a change list the first time it
- * changes after a capture (a per-key flag makes that O(1)). Capturing the
- * delta copies, for each changed key, its current value or a deletion
- * marker, and clears the list. Copying all live keys (for savepoints) is a
- * separate call that leaves the change list alone.
+ * Next to the live map, every put and delete also writes the key's new
+ * value (or its removal) into a delta: a second, small hash map that holds
+ * exactly the changes since the last capture. Capturing hands that delta
+ * over whole and starts an empty one: no entry is copied on the task's
+ * thread. Whoever receives it (the snapshot writer, on its own thread)
+ * flattens it into entries and frees it. The price is a second hash update
+ * per write, into a map as large as one interval's changes.
  *
- * `copied` counts the entries every capture copied: the tests compare it
- * with the state size instead of timing anything.
+ * `copied` counts the entries captures copied on the caller's thread: the
+ * tests compare it with the state size instead of timing anything.
  */
 #ifndef SM_KVSTATE_H
 #define SM_KVSTATE_H
@@ -21,12 +23,16 @@
 #include "keymap.h"
 #include "operator.h"
 
+/* The changes since one capture, still in hash-map form. */
+struct sm_kvdelta {
+	struct sm_keymap values;  /* changed key -> its latest value */
+	struct sm_keymap removed; /* keys deleted (and not set again) */
+};
+
 struct sm_kvstate {
-	struct sm_keymap live;     /* key -> value */
-	struct sm_keymap changed;  /* keys changed since the last capture */
-	uint64_t *change_list;
-	size_t n_changes, cap_changes;
-	uint64_t copied;           /* entries copied by captures, ever */
+	struct sm_keymap live;    /* key -> value */
+	struct sm_kvdelta delta;  /* changes since the last capture */
+	uint64_t copied;          /* entries copied by captures, ever */
 };
 
 int sm_kvstate_init(struct sm_kvstate *s);
@@ -45,21 +51,39 @@ int sm_kvstate_get(const struct sm_kvstate *s, uint64_t key, int64_t *val);
 
 size_t sm_kvstate_len(const struct sm_kvstate *s);
 
-/* sm_kvstate_capture_delta returns the changes since the previous capture
- * (deletions flagged, in change order: sorting is left to whoever writes
- * them, off the task's thread) in a malloc'ed array owned by the caller,
- * and starts a new change list. */
+/* sm_kvstate_changes: keys changed since the last capture. */
+size_t sm_kvstate_changes(const struct sm_kvstate *s);
+
+/* sm_kvstate_take_delta hands the changes since the previous capture over
+ * in O(1) (*out is malloc'ed, freed with sm_kvdelta_free) and starts an
+ * empty delta. */
+int sm_kvstate_take_delta(struct sm_kvstate *s, struct sm_kvdelta **out);
+
+/* sm_kvstate_capture_delta takes the delta and flattens it here, on the
+ * caller's thread: entries (deletions flagged, in no particular order) in
+ * a malloc'ed array owned by the caller. */
 int sm_kvstate_capture_delta(struct sm_kvstate *s,
     struct sm_state_entry **out, size_t *n);
 
 /* sm_kvstate_capture_all returns every live entry, sorted, malloc'ed; the
- * change list is untouched. */
+ * delta is untouched. */
 int sm_kvstate_capture_all(struct sm_kvstate *s, struct sm_state_entry **out,
     size_t *n);
 
-/* sm_kvstate_forget_changes starts a new, empty change list without
- * copying anything (after a restore: restored keys are not changes). */
+/* sm_kvstate_forget_changes starts a new, empty delta without copying
+ * anything (after a restore: restored keys are not changes). */
 int sm_kvstate_forget_changes(struct sm_kvstate *s);
+
+/* sm_kvdelta_len: entries flattening d yields. */
+size_t sm_kvdelta_len(const struct sm_kvdelta *d);
+
+/* sm_kvdelta_flatten turns d into entries (unsorted, deletions flagged) in
+ * a malloc'ed array owned by the caller; d is left as it was. */
+int sm_kvdelta_flatten(const struct sm_kvdelta *d,
+    struct sm_state_entry **out, size_t *n);
+
+/* sm_kvdelta_free frees a delta from sm_kvstate_take_delta; NULL is fine. */
+void sm_kvdelta_free(struct sm_kvdelta *d);
 
 /* sm_kvstate_sort sorts entries by key. */
 void sm_kvstate_sort(struct sm_state_entry *e, size_t n);

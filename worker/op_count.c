@@ -71,8 +71,7 @@ count_snapshot(struct sm_op *op, uint64_t checkpoint_id,
 	out->incremental = 1;
 	out->unsorted = 1;
 	out->full_entries = sm_kvstate_len(op->impl);
-	return sm_kvstate_capture_delta(op->impl, &out->entries,
-	    &out->n_entries);
+	return sm_kvstate_take_delta(op->impl, &out->delta);
 }
 
 static void
@@ -81,6 +80,8 @@ count_snapshot_release(struct sm_op *op, struct sm_snapshot_data *d)
 	free(d->entries);
 	d->entries = NULL;
 	d->n_entries = 0;
+	sm_kvdelta_free(d->delta);
+	d->delta = NULL;
 }
 
 static int

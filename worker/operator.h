@@ -9,8 +9,8 @@
  *
  * Snapshot contract: snapshot() is the synchronous part of a checkpoint:
  * it fills a struct sm_snapshot_data with the keyed changes since the
- * previous snapshot (incremental = 1) or with its whole state, and must
- * cost no more than what changed. The task copies what it needs and then
+ * previous snapshot (incremental = 1, as entries or as a whole delta) or
+ * with its whole state, and must cost no more than what changed. The task copies what it needs and then
  * calls snapshot_release(). Materialising full snapshots is the snapshot
  * writer's business, off the task's thread.
  */
@@ -39,12 +39,17 @@ struct sm_state_entry {
 	int deleted;                      /* in a delta: the key was removed */
 };
 
+struct sm_kvdelta;
+
 /* Everything one task snapshot holds besides its identity. */
 struct sm_snapshot_data {
 	int has_source_offset;
 	uint64_t source_next_seq;
 	size_t n_entries;
 	struct sm_state_entry *entries;   /* sorted by key */
+	/* Keyed changes still in hash-map form (kvstate.h), handed over in
+	 * O(1): the snapshot writer flattens them into entries. */
+	struct sm_kvdelta *delta;
 	size_t n_pending;
 	char **pending;                   /* sink: pre-committed file names */
 	uint64_t *pending_id;             /* sink: checkpoint of each file */

@@ -355,6 +355,7 @@ void
 sm_snapshot_data_free(struct sm_snapshot_data *d)
 {
 	free(d->entries);
+	sm_kvdelta_free(d->delta);
 	for (size_t i = 0; i < d->n_pending; i++)
 		free(d->pending[i]);
 	free(d->pending);

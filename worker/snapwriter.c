@@ -43,6 +43,10 @@ struct sm_snapwriter {
 	uint64_t full_bytes;            /* bytes of the last full snapshot */
 	uint64_t full_written_entries;
 	int must_full;
+	/* The shadow missed a delta (out of memory): a snapshot made from it
+	 * would silently drop those changes, so every later one is declined
+	 * and the job recovers from its last completed checkpoint. */
+	int lost;
 	/* Changes handed over with savepoints: they went into the shadow but
 	 * not into the chain, so the next delta must carry them. */
 	struct sm_state_entry *carry;
@@ -260,14 +264,33 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	char why[256];
 	if (w->cfg.debug_delay_us > 0)
 		sm_sleep_us(w->cfg.debug_delay_us);
-	/* Sorting here keeps it out of the task's synchronous pause. */
+	/* Flattening and sorting here keep them out of the task's
+	 * synchronous pause. */
+	if (j->data.delta != NULL) {
+		free(j->data.entries);
+		int rv = sm_kvdelta_flatten(j->data.delta, &j->data.entries,
+		    &j->data.n_entries);
+		sm_kvdelta_free(j->data.delta);
+		j->data.delta = NULL;
+		j->data.unsorted = 1;
+		if (rv != SM_OK) {
+			j->data.entries = NULL;
+			j->data.n_entries = 0;
+			w->lost = 1;
+		}
+	}
+	if (w->lost) {
+		writer_decline(w, j->id,
+		    "the snapshot writer lost a delta (out of memory)");
+		return;
+	}
 	if (j->data.unsorted) {
 		sm_kvstate_sort(j->data.entries, j->data.n_entries);
 		j->data.unsorted = 0;
 	}
 	int rv = writer_apply(w, &j->data);
 	if (rv != SM_OK) {
-		w->must_full = 1;
+		w->lost = 1;
 		writer_decline(w, j->id, "out of memory applying the delta");
 		return;
 	}
@@ -424,7 +447,8 @@ writer_enqueue(struct sm_snapwriter *w, struct writer_job *j)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* Take in's entries (the writer owns them from now on), copy the rest. */
+/* Take in's entries or delta (the writer owns them from now on), copy the
+ * rest. */
 static int
 data_take(struct sm_snapshot_data *in, struct sm_snapshot_data *out)
 {
@@ -436,8 +460,10 @@ data_take(struct sm_snapshot_data *in, struct sm_snapshot_data *out)
 	out->unsorted = in->unsorted;
 	out->entries = in->entries;
 	out->n_entries = in->n_entries;
+	out->delta = in->delta;
 	in->entries = NULL;
 	in->n_entries = 0;
+	in->delta = NULL;
 	if (in->n_pending > 0) {
 		out->pending = calloc(in->n_pending, sizeof(char *));
 		out->pending_id = calloc(in->n_pending, sizeof(uint64_t));
