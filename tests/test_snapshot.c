@@ -579,6 +579,17 @@ dmg_add_entry(struct sm_store *st, struct raw *vals, size_t n)
 }
 
 static int
+dmg_refile_entry(struct sm_store *st, struct raw *vals, size_t n)
+{
+	/* entry 7 moved under key 8: same values in the same order, so the
+	 * count and the checksum still match; only its key gives it away */
+	struct raw moved = vals[1];
+	sm_be64_put(moved.key + 9, 8);
+	int rv = raw_del(st, &vals[1]);
+	return rv == SM_OK ? raw_put(st, &moved) : rv;
+}
+
+static int
 dmg_truncate_value(struct sm_store *st, struct raw *vals, size_t n)
 {
 	struct raw r = vals[2];
@@ -621,6 +632,7 @@ static const struct damage damages[] = {
 	{ "first state entry deleted", dmg_delete_first },
 	{ "last state entry deleted", dmg_delete_last },
 	{ "state entry added", dmg_add_entry },
+	{ "state entry filed under another key", dmg_refile_entry },
 	{ "state value truncated", dmg_truncate_value },
 	{ "state value emptied", dmg_empty_value },
 	{ "two state values swapped", dmg_swap_values },

@@ -64,6 +64,15 @@ keymap_rehash(struct sm_keymap *m, size_t cap)
 	return SM_OK;
 }
 
+int
+sm_keymap_reserve(struct sm_keymap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 1024;
+	while ((n + 1) * 10 > cap * 7)
+		cap *= 2;
+	return cap == m->cap ? SM_OK : keymap_rehash(m, cap);
+}
+
 /* Find key's slot; SIZE_MAX if absent. */
 static size_t
 keymap_find(const struct sm_keymap *m, uint64_t key)

@@ -29,6 +29,9 @@ struct sm_keymap {
 int sm_keymap_init(struct sm_keymap *m);
 void sm_keymap_fini(struct sm_keymap *m);
 
+/* sm_keymap_reserve makes room for n live keys without growing again. */
+int sm_keymap_reserve(struct sm_keymap *m, size_t n);
+
 /* sm_keymap_slot returns a pointer to the value of key, inserting 0 if the
  * key is absent; NULL only when growing the table failed. The pointer is
  * valid until the next insertion. */

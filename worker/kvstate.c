@@ -154,6 +154,21 @@ sm_kvstate_capture_delta(struct sm_kvstate *s, struct sm_state_entry **out,
 }
 
 int
+sm_kvstate_load(struct sm_kvstate *s, const struct sm_state_entry *e,
+    size_t n)
+{
+	if (sm_keymap_reserve(&s->live, s->live.len + n) != SM_OK)
+		return SM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int64_t *v = sm_keymap_slot(&s->live, e[i].key);
+		if (v == NULL)
+			return SM_ENOMEM;
+		*v = e[i].count;
+	}
+	return SM_OK;
+}
+
+int
 sm_kvstate_forget_changes(struct sm_kvstate *s)
 {
 	struct sm_kvdelta fresh;

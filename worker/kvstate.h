@@ -70,6 +70,11 @@ int sm_kvstate_capture_delta(struct sm_kvstate *s,
 int sm_kvstate_capture_all(struct sm_kvstate *s, struct sm_state_entry **out,
     size_t *n);
 
+/* sm_kvstate_load adds n entries to the live state as they are, not as
+ * changes (a restore: they are in the snapshot chain already). */
+int sm_kvstate_load(struct sm_kvstate *s, const struct sm_state_entry *e,
+    size_t n);
+
 /* sm_kvstate_forget_changes starts a new, empty delta without copying
  * anything (after a restore: restored keys are not changes). */
 int sm_kvstate_forget_changes(struct sm_kvstate *s);

@@ -88,15 +88,8 @@ static int
 count_restore(struct sm_op *op, uint64_t checkpoint_id,
     const struct sm_snapshot_data *in)
 {
-	struct sm_kvstate *s = op->impl;
-	for (size_t i = 0; i < in->n_entries; i++) {
-		int rv = sm_kvstate_put(s, in->entries[i].key,
-		    in->entries[i].count);
-		if (rv != SM_OK)
-			return rv;
-	}
 	/* What was restored is already in the snapshot chain: not a change. */
-	return sm_kvstate_forget_changes(s);
+	return sm_kvstate_load(op->impl, in->entries, in->n_entries);
 }
 
 static void

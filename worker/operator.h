@@ -63,6 +63,7 @@ struct sm_snapshot_data {
 	uint64_t *chain;
 	uint32_t *chain_checksums;
 	uint64_t full_entries;            /* live keys of the whole state */
+	uint64_t bytes_read;              /* restores: value bytes read */
 };
 
 /* Where and as whom an operator runs. */

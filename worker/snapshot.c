@@ -11,7 +11,6 @@
 
 #include "checksum.h"
 #include "error.h"
-#include "keymap.h"
 #include "kvstate.h"
 #include "snapmark.pb-c.h"
 
@@ -121,46 +120,138 @@ sm_snapshot_write(struct sm_store *st, uint32_t task, const char *task_name,
  * Reading applies a chain: the full snapshot chain[0], then every delta up
  * to the requested one, each verified on its own (its meta against the
  * checksum its successor recorded, its entries against its meta) before
- * its entries are applied to a keymap. The result is the full state.
+ * it is applied. Entries come out of LMDB in key order (the key is
+ * big-endian in the LMDB key), so the full snapshot is read straight into
+ * a sorted array and each delta is merged into it: no hashing, no sort.
+ * Entries decode with protobuf-c into a small arena instead of the heap.
  */
+struct entry_list {
+	struct sm_state_entry *e;
+	size_t n, cap;
+};
+
 struct snap_read {
 	uint32_t task;
-	struct sm_keymap state;
+	struct entry_list state;  /* the chain applied so far, by key */
+	struct entry_list link;   /* the link being read */
 	uint32_t state_crc;
 	uint64_t n_read;
-	uint64_t link;            /* snapshot being read */
+	uint64_t bytes;           /* value bytes read, every link */
+	uint64_t link_id;         /* snapshot being read */
+	uint64_t link_deleted;    /* deletions in it */
+	unsigned char arena[256]; /* one decoded entry at a time */
+	size_t arena_used;
 	char *why;
 	size_t whylen;
 };
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+	struct snap_read *r = data;
+	size = (size + 15) & ~(size_t) 15;
+	if (size > sizeof(r->arena) - r->arena_used)
+		return malloc(size);
+	void *p = r->arena + r->arena_used;
+	r->arena_used += size;
+	return p;
+}
+
+static void
+arena_free(void *data, void *p)
+{
+	struct snap_read *r = data;
+	unsigned char *c = p;
+	if (c < r->arena || c >= r->arena + sizeof(r->arena))
+		free(p);
+}
+
+static int
+entry_list_push(struct entry_list *l, const struct sm_state_entry *e)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 1024;
+		struct sm_state_entry *p = realloc(l->e, cap * sizeof(*p));
+		if (p == NULL)
+			return SM_ENOMEM;
+		l->e = p;
+		l->cap = cap;
+	}
+	l->e[l->n++] = *e;
+	return SM_OK;
+}
+
+static int
+entry_list_reserve(struct entry_list *l, size_t n)
+{
+	if (n <= l->cap)
+		return SM_OK;
+	struct sm_state_entry *p = realloc(l->e, n * sizeof(*p));
+	if (p == NULL)
+		return SM_ENOMEM;
+	l->e = p;
+	l->cap = n;
+	return SM_OK;
+}
+
+/* Merge the delta `d` into `base` (both by key): a delta entry replaces
+ * the key's value, or removes the key. */
+static int
+entry_list_merge(struct entry_list *base, const struct entry_list *d)
+{
+	struct entry_list out = { NULL, 0, 0 };
+	if (entry_list_reserve(&out, base->n + d->n + 1) != SM_OK)
+		return SM_ENOMEM;
+	size_t i = 0, j = 0;
+	while (i < base->n || j < d->n) {
+		if (j == d->n || (i < base->n && base->e[i].key < d->e[j].key)) {
+			out.e[out.n++] = base->e[i++];
+			continue;
+		}
+		if (i < base->n && base->e[i].key == d->e[j].key)
+			i++;
+		if (!d->e[j].deleted)
+			out.e[out.n++] = d->e[j];
+		j++;
+	}
+	free(base->e);
+	*base = out;
+	return SM_OK;
+}
 
 static int
 snap_read_entry(const void *key, size_t klen, const void *val, size_t vlen,
     void *arg)
 {
 	struct snap_read *r = arg;
-	Snapmark__StateEntry *e = snapmark__state_entry__unpack(NULL, vlen,
+	ProtobufCAllocator arena = { arena_alloc, arena_free, r };
+	r->arena_used = 0;
+	Snapmark__StateEntry *e = snapmark__state_entry__unpack(&arena, vlen,
 	    val);
 	if (e == NULL) {
 		snprintf(r->why, r->whylen,
 		    "state entry %" PRIu64 " of snapshot %" PRIu64
 		    " does not decode",
-		    r->n_read, r->link);
+		    r->n_read, r->link_id);
 		return SM_ECORRUPT;
 	}
-	int rv = SM_OK;
-	if (e->has_deleted && e->deleted) {
-		sm_keymap_del(&r->state, e->key);
-	} else {
-		int64_t *slot = sm_keymap_slot(&r->state, e->key);
-		if (slot == NULL)
-			rv = SM_ENOMEM;
-		else
-			*slot = e->count;
+	struct sm_state_entry se = { .key = e->key,
+		.count = e->count,
+		.deleted = e->has_deleted && e->deleted };
+	snapmark__state_entry__free_unpacked(e, &arena);
+	if (klen != 17 ||
+	    sm_be64_get((const unsigned char *) key + 9) != se.key) {
+		snprintf(r->why, r->whylen,
+		    "state entry %" PRIu64 " of snapshot %" PRIu64
+		    " is filed under another key",
+		    r->n_read, r->link_id);
+		return SM_ECORRUPT;
 	}
 	r->n_read++;
+	r->link_deleted += se.deleted != 0;
+	r->bytes += vlen;
 	r->state_crc = sm_crc32c(r->state_crc, val, vlen);
-	snapmark__state_entry__free_unpacked(e, NULL);
-	return rv;
+	return entry_list_push(&r->link, &se);
 }
 
 /* Read and verify the meta of snapshot `id` whose packed meta has
@@ -218,9 +309,13 @@ snap_entries(struct sm_txn *txn, struct snap_read *r, uint64_t id,
 {
 	unsigned char prefix[9];
 	snap_key(prefix, SNAP_STATE, id);
-	r->link = id;
+	r->link_id = id;
 	r->n_read = 0;
 	r->state_crc = 0;
+	r->link.n = 0;
+	r->link_deleted = 0;
+	if (entry_list_reserve(&r->link, (size_t) m->entries + 1) != SM_OK)
+		return SM_ENOMEM;
 	int rv = sm_txn_scan(txn, prefix, sizeof(prefix), snap_read_entry, r);
 	if (rv != SM_OK)
 		return rv;
@@ -236,7 +331,16 @@ snap_entries(struct sm_txn *txn, struct snap_read *r, uint64_t id,
 		    "snapshot %" PRIu64 ": state checksum mismatch", id);
 		return SM_ECORRUPT;
 	}
-	return SM_OK;
+	if (r->state.e == NULL && r->link_deleted == 0) {
+		/* The first link read, the base of the chain: it is the state
+		 * so far. */
+		struct entry_list t = r->state;
+		r->state = r->link;
+		r->link = t;
+		r->link.n = 0;
+		return SM_OK;
+	}
+	return entry_list_merge(&r->state, &r->link);
 }
 
 /*
@@ -271,7 +375,7 @@ snap_apply(struct sm_txn *txn, struct snap_read *r, uint64_t id,
 	return rv;
 }
 
-/* Turn the meta and the applied keymap into snapshot data. */
+/* Turn the meta and the applied chain into snapshot data. */
 static int
 snap_fill(struct snap_read *r, const Snapmark__SnapshotMeta *m,
     struct sm_snapshot_data *d)
@@ -279,18 +383,13 @@ snap_fill(struct snap_read *r, const Snapmark__SnapshotMeta *m,
 	d->has_source_offset = m->has_source_next_seq;
 	d->source_next_seq = m->source_next_seq;
 	d->drained = m->has_drained && m->drained;
-	d->entries = malloc((r->state.len + 1) * sizeof(*d->entries));
-	if (d->entries == NULL)
-		return SM_ENOMEM;
-	for (size_t i = 0; i < r->state.cap; i++)
-		if (r->state.slot[i] == SM_KEYMAP_LIVE) {
-			struct sm_state_entry *e = &d->entries[d->n_entries++];
-			e->key = r->state.keys[i];
-			e->count = r->state.vals[i];
-			e->deleted = 0;
-		}
-	sm_kvstate_sort(d->entries, d->n_entries);
+	/* Already in key order: the array is handed over as it is. */
+	d->entries = r->state.e;
+	d->n_entries = r->state.n;
+	r->state.e = NULL;
+	r->state.n = r->state.cap = 0;
 	d->full_entries = d->n_entries;
+	d->bytes_read = r->bytes;
 	if (m->n_sink_pending == 0)
 		return SM_OK;
 	d->pending = calloc(m->n_sink_pending, sizeof(char *));
@@ -335,12 +434,11 @@ sm_snapshot_read(struct sm_store *st, uint32_t task, uint64_t id,
 	struct sm_snapshot_data d;
 	memset(&d, 0, sizeof(d));
 	why[0] = '\0';
-	if (sm_keymap_init(&r.state) != SM_OK)
-		return SM_ENOMEM;
 	struct snap_read_req q = { .r = &r, .id = id, .checksum = checksum,
 		.data = &d };
 	int rv = sm_store_read(st, snap_read_fn, &q);
-	sm_keymap_fini(&r.state);
+	free(r.state.e);
+	free(r.link.e);
 	if (rv != SM_OK) {
 		if (why[0] == '\0')
 			snprintf(why, whylen, "%s", sm_strerror(rv));

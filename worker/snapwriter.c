@@ -413,6 +413,11 @@ sm_snapwriter_start(const struct sm_snapwriter_config *cfg,
 		free(w);
 		return SM_ENOMEM;
 	}
+	if (sm_keymap_reserve(&w->shadow, n) != SM_OK) {
+		sm_keymap_fini(&w->shadow);
+		free(w);
+		return SM_ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		int64_t *slot = sm_keymap_slot(&w->shadow, restored[i].key);
 		if (slot == NULL) {

@@ -778,7 +778,7 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 {
 	struct sm_snapshot_data data;
 	memset(&data, 0, sizeof(data));
-	uint64_t id = 0;
+	uint64_t id = 0, bytes_read = 0, t0 = sm_now_us();
 	int rv = SM_OK;
 	size_t n = t->restore != NULL ? t->restore->n_handles : 0;
 	int rescale = t->restore != NULL && t->restore->has_rescale &&
@@ -791,6 +791,7 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 		if (rv != SM_OK)
 			break;
 		id = h->checkpoint_id;
+		bytes_read += one.bytes_read;
 		if (rescale)
 			task_filter_key_groups(t, &one);
 		if (i == 0) {
@@ -805,6 +806,7 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 		sm_snapshot_data_free(&data);
 		return rv;
 	}
+	uint64_t t_read = sm_now_us();
 	if (t->op->ops->restore != NULL && (id != 0 || !t->is_source))
 		rv = t->op->ops->restore(t->op, id, &data);
 	t->drained = data.drained;
@@ -824,10 +826,23 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 		.debug_delay_us = t->debug_snapshot_delay_us };
 	rv = sm_snapwriter_start(&wc, data.entries, data.n_entries,
 	    &t->writer);
+	size_t entries = data.n_entries;
 	sm_snapshot_data_free(&data);
 	if (rv != SM_OK) {
 		snprintf(why, whylen, "cannot start the snapshot writer");
 		return rv;
+	}
+	if (entries > 0) {
+		uint64_t t1 = sm_now_us();
+		double read_s = (double) (t_read - t0) / 1e6;
+		sm_info("task %s: restored %zu entries (%" PRIu64
+		        " bytes) of checkpoint %" PRIu64
+		        " in %.1f ms: read %.1f ms (%.0f MB/s), "
+		        "operator and writer %.1f ms",
+		    t->name, entries, bytes_read, id,
+		    (double) (t1 - t0) / 1000.0, read_s * 1000.0,
+		    read_s > 0 ? (double) bytes_read / read_s / 1e6 : 0.0,
+		    (double) (t1 - t_read) / 1000.0);
 	}
 	/* Snapshots newer than the restored one belong to a failed epoch;
 	 * starting fresh (or from a savepoint elsewhere) drops them all. */
