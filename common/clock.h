@@ -16,6 +16,9 @@ uint64_t sm_now_us(void);
 /* sm_wall_ms returns wall-clock time in milliseconds since 1970. */
 uint64_t sm_wall_ms(void);
 
+/* sm_wall_us returns wall-clock time in microseconds since 1970. */
+uint64_t sm_wall_us(void);
+
 /* sm_sleep_us sleeps for at least us microseconds. */
 void sm_sleep_us(uint64_t us);
 

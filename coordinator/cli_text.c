@@ -270,6 +270,54 @@ cli_join(char *const *items, size_t n, const char *sep)
 	return cli_text_clean(s);
 }
 
+/* Records per stage: the tasks' latest counts summed by the stage part
+ * of their names ("stage.subtask"), in the order stages first appear. */
+static int
+cli_text_stage_records(const JobStatus *st)
+{
+	struct cli_table t = { .ncols = 5 };
+	struct stage_sum {
+		char name[128];
+		uint64_t in, out;
+		double in_s, out_s;
+	} *sums = calloc(st->n_task_metrics + 1, sizeof(*sums));
+	size_t n = 0;
+	if (sums == NULL)
+		return SM_ENOMEM;
+	for (size_t i = 0; i < st->n_task_metrics; i++) {
+		const Snapmark__TaskMetrics *m = st->task_metrics[i];
+		const char *name = m->task_name != NULL ? m->task_name : "?";
+		size_t len = strcspn(name, ".");
+		size_t k = 0;
+		while (k < n && (strlen(sums[k].name) != len ||
+		                    strncmp(sums[k].name, name, len) != 0))
+			k++;
+		if (k == n) {
+			snprintf(sums[k].name, sizeof(sums[k].name), "%.*s",
+			    (int) len, name);
+			n++;
+		}
+		sums[k].in += m->records_in;
+		sums[k].out += m->records_out;
+		sums[k].in_s += m->records_in_per_s;
+		sums[k].out_s += m->records_out_per_s;
+	}
+	putchar('\n');
+	cli_table_row(&t, (const char *[]) { "STAGE", "RECORDS IN",
+	                      "RECORDS OUT", "IN/S", "OUT/S" });
+	for (size_t k = 0; k < n; k++) {
+		cli_table_take(&t, cli_fmt("%s", sums[k].name));
+		cli_table_take(&t, cli_fmt("%" PRIu64, sums[k].in));
+		cli_table_take(&t, cli_fmt("%" PRIu64, sums[k].out));
+		cli_table_take(&t, cli_fmt("%.0f", sums[k].in_s));
+		cli_table_take(&t, cli_fmt("%.0f", sums[k].out_s));
+	}
+	free(sums);
+	int rv = cli_table_print(&t);
+	cli_table_fini(&t);
+	return rv;
+}
+
 int
 cli_text_status(const JobStatus *st)
 {
@@ -325,6 +373,8 @@ cli_text_status(const JobStatus *st)
 	}
 	rv = cli_table_print(&t);
 	cli_table_fini(&t);
+	if (rv == SM_OK && st->n_task_metrics > 0)
+		rv = cli_text_stage_records(st);
 	return rv;
 }
 

@@ -40,6 +40,16 @@ struct coord_worker {
 	uint64_t last_seen_us;
 };
 
+/* One task's latest record counts, from its worker's heartbeats; the
+ * rates are measured between the last two of the same epoch. */
+struct coord_metrics {
+	uint64_t epoch;                 /* 0: none yet */
+	uint64_t in, out;
+	uint64_t at_us;                 /* the worker's wall clock */
+	double in_per_s, out_per_s;
+	int has_rate;
+};
+
 #define COORD_MAX_PENDING 16
 #define COORD_MAX_UNUSABLE 64
 
@@ -63,6 +73,7 @@ struct coord {
 	int n_running;
 	unsigned char *task_drained;
 	int n_drained;
+	struct coord_metrics *metrics;  /* per task */
 	uint64_t restored_from;         /* checkpoint of the current epoch */
 	int restored_from_savepoint;
 	char restore_from[600];         /* --restore-from savepoint dir */

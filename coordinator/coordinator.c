@@ -181,6 +181,35 @@ coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
 	    r->data_prefix);
 }
 
+/* Keep each task's latest counts and the rates since its previous
+ * sample; samples of another epoch (in flight across a restart) are
+ * dropped. */
+static void
+coord_on_heartbeat(struct coord *c, const Snapmark__Heartbeat *h)
+{
+	if (!h->has_epoch || h->epoch != c->epoch)
+		return;
+	for (size_t i = 0; i < h->n_tasks; i++) {
+		const Snapmark__TaskMetrics *m = h->tasks[i];
+		if (m->task >= (uint32_t) c->job.n_tasks)
+			continue;
+		struct coord_metrics *x = &c->metrics[m->task];
+		if (x->epoch == c->epoch && m->sampled_us > x->at_us &&
+		    m->records_in >= x->in && m->records_out >= x->out) {
+			double dt = (double) (m->sampled_us - x->at_us) / 1e6;
+			x->in_per_s = (double) (m->records_in - x->in) / dt;
+			x->out_per_s = (double) (m->records_out - x->out) / dt;
+			x->has_rate = 1;
+		} else if (x->epoch != c->epoch) {
+			x->has_rate = 0;
+		}
+		x->epoch = c->epoch;
+		x->in = m->records_in;
+		x->out = m->records_out;
+		x->at_us = m->sampled_us;
+	}
+}
+
 static void
 coord_on_control(struct coord *c, struct coord_worker *w, nng_pipe p,
     const Snapmark__Control *m)
@@ -207,6 +236,7 @@ coord_on_control(struct coord *c, struct coord_worker *w, nng_pipe p,
 		coord_on_task_event(c, m->task_event);
 		break;
 	case SNAPMARK__CONTROL__BODY_HEARTBEAT:
+		coord_on_heartbeat(c, m->heartbeat);
 		break;
 	default:
 		sm_warn("worker %d sent an unexpected message (%d); ignored",
@@ -281,6 +311,33 @@ coord_pending_as_record(struct coord *c, struct coord_pending *p)
 	return r;
 }
 
+/* The running tasks' latest counts, into tm/tmp (n_tasks each). */
+static void
+coord_cli_metrics(struct coord *c, Snapmark__JobStatus *st,
+    Snapmark__TaskMetrics *tm, Snapmark__TaskMetrics **tmp)
+{
+	size_t n = 0;
+	for (int t = 0; tm != NULL && tmp != NULL && t < c->job.n_tasks; t++) {
+		const struct coord_metrics *x = &c->metrics[t];
+		if (x->epoch != c->epoch || !c->task_running[t])
+			continue;
+		Snapmark__TaskMetrics *m = &tm[n];
+		snapmark__task_metrics__init(m);
+		m->task = (uint32_t) t;
+		m->task_name = c->task_names[t];
+		m->records_in = x->in;
+		m->records_out = x->out;
+		m->sampled_us = x->at_us;
+		m->has_records_in_per_s = m->has_records_out_per_s =
+		    x->has_rate;
+		m->records_in_per_s = x->in_per_s;
+		m->records_out_per_s = x->out_per_s;
+		tmp[n++] = m;
+	}
+	st->n_task_metrics = n;
+	st->task_metrics = tmp;
+}
+
 static void
 coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
     Snapmark__JobStatus *st, Snapmark__WorkerStatus *ws,
@@ -341,6 +398,7 @@ coord_cli_handle(struct coord *c, nng_msg *msg)
 	Snapmark__WorkerStatus **wsp = calloc((size_t) c->n_workers + 1,
 	    sizeof(*wsp));
 	uint64_t pending[COORD_MAX_PENDING];
+	Snapmark__TaskMetrics *tm = NULL, **tmp = NULL;
 	Snapmark__CheckpointRecord **recs = NULL, *one = NULL;
 	size_t n_recs = 0, n_catalog = 0;
 	char err[160];
@@ -356,6 +414,9 @@ coord_cli_handle(struct coord *c, nng_msg *msg)
 		rep.error = "malformed request";
 	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__STATUS) {
 		coord_cli_status(c, &rep, &st, ws, wsp, pending);
+		tm = calloc((size_t) c->job.n_tasks + 1, sizeof(*tm));
+		tmp = calloc((size_t) c->job.n_tasks + 1, sizeof(*tmp));
+		coord_cli_metrics(c, &st, tm, tmp);
 	} else if (req->command ==
 	    SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS) {
 		Snapmark__CheckpointRecord **cat = NULL;
@@ -434,6 +495,8 @@ coord_cli_handle(struct coord *c, nng_msg *msg)
 		free(ws[i].tasks);
 	free(ws);
 	free(wsp);
+	free(tm);
+	free(tmp);
 	for (size_t i = 0; i < n_recs; i++) {
 		if ((int) i < from_catalog)
 			coord_record_free(recs[i]);
@@ -595,9 +658,10 @@ coord_setup(struct coord *c, const struct coord_args *a)
 	c->task_names = calloc((size_t) c->job.n_tasks, sizeof(char *));
 	c->task_running = calloc((size_t) c->job.n_tasks, 1);
 	c->task_drained = calloc((size_t) c->job.n_tasks, 1);
+	c->metrics = calloc((size_t) c->job.n_tasks, sizeof(*c->metrics));
 	if (c->workers == NULL || c->task_worker == NULL ||
 	    c->task_names == NULL || c->task_running == NULL ||
-	    c->task_drained == NULL)
+	    c->task_drained == NULL || c->metrics == NULL)
 		return 1;
 	/* Tasks are spread round-robin and stay with their worker id, so a
 	 * restarted worker takes back exactly the tasks it had. */
@@ -777,6 +841,7 @@ main(int argc, char **argv)
 	free(c.task_worker);
 	free(c.task_running);
 	free(c.task_drained);
+	free(c.metrics);
 	free(c.job_text);
 	return rv;
 }

@@ -113,6 +113,9 @@ struct worker_task {
 	pthread_t thread;
 	int thread_started;
 	atomic_int stop;
+	/* Written by the task's thread only, read by the worker's heartbeat:
+	 * relaxed loads and stores, no locked instruction per record. */
+	_Atomic uint64_t records_in, records_out;
 	int wake_fd;
 	pthread_mutex_t lock;
 	struct task_cmd *cmds;
@@ -268,10 +271,19 @@ task_emit_to(struct worker_task *t, struct task_output *o,
 	return sm_batch_full(o->batch) ? task_flush(t, o) : SM_OK;
 }
 
+static void
+task_count(_Atomic uint64_t *counter, uint64_t n)
+{
+	atomic_store_explicit(counter,
+	    atomic_load_explicit(counter, memory_order_relaxed) + n,
+	    memory_order_relaxed);
+}
+
 static int
 task_emit(struct sm_emitter *e, const struct sm_record *r)
 {
 	struct worker_task *t = ((struct task_emitter *) e)->t;
+	task_count(&t->records_out, 1);
 	for (int i = 0; i < t->n_routes; i++) {
 		struct task_route *rt = &t->routes[i];
 		int rv = SM_OK;
@@ -332,8 +344,10 @@ static int
 task_emit_many(struct sm_emitter *e, const struct sm_record *r, size_t n)
 {
 	struct worker_task *t = ((struct task_emitter *) e)->t;
-	if (t->n_routes == 1 && t->routes[0].edge == SM_EDGE_FORWARD)
+	if (t->n_routes == 1 && t->routes[0].edge == SM_EDGE_FORWARD) {
+		task_count(&t->records_out, n);
 		return task_emit_run(t, &t->out[t->routes[0].first_out], r, n);
+	}
 	for (size_t i = 0; i < n; i++) {
 		int rv = task_emit(e, &r[i]);
 		if (rv != SM_OK)
@@ -557,6 +571,7 @@ task_on_frame(struct worker_task *t, int input, Snapmark__Frame *f)
 			recs[i].key = f->rec_key[i];
 			recs[i].value = f->rec_value[i];
 		}
+		task_count(&t->records_in, n);
 		rv = t->op->ops->process(t->op, recs, n, &t->emitter.base);
 		break;
 	}
@@ -1123,4 +1138,12 @@ int
 worker_task_index(const struct worker_task *t)
 {
 	return t->task;
+}
+
+void
+worker_task_records(const struct worker_task *t, uint64_t *in,
+    uint64_t *out)
+{
+	*in = atomic_load_explicit(&t->records_in, memory_order_relaxed);
+	*out = atomic_load_explicit(&t->records_out, memory_order_relaxed);
 }

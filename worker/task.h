@@ -53,6 +53,11 @@ void worker_task_stop(struct worker_task *t);
 
 int worker_task_index(const struct worker_task *t);
 
+/* worker_task_records: records the task took in and sent out since it
+ * started (safe from any thread). */
+void worker_task_records(const struct worker_task *t, uint64_t *in,
+    uint64_t *out);
+
 /* sm_channel_address writes the listen address of channel `index` in
  * `epoch` for a receiver whose worker has data prefix `prefix`:
  * "ipc://DIR/" -> "ipc://DIR/e<epoch>-c<index>", "tcp://HOST:PORT" ->

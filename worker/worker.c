@@ -254,12 +254,33 @@ worker_heartbeat(struct worker *w)
 	w->last_heartbeat_us = now;
 	Snapmark__Heartbeat h = SNAPMARK__HEARTBEAT__INIT;
 	h.worker_id = (uint32_t) w->id;
+	/* Each task's record counts ride along. */
+	Snapmark__TaskMetrics *m = calloc((size_t) w->n_tasks + 1, sizeof(*m));
+	Snapmark__TaskMetrics **mp = calloc((size_t) w->n_tasks + 1,
+	    sizeof(*mp));
+	if (m != NULL && mp != NULL && w->n_tasks > 0) {
+		uint64_t wall = sm_wall_us();
+		for (int i = 0; i < w->n_tasks; i++) {
+			snapmark__task_metrics__init(&m[i]);
+			m[i].task = (uint32_t) worker_task_index(w->tasks[i]);
+			worker_task_records(w->tasks[i], &m[i].records_in,
+			    &m[i].records_out);
+			m[i].sampled_us = wall;
+			mp[i] = &m[i];
+		}
+		h.has_epoch = 1;
+		h.epoch = w->epoch;
+		h.n_tasks = (size_t) w->n_tasks;
+		h.tasks = mp;
+	}
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_HEARTBEAT;
 	c.heartbeat = &h;
 	/* Never block on a heartbeat. */
 	nng_socket sock = { .id = atomic_load(&w->sock_id) };
 	sm_control_offer(sock, &c);
+	free(m);
+	free(mp);
 }
 
 static int
