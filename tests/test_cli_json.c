@@ -393,6 +393,8 @@ a_job_status_writes_repeated_fields_as_arrays(void)
 	Snapmark__WorkerStatus *workers[] = { &w1, &w2 };
 	char *w1_tasks[] = { "gen.0", "count.0" };
 	uint64_t pending[] = { 8, 9 };
+	Snapmark__TaskMetrics m0 = SNAPMARK__TASK_METRICS__INIT;
+	Snapmark__TaskMetrics *metrics[] = { &m0 };
 	Snapmark__JobStatus st = SNAPMARK__JOB_STATUS__INIT;
 	char *doc = NULL;
 
@@ -415,6 +417,14 @@ a_job_status_writes_repeated_fields_as_arrays(void)
 	st.tasks_running = 5;
 	st.n_pending = 2;
 	st.pending = pending;
+	m0.task = 1;
+	m0.task_name = "count.0";
+	m0.records_in = 1024;
+	m0.sampled_us = 1795306068405970u;
+	m0.has_records_in_per_s = 1;
+	m0.records_in_per_s = 2048.5;
+	st.n_task_metrics = 1;
+	st.task_metrics = metrics;
 
 	T_OK(json_of_message(&st.base, NULL, &doc));
 	T_EQ_STR(doc,
@@ -423,7 +433,10 @@ a_job_status_writes_repeated_fields_as_arrays(void)
 	    "\"workers\":[{\"worker_id\":1,\"alive\":true,\"pid\":4242,"
 	    "\"tasks\":[\"gen.0\",\"count.0\"]},{\"worker_id\":2,"
 	    "\"alive\":false,\"tasks\":[]}],\"tasks_total\":5,"
-	    "\"tasks_running\":5,\"pending\":[8,9]}");
+	    "\"tasks_running\":5,\"pending\":[8,9],"
+	    "\"task_metrics\":[{\"task\":1,\"records_in\":1024,"
+	    "\"records_out\":0,\"sampled_us\":1795306068405970,"
+	    "\"records_in_per_s\":2048.5,\"task_name\":\"count.0\"}]}");
 	free(doc);
 }
 
