@@ -10,7 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* sm_crc32c extends crc (0 to start) with len bytes at data. */
+/* sm_crc32c extends crc (0 to start) with len bytes at data: with the
+ * CPU's crc32 instruction where there is one (x86-64 with SSE4.2, checked
+ * once at run time), else with sm_crc32c_table. */
 uint32_t sm_crc32c(uint32_t crc, const void *data, size_t len);
+
+/* sm_crc32c_table: the same checksum, portable (slicing-by-8 tables). */
+uint32_t sm_crc32c_table(uint32_t crc, const void *data, size_t len);
 
 #endif

@@ -547,9 +547,9 @@ int
 sm_txn_scan(struct sm_txn *txn, const void *prefix, size_t plen,
     sm_scan_fn fn, void *arg)
 {
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	MDB_val k, v;
-	int rc, rv;
+	int rc = MDB_NOTFOUND, rv;
 
 	if ((rv = txn_seek(txn, prefix, plen, &cur, &k, &v, &rc)) != SM_OK)
 		return rv;
@@ -570,10 +570,10 @@ int
 sm_txn_del_prefix(struct sm_txn *txn, const void *prefix, size_t plen,
     uint64_t *deleted)
 {
-	MDB_cursor *cur;
+	MDB_cursor *cur = NULL;
 	MDB_val k, v;
 	uint64_t n = 0;
-	int rc, rv;
+	int rc = MDB_NOTFOUND, rv;
 
 	if ((rv = txn_seek(txn, prefix, plen, &cur, &k, &v, &rc)) != SM_OK)
 		return rv;
@@ -594,20 +594,4 @@ sm_txn_del_prefix(struct sm_txn *txn, const void *prefix, size_t plen,
 	return SM_OK;
 }
 
-void
-sm_be64_put(unsigned char *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (unsigned char) (v & 0xff);
-		v >>= 8;
-	}
-}
 
-uint64_t
-sm_be64_get(const unsigned char *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}

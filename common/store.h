@@ -114,7 +114,28 @@ void sm_store_fault_map_limit(size_t max_map_size);
 
 /* Big-endian helpers for ordered keys: 8 bytes at p, memcmp order equals
  * numeric order. */
-void sm_be64_put(unsigned char *p, uint64_t v);
-uint64_t sm_be64_get(const unsigned char *p);
+static inline void
+sm_be64_put(unsigned char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (unsigned char) (v & 0xff);
+		v >>= 8;
+	}
+}
+
+static inline uint64_t
+sm_be64_get(const unsigned char *p)
+{
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+	__builtin_memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+#else
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+#endif
+}
 
 #endif

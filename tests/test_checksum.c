@@ -40,6 +40,25 @@ crc32c_detects_a_single_flipped_bit(void)
 	T_TRUE(sm_crc32c(0, buf, sizeof(buf)) != good);
 }
 
+static void
+the_fast_and_the_table_checksums_agree_on_every_length_and_alignment(void)
+{
+	unsigned char buf[320];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (unsigned char) (x >> 16);
+	}
+	for (size_t off = 0; off < 8; off++)
+		for (size_t n = 0; n + off <= 300; n++) {
+			uint32_t seed = (uint32_t) (n * 2654435761u);
+			if (sm_crc32c(seed, buf + off, n) !=
+			    sm_crc32c_table(seed, buf + off, n))
+				T_FAIL_("offset %zu, length %zu differ", off, n);
+		}
+	T_EQ_INT(sm_crc32c_table(0, "123456789", 9), 0xE3069283u);
+}
+
 static const struct sm_test tests[] = {
 	{ "crc32c_matches_the_standard_check_value",
 	    crc32c_matches_the_standard_check_value },
@@ -48,6 +67,8 @@ static const struct sm_test tests[] = {
 	{ "crc32c_can_be_computed_in_pieces", crc32c_can_be_computed_in_pieces },
 	{ "crc32c_detects_a_single_flipped_bit",
 	    crc32c_detects_a_single_flipped_bit },
+	{ "the_fast_and_the_table_checksums_agree_on_every_length_and_alignment",
+	    the_fast_and_the_table_checksums_agree_on_every_length_and_alignment },
 	{ NULL, NULL },
 };
 

@@ -449,6 +449,76 @@ SNAP_TEST(metadata_names_the_snapshot_and_checksums_the_state_in_key_order)
 	T_EQ_INT(info.bytes, s.vbytes + meta.vlen);
 }
 
+/* ---- decoding ---------------------------------------------------------- */
+
+/* reencode: the StateEntry of r re-packed by hand in another valid form:
+ * fields reversed, an explicit "deleted: false" and a key varint padded
+ * with a redundant 0x80 byte. */
+static void
+reencode(struct raw *r)
+{
+	Snapmark__StateEntry *e = snapmark__state_entry__unpack(NULL, r->vlen,
+	    r->val);
+	unsigned char out[64], *p = out;
+	uint64_t v;
+	if (e == NULL)
+		return;
+	*p++ = 0x18; /* deleted = false */
+	*p++ = 0x00;
+	*p++ = 0x10; /* count */
+	for (v = (uint64_t) e->count; v >= 0x80; v >>= 7)
+		*p++ = (unsigned char) (v | 0x80);
+	*p++ = (unsigned char) v;
+	*p++ = 0x08; /* key, one byte longer than it needs */
+	for (v = e->key; v >= 0x80; v >>= 7)
+		*p++ = (unsigned char) (v | 0x80);
+	if (p - out < 20 && e->key < (1ull << 56)) {
+		*p++ = (unsigned char) (v | 0x80);
+		*p++ = 0x00;
+	} else {
+		*p++ = (unsigned char) v;
+	}
+	snapmark__state_entry__free_unpacked(e, NULL);
+	memcpy(r->val, out, (size_t) (p - out));
+	r->vlen = (size_t) (p - out);
+}
+
+SNAP_TEST(entries_in_any_valid_protobuf_form_decode_the_same)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct raw vals[8], meta;
+	struct raw_scan s = { .out = vals, .want = 8 };
+	struct sm_snapshot_data got;
+	char why[256] = "";
+	T_OK(write_snap(st, 5, &data_a, &info));
+	T_OK(scan_state(st, 5, &s));
+	uint32_t crc = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		reencode(&vals[i]);
+		T_OK(raw_put(st, &vals[i]));
+		crc = sm_crc32c(crc, vals[i].val, vals[i].vlen);
+	}
+	/* The metadata vouches for the new bytes, the handle for it. */
+	meta_key(meta.key, 5);
+	meta.klen = 9;
+	T_OK(raw_get(st, &meta));
+	Snapmark__SnapshotMeta *m = snapmark__snapshot_meta__unpack(NULL,
+	    meta.vlen, meta.val);
+	T_TRUE(m != NULL);
+	m->state_checksum = crc;
+	meta.vlen = snapmark__snapshot_meta__pack(m, meta.val);
+	snapmark__snapshot_meta__free_unpacked(m, NULL);
+	T_OK(raw_put(st, &meta));
+	int rv = sm_snapshot_read(st, TASK, 5, sm_crc32c(0, meta.val,
+	    meta.vlen), &got, why, sizeof(why));
+	if (rv != SM_OK)
+		T_FAIL_("re-encoded snapshot: %s (%s)", sm_strerror(rv), why);
+	int same = same_data(&got, &data_a);
+	sm_snapshot_data_free(&got);
+	T_TRUE(same);
+}
+
 /* ---- refusals ---------------------------------------------------------- */
 
 SNAP_TEST(reading_with_a_wrong_checksum_is_refused_as_corrupt)
@@ -942,6 +1012,7 @@ static const struct sm_test tests[] = {
 	T(rewriting_a_checkpoint_id_replaces_the_old_snapshot),
 	T(handle_checksum_is_the_crc_of_the_stored_metadata),
 	T(metadata_names_the_snapshot_and_checksums_the_state_in_key_order),
+	T(entries_in_any_valid_protobuf_form_decode_the_same),
 	T(reading_with_a_wrong_checksum_is_refused_as_corrupt),
 	T(reading_a_missing_snapshot_is_not_found),
 	T(reading_as_another_task_is_refused_as_corrupt),

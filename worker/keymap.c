@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "bigmem.h"
 #include "error.h"
 
 /* Fibonacci hashing: the top log2(cap) bits of the product depend on
@@ -26,6 +27,9 @@ keymap_alloc(struct sm_keymap *m, size_t cap)
 		sm_keymap_fini(m);
 		return SM_ENOMEM;
 	}
+	sm_bigmem_advise(m->keys, cap * sizeof(*m->keys));
+	sm_bigmem_advise(m->vals, cap * sizeof(*m->vals));
+	sm_bigmem_advise(m->slot, cap);
 	m->cap = cap;
 	m->len = m->occupied = 0;
 	return SM_OK;

@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 
+#include "bigmem.h"
 #include "checksum.h"
 #include "error.h"
 #include "kvstate.h"
@@ -123,7 +124,10 @@ sm_snapshot_write(struct sm_store *st, uint32_t task, const char *task_name,
  * it is applied. Entries come out of LMDB in key order (the key is
  * big-endian in the LMDB key), so the full snapshot is read straight into
  * a sorted array and each delta is merged into it: no hashing, no sort.
- * Entries decode with protobuf-c into a small arena instead of the heap.
+ * Entries in the exact form protobuf-c packs them (key, count, maybe
+ * deleted, in field order, nothing else) are decoded by snap_entry_fast;
+ * anything else goes to protobuf-c itself, into a small arena instead of
+ * the heap, which decodes it or reports it corrupt.
  */
 struct entry_list {
 	struct sm_state_entry *e;
@@ -189,6 +193,7 @@ entry_list_reserve(struct entry_list *l, size_t n)
 	struct sm_state_entry *p = realloc(l->e, n * sizeof(*p));
 	if (p == NULL)
 		return SM_ENOMEM;
+	sm_bigmem_advise(p, n * sizeof(*p));
 	l->e = p;
 	l->cap = n;
 	return SM_OK;
@@ -219,26 +224,70 @@ entry_list_merge(struct entry_list *base, const struct entry_list *d)
 	return SM_OK;
 }
 
+/* Read the varint at *p (before end) into *v; 0 if it is not one that
+ * fits 64 bits exactly. */
+static int
+snap_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+		unsigned char b = *(*p)++;
+		if (shift == 63 && b > 1)
+			return 0;
+		x |= (uint64_t) (b & 0x7f) << shift;
+		if ((b & 0x80) == 0) {
+			*v = x;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Decode a StateEntry packed as protobuf-c packs it: tag 1 varint key,
+ * tag 2 varint count, optionally tag 3 bool deleted, and nothing after.
+ * Returns 0 for any other (possibly still valid) encoding. */
+static int
+snap_entry_fast(const unsigned char *p, size_t len, struct sm_state_entry *e)
+{
+	const unsigned char *end = p + len;
+	uint64_t key, count, deleted = 0;
+	if (p == end || *p++ != 0x08 || !snap_varint(&p, end, &key) ||
+	    p == end || *p++ != 0x10 || !snap_varint(&p, end, &count))
+		return 0;
+	if (p != end && (*p++ != 0x18 || !snap_varint(&p, end, &deleted) ||
+	                    deleted > 1))
+		return 0;
+	if (p != end)
+		return 0;
+	*e = (struct sm_state_entry) { .key = key,
+		.count = (int64_t) count,
+		.deleted = (int) deleted };
+	return 1;
+}
+
 static int
 snap_read_entry(const void *key, size_t klen, const void *val, size_t vlen,
     void *arg)
 {
 	struct snap_read *r = arg;
-	ProtobufCAllocator arena = { arena_alloc, arena_free, r };
-	r->arena_used = 0;
-	Snapmark__StateEntry *e = snapmark__state_entry__unpack(&arena, vlen,
-	    val);
-	if (e == NULL) {
-		snprintf(r->why, r->whylen,
-		    "state entry %" PRIu64 " of snapshot %" PRIu64
-		    " does not decode",
-		    r->n_read, r->link_id);
-		return SM_ECORRUPT;
+	struct sm_state_entry se;
+	if (!snap_entry_fast(val, vlen, &se)) {
+		ProtobufCAllocator arena = { arena_alloc, arena_free, r };
+		r->arena_used = 0;
+		Snapmark__StateEntry *e = snapmark__state_entry__unpack(&arena,
+		    vlen, val);
+		if (e == NULL) {
+			snprintf(r->why, r->whylen,
+			    "state entry %" PRIu64 " of snapshot %" PRIu64
+			    " does not decode",
+			    r->n_read, r->link_id);
+			return SM_ECORRUPT;
+		}
+		se = (struct sm_state_entry) { .key = e->key,
+			.count = e->count,
+			.deleted = e->has_deleted && e->deleted };
+		snapmark__state_entry__free_unpacked(e, &arena);
 	}
-	struct sm_state_entry se = { .key = e->key,
-		.count = e->count,
-		.deleted = e->has_deleted && e->deleted };
-	snapmark__state_entry__free_unpacked(e, &arena);
 	if (klen != 17 ||
 	    sm_be64_get((const unsigned char *) key + 9) != se.key) {
 		snprintf(r->why, r->whylen,

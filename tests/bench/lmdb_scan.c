@@ -7,9 +7,11 @@
  * builds the state. This program walks the same store with the bare LMDB
  * API and nothing else: a read-only transaction, one cursor, MDB_NEXT over
  * every key of the prefix, and every value byte summed so that each page
- * is really read. It reports the best of --repeat walks (the later ones
- * find the file in the page cache, as a restore right after a crash does)
- * as one line of key=value pairs for scripts/bench:
+ * is really read. By default it times the first walk of a fresh process:
+ * the file in the page cache but not yet mapped, exactly what a restarted
+ * task finds when it restores right after a crash (--repeat N times N
+ * walks in the same process and reports the fastest, with the mapping
+ * warm). One line of key=value pairs for scripts/bench:
  *
  *   entries=N bytes=B seconds=S mb_per_s=M entries_per_s=E
  *
@@ -91,7 +93,7 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = NULL, *prefix = "";
-	int repeat = 3;
+	int repeat = 1;
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "prefix", required_argument, NULL, 'p' },

@@ -408,6 +408,7 @@ operator = {sink}
         return f"""; count state of {keys} keys, ~1% changed per interval
 [job]
 name = {name}
+heartbeat_ms = 50
 heartbeat_timeout_ms = 30000
 [checkpoint]
 interval_ms = 1000
@@ -436,7 +437,7 @@ input = trickle hash
         return rec, None
 
     def row_state(self):
-        sizes = [10_000, 100_000, 1_000_000]
+        sizes = [10_000, 1_000_000] if self.quick else [10_000, 100_000, 1_000_000, 10_000_000]
         want = 2 if self.quick else 5
         self.note("state", "keys", sizes)
         self.note("state", "checkpoints_per_size", want)
@@ -487,6 +488,7 @@ input = trickle hash
         return """; recovery, small state: 2 x (gen -> passthrough -> discard)
 [job]
 name = recovery-small
+heartbeat_ms = 50
 [checkpoint]
 interval_ms = 200
 [stage source]
@@ -503,11 +505,66 @@ parallelism = 2
 input = relay forward
 """
 
-    def kill_restore(self, run, cfg, rep, victim, restarts_before):
+    def stage_rate(self, st, stage, epoch=None):
+        """(records in per second summed over `stage`'s running tasks,
+        oldest sample time in us), from one `status --json`; None until
+        every task of the stage reports a rate (of `epoch`, if given)."""
+        if st is None or (epoch is not None and int(st.get("epoch", 0)) != epoch):
+            return None
+        ms = [m for m in st.get("task_metrics", []) if m.get("task_name", "").startswith(stage + ".")]
+        if not ms or any("records_in_per_s" not in m for m in ms):
+            return None
+        return sum(float(m["records_in_per_s"]) for m in ms), min(int(m["sampled_us"]) for m in ms)
+
+    def rate_before(self, run, stage, seconds):
+        """Median records-in rate of `stage` over `seconds` of status polls."""
+        rates, seen = [], set()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            r = self.stage_rate(self.status(run), stage)
+            if r is not None and r[1] not in seen:
+                seen.add(r[1])
+                rates.append(r[0])
+            time.sleep(0.02)
+        rates.sort()
+        return rates[len(rates) // 2] if rates else None
+
+    def caught_up(self, run, stage, epoch, target, killed_wall, timeout):
+        """Wall ms from the kill to the first heartbeat of the new epoch at
+        which `stage` takes in >= target records/s, and the rates seen
+        until then as (ms since the kill, records/s)."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            r = self.stage_rate(self.status(run), stage, epoch)
+            if r is not None:
+                ms = (r[1] / 1e6 - killed_wall) * 1000.0
+                if not seen or seen[-1][0] != ms:
+                    seen.append((ms, r[0]))
+                if r[0] >= target:
+                    return ms, seen
+            time.sleep(0.01)
+        return None, seen
+
+    def kill_restore(self, run, cfg, rep, victim, restarts_before, stage=None, pre_rate=None):
         """SIGKILL `victim`, start it again at once, wait until the job is
-        RUNNING again; record what the coordinator measured."""
+        RUNNING again; record what the coordinator measured. With a stage
+        and its pre-kill rate, also wait until the stage is back at 90% of
+        that rate."""
+        # SIGKILL from here, so the clock starts at the signal itself
+        # (scripts/cluster kill would add a shell's start-up).
+        pid = int(open(os.path.join(run, "pids", victim + ".pid")).read())
         t0 = time.monotonic()
-        self.cluster(run, "kill", victim)
+        killed_wall = time.time()
+        os.kill(pid, signal.SIGKILL)
+
+        def gone():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+            except OSError:
+                return True
+        self.wait_for(victim + " to die", gone, 10, 0.005)
         self.cluster(run, "start", victim)
 
         def resumed():
@@ -521,6 +578,15 @@ input = relay forward
         self.rec("recovery", cfg, rep, "restore_ms", int(st["last_restore_us"]) / 1000.0)
         self.rec("recovery", cfg, rep, "kill_to_running_ms_outside", wall * 1000.0)
         self.rec("recovery", cfg, rep, "restored_from", int(st.get("restored_from", 0)))
+        if stage is not None and pre_rate:
+            self.rec("recovery", cfg, rep, "pre_kill_records_per_s", pre_rate)
+            ms, seen = self.caught_up(run, stage, int(st["epoch"]), 0.9 * pre_rate, killed_wall, 30)
+            self.note("recovery", "rates_after_kill_%s_%d" % (cfg.replace(" ", "_"), rep),
+                      [(round(a, 1), round(b)) for a, b in seen[:12]])
+            if ms is None:
+                self.rec("recovery", cfg, rep, "caught_up_failed", 1)
+            else:
+                self.rec("recovery", cfg, rep, "kill_to_caught_up_ms", ms)
         return int(st["restarts"]), int(st["last_restore_us"]) / 1000.0
 
     def row_recovery(self):
@@ -534,8 +600,10 @@ input = relay forward
             restarts = 0
             for r in range(1, reps + 1):
                 st = self.wait_latest(run, (self.status(run) or {}).get("latest_completed", 0) + 2, 30)
-                restarts, ms = self.kill_restore(run, cfg, r, "worker-2", restarts)
-                log("recovery %-12s rep %d: %.1f ms" % (cfg, r, ms))
+                pre = self.rate_before(run, "drop", 1.0)
+                restarts, ms = self.kill_restore(run, cfg, r, "worker-2", restarts, "drop", pre)
+                log("recovery %-12s rep %d: %.1f ms (pre-kill %.2f M records/s)"
+                    % (cfg, r, ms, (pre or 0) / 1e6))
             # Log lines: the coordinator's own account of each restore.
             clog = os.path.join(run, "logs", "coordinator.log")
             for i, (line, m) in enumerate(self.grep_log(
@@ -565,17 +633,49 @@ input = relay forward
             restarts = 0
             for r in range(1, reps + 1):
                 st = self.wait_latest(run, (self.status(run) or {}).get("latest_completed", 0) + 1, 120)
-                _, t = self.counter_stats(run, int(st["latest_completed"]))
-                entries = int(t["handle"].get("entries", 0)) if t else 0
-                restarts, ms = self.kill_restore(run, cfg, r, "worker-1", restarts)
-                self.rec("recovery", cfg, r, "entries_restored", entries)
-                log("recovery %-12s rep %d: %.1f ms (%d entries)" % (cfg, r, ms, entries))
+                pre = self.rate_before(run, "counter", 1.0)
+                restarts, ms = self.kill_restore(run, cfg, r, "worker-1", restarts, "counter", pre)
+                read = self.restore_read(run, cfg, r)
+                log("recovery %-12s rep %d: %.1f ms, %s" % (cfg, r, ms, read))
         except Exception as e:
             log("recovery %s: %s" % (cfg, e))
             self.rec("recovery", cfg, 0, "error", str(e)[:200])
         finally:
             self.down(run)
             shutil.rmtree(run, ignore_errors=True)
+
+    def restore_read(self, run, cfg, rep):
+        """The counter's restore as its worker logged it (the latest one),
+        against LMDB's raw read of the same store by tests/bench/lmdb_scan."""
+        wlog = os.path.join(run, "logs", "worker-1.log")
+        rx = (r"task counter\.0: restored (\d+) entries \((\d+) bytes\) of checkpoint \d+ "
+              r"in ([0-9.]+) ms: read ([0-9.]+) ms")
+        lines = self.wait_for("the counter's restore log line", lambda: self.grep_log(wlog, rx), 30, 0.1)
+        m = lines[-1][1]
+        entries, nbytes, total_ms, read_ms = int(m.group(1)), int(m.group(2)), float(m.group(3)), float(m.group(4))
+        read_mb_s = nbytes / (read_ms / 1000.0) / 1e6 if read_ms > 0 else 0.0
+        self.rec("recovery", cfg, rep, "entries_restored", entries)
+        self.rec("recovery", cfg, rep, "restore_bytes", nbytes)
+        self.rec("recovery", cfg, rep, "restore_task_ms", total_ms)
+        self.rec("recovery", cfg, rep, "restore_read_ms", read_ms)
+        self.rec("recovery", cfg, rep, "restore_read_mb_per_s", read_mb_s)
+        # The raw walk in the conditions of the restore: a fresh process,
+        # the file in the page cache, its mapping cold. Median of three.
+        raws = []
+        for _ in range(3):
+            p = subprocess.run([os.path.join(self.tests, "lmdb_scan"), "--dir",
+                                os.path.join(run, "state", "counter.0"), "--prefix", "s"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+            if p.returncode != 0:
+                raise RuntimeError("lmdb_scan: " + p.stderr.strip())
+            kv = dict(x.split("=") for x in p.stdout.split())
+            raws.append(float(kv["mb_per_s"]))
+        raw = sorted(raws)[1]
+        self.rec("recovery", cfg, rep, "lmdb_raw_mb_per_s", raw)
+        self.rec("recovery", cfg, rep, "lmdb_raw_entries", int(kv["entries"]))
+        self.rec("recovery", cfg, rep, "read_vs_raw", read_mb_s / raw if raw else 0.0)
+        return "%d entries read at %.0f MB/s, LMDB raw %.0f MB/s (%.0f%%)" % (
+            entries, read_mb_s, raw, 100.0 * read_mb_s / raw if raw else 0.0)
 
     # ---------------------------------------------- row 8: coordinator scale
 
