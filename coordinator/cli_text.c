@@ -502,7 +502,8 @@ cli_text_record(const CheckpointRecord *r)
 		            : "-"));
 		cli_table_take(&t,
 		    cli_fmt("%s",
-		        !h->has_incremental ? "-"
+		        h->has_inline_meta ? "inline"
+		            : !h->has_incremental ? "-"
 		            : h->incremental ? "delta"
 		                             : "full"));
 		if (h->has_entries)

@@ -36,8 +36,10 @@ coord_pending_free(struct coord_pending *p)
 {
 	if (p == NULL)
 		return;
-	for (int i = 0; i < p->n_tasks; i++)
+	for (int i = 0; i < p->n_tasks; i++) {
 		free(p->acks[i].location);
+		free(p->acks[i].inline_meta.data);
+	}
 	free(p->acks);
 	free(p->savepoint_dir);
 	free(p);
@@ -58,6 +60,16 @@ coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
 	char *loc = strdup(ack->handle->location);
 	if (loc == NULL)
 		return SM_ENOMEM;
+	if (ack->handle->has_inline_meta) {
+		size_t len = ack->handle->inline_meta.len;
+		a->inline_meta.data = malloc(len + 1);
+		if (a->inline_meta.data == NULL) {
+			free(loc);
+			return SM_ENOMEM;
+		}
+		memcpy(a->inline_meta.data, ack->handle->inline_meta.data, len);
+		a->inline_meta.len = len;
+	}
 	a->acked = 1;
 	a->location = loc;
 	a->bytes = ack->handle->bytes;
@@ -152,6 +164,12 @@ coord_pending_record(const struct coord_pending *p,
 		h->full_bytes = a->full_bytes;
 		h->has_incremental = 1;
 		h->incremental = a->incremental != 0;
+		if (a->inline_meta.data != NULL) {
+			/* The record borrows the ack's copy (see
+			 * coord_record_free). */
+			h->has_inline_meta = 1;
+			h->inline_meta = a->inline_meta;
+		}
 		s->sync_us = a->sync_us;
 		s->async_us = a->async_us;
 		s->align_us = a->align_us;
@@ -177,6 +195,7 @@ coord_record_free(Snapmark__CheckpointRecord *r)
 		return;
 	for (size_t i = 0; i < r->n_tasks; i++) {
 		Snapmark__TaskCheckpointStats *s = r->tasks[i];
+		/* inline_meta is borrowed from the pending checkpoint's acks */
 		if (s->handle != NULL)
 			free(s->handle->location);
 		free(s->handle);

@@ -23,6 +23,7 @@ struct coord_task_ack {
 	uint64_t ack_us;      /* trigger -> ack arrived */
 	uint64_t full_bytes;  /* full state size the snapshot represents */
 	int incremental;
+	ProtobufCBinaryData inline_meta; /* an inline snapshot, or empty */
 };
 
 struct coord_pending {

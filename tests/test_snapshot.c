@@ -519,6 +519,65 @@ SNAP_TEST(entries_in_any_valid_protobuf_form_decode_the_same)
 	T_TRUE(same);
 }
 
+/* ---- inline snapshots ---------------------------------------------------- */
+
+/* What a source or a sink snapshots: an offset, pending files, no keys. */
+static const struct sm_snapshot_data data_nokeys = {
+	.has_source_offset = 1,
+	.source_next_seq = 987654321,
+	.n_pending = 2,
+	.pending = pending_a,
+	.pending_id = pending_id_a,
+	.drained = 1,
+};
+
+static void
+an_inline_snapshot_reads_back_identical_and_checks_its_bytes(void)
+{
+	unsigned char *meta = NULL;
+	size_t len = 0;
+	struct sm_snapshot_info info;
+	struct sm_snapshot_data got;
+	char why[256] = "";
+	T_OK(sm_snapshot_inline(TASK, TASK_NAME, EPOCH, 9, &data_nokeys, &meta,
+	    &len, &info));
+	T_EQ_INT(info.checksum, sm_crc32c(0, meta, len));
+	T_EQ_INT(info.bytes, len);
+	T_EQ_INT(info.entries, 0);
+	int rv = sm_snapshot_read_inline(meta, len, TASK, 9, info.checksum,
+	    &got, why, sizeof(why));
+	int same = rv == SM_OK && same_data(&got, &data_nokeys);
+	if (rv == SM_OK)
+		sm_snapshot_data_free(&got);
+	/* any flipped bit, another task, another checkpoint: refused */
+	int refused = 1;
+	for (size_t i = 0; i < len; i++) {
+		meta[i] ^= 0x04;
+		refused &= sm_snapshot_read_inline(meta, len, TASK, 9,
+		                info.checksum, &got, why, sizeof(why)) ==
+		    SM_ECORRUPT;
+		meta[i] ^= 0x04;
+	}
+	refused &= sm_snapshot_read_inline(meta, len, TASK + 1, 9,
+	               info.checksum, &got, why, sizeof(why)) == SM_ECORRUPT;
+	refused &= sm_snapshot_read_inline(meta, len, TASK, 8, info.checksum,
+	               &got, why, sizeof(why)) == SM_ECORRUPT;
+	free(meta);
+	T_TRUE(same);
+	T_TRUE(refused);
+}
+
+static void
+state_with_keys_is_never_inlined(void)
+{
+	unsigned char *meta = NULL;
+	size_t len = 0;
+	struct sm_snapshot_info info;
+	T_ERR(sm_snapshot_inline(TASK, TASK_NAME, EPOCH, 9, &data_a, &meta,
+	    &len, &info), SM_EINVAL);
+	T_TRUE(meta == NULL);
+}
+
 /* ---- refusals ---------------------------------------------------------- */
 
 SNAP_TEST(reading_with_a_wrong_checksum_is_refused_as_corrupt)
@@ -1013,6 +1072,8 @@ static const struct sm_test tests[] = {
 	T(handle_checksum_is_the_crc_of_the_stored_metadata),
 	T(metadata_names_the_snapshot_and_checksums_the_state_in_key_order),
 	T(entries_in_any_valid_protobuf_form_decode_the_same),
+	T(an_inline_snapshot_reads_back_identical_and_checks_its_bytes),
+	T(state_with_keys_is_never_inlined),
 	T(reading_with_a_wrong_checksum_is_refused_as_corrupt),
 	T(reading_a_missing_snapshot_is_not_found),
 	T(reading_as_another_task_is_refused_as_corrupt),

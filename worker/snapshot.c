@@ -33,6 +33,9 @@ struct snap_write {
 	struct sm_snapshot_info info;
 };
 
+static int snap_meta_pack(const struct snap_write *w, uint32_t state_crc,
+    unsigned char **buf, size_t *len);
+
 static int
 snap_write_fn(struct sm_txn *txn, void *arg)
 {
@@ -65,13 +68,33 @@ snap_write_fn(struct sm_txn *txn, void *arg)
 		bytes += len;
 	}
 
+	unsigned char *buf;
+	size_t len;
+	if ((rv = snap_meta_pack(w, crc, &buf, &len)) != SM_OK)
+		return rv;
+	snap_key(key, SNAP_META, w->id);
+	rv = sm_txn_put(txn, key, 9, buf, len);
+	w->info.checksum = sm_crc32c(0, buf, len);
+	w->info.bytes = bytes + len;
+	w->info.entries = d->n_entries;
+	free(buf);
+	return rv;
+}
+
+/* Pack the SnapshotMeta of w's snapshot whose state values have CRC-32C
+ * state_crc into *buf (malloc'ed, *len bytes). */
+static int
+snap_meta_pack(const struct snap_write *w, uint32_t state_crc,
+    unsigned char **buf, size_t *len)
+{
+	const struct sm_snapshot_data *d = w->data;
 	Snapmark__SnapshotMeta m = SNAPMARK__SNAPSHOT_META__INIT;
 	m.checkpoint_id = w->id;
 	m.task = w->task;
 	m.task_name = (char *) w->task_name;
 	m.epoch = w->epoch;
 	m.entries = d->n_entries;
-	m.state_checksum = crc;
+	m.state_checksum = state_crc;
 	m.has_source_next_seq = d->has_source_offset;
 	m.source_next_seq = d->source_next_seq;
 	m.n_sink_pending = d->n_pending;
@@ -88,18 +111,11 @@ snap_write_fn(struct sm_txn *txn, void *arg)
 	m.chain_checksums = d->chain_checksums;
 	m.has_full_entries = 1;
 	m.full_entries = d->full_entries;
-	size_t len = snapmark__snapshot_meta__get_packed_size(&m);
-	unsigned char *buf = malloc(len);
-	if (buf == NULL)
+	*len = snapmark__snapshot_meta__get_packed_size(&m);
+	if ((*buf = malloc(*len + 1)) == NULL)
 		return SM_ENOMEM;
-	snapmark__snapshot_meta__pack(&m, buf);
-	snap_key(key, SNAP_META, w->id);
-	rv = sm_txn_put(txn, key, 9, buf, len);
-	w->info.checksum = sm_crc32c(0, buf, len);
-	w->info.bytes = bytes + len;
-	w->info.entries = d->n_entries;
-	free(buf);
-	return rv;
+	snapmark__snapshot_meta__pack(&m, *buf);
+	return SM_OK;
 }
 
 int
@@ -115,6 +131,24 @@ sm_snapshot_write(struct sm_store *st, uint32_t task, const char *task_name,
 	if (rv == SM_OK)
 		*info = w.info;
 	return rv;
+}
+
+int
+sm_snapshot_inline(uint32_t task, const char *task_name, uint64_t epoch,
+    uint64_t id, const struct sm_snapshot_data *data, unsigned char **meta,
+    size_t *len, struct sm_snapshot_info *info)
+{
+	if (data->n_entries != 0 || data->n_chain != 0 || data->delta != NULL)
+		return SM_EINVAL;
+	struct snap_write w = { .task = task, .task_name = task_name,
+		.epoch = epoch, .id = id, .data = data };
+	int rv = snap_meta_pack(&w, 0, meta, len);
+	if (rv != SM_OK)
+		return rv;
+	info->checksum = sm_crc32c(0, *meta, *len);
+	info->bytes = *len;
+	info->entries = 0;
+	return SM_OK;
 }
 
 /*
@@ -303,6 +337,42 @@ snap_read_entry(const void *key, size_t klen, const void *val, size_t vlen,
 	return entry_list_push(&r->link, &se);
 }
 
+/* Verify and decode the packed meta of snapshot `id` of `task` against
+ * `checksum`; on success the caller frees *out. */
+static int
+snap_meta_verify(const void *val, size_t vlen, uint32_t checksum,
+    uint32_t task, uint64_t id, Snapmark__SnapshotMeta **out, char *why,
+    size_t whylen)
+{
+	if (sm_crc32c(0, val, vlen) != checksum) {
+		snprintf(why, whylen,
+		    "snapshot %" PRIu64 ": metadata checksum mismatch", id);
+		return SM_ECORRUPT;
+	}
+	Snapmark__SnapshotMeta *m = snapmark__snapshot_meta__unpack(NULL,
+	    vlen, val);
+	if (m == NULL) {
+		snprintf(why, whylen,
+		    "snapshot %" PRIu64 ": metadata does not decode", id);
+		return SM_ECORRUPT;
+	}
+	int bad = m->checkpoint_id != id || m->task != task ||
+	    m->n_sink_pending != m->n_sink_pending_id ||
+	    m->n_chain != m->n_chain_checksums;
+	for (size_t i = 0; !bad && i < m->n_chain; i++)
+		bad = m->chain[i] >= id || (i > 0 && m->chain[i] <= m->chain[i - 1]);
+	if (bad) {
+		snprintf(why, whylen,
+		    "snapshot %" PRIu64 ": metadata names another task or "
+		    "checkpoint, or a broken chain",
+		    id);
+		snapmark__snapshot_meta__free_unpacked(m, NULL);
+		return SM_ECORRUPT;
+	}
+	*out = m;
+	return SM_OK;
+}
+
 /* Read and verify the meta of snapshot `id` whose packed meta has
  * `checksum`; on success the caller frees *out. */
 static int
@@ -321,33 +391,8 @@ snap_meta(struct sm_txn *txn, struct snap_read *r, uint64_t id,
 	}
 	if (rv != SM_OK)
 		return rv;
-	if (sm_crc32c(0, val, vlen) != checksum) {
-		snprintf(r->why, r->whylen,
-		    "snapshot %" PRIu64 ": metadata checksum mismatch", id);
-		return SM_ECORRUPT;
-	}
-	Snapmark__SnapshotMeta *m = snapmark__snapshot_meta__unpack(NULL,
-	    vlen, val);
-	if (m == NULL) {
-		snprintf(r->why, r->whylen,
-		    "snapshot %" PRIu64 ": metadata does not decode", id);
-		return SM_ECORRUPT;
-	}
-	int bad = m->checkpoint_id != id || m->task != r->task ||
-	    m->n_sink_pending != m->n_sink_pending_id ||
-	    m->n_chain != m->n_chain_checksums;
-	for (size_t i = 0; !bad && i < m->n_chain; i++)
-		bad = m->chain[i] >= id || (i > 0 && m->chain[i] <= m->chain[i - 1]);
-	if (bad) {
-		snprintf(r->why, r->whylen,
-		    "snapshot %" PRIu64 ": metadata names another task or "
-		    "checkpoint, or a broken chain",
-		    id);
-		snapmark__snapshot_meta__free_unpacked(m, NULL);
-		return SM_ECORRUPT;
-	}
-	*out = m;
-	return SM_OK;
+	return snap_meta_verify(val, vlen, checksum, r->task, id, out, r->why,
+	    r->whylen);
 }
 
 /* Apply snapshot `id`'s own entries (not its chain), verified against
@@ -494,6 +539,39 @@ sm_snapshot_read(struct sm_store *st, uint32_t task, uint64_t id,
 		sm_snapshot_data_free(&d);
 		return rv;
 	}
+	*data = d;
+	return SM_OK;
+}
+
+int
+sm_snapshot_read_inline(const void *meta, size_t len, uint32_t task,
+    uint64_t id, uint32_t checksum, struct sm_snapshot_data *data, char *why,
+    size_t whylen)
+{
+	struct snap_read r = { .task = task, .why = why, .whylen = whylen };
+	Snapmark__SnapshotMeta *m;
+	why[0] = '\0';
+	int rv = snap_meta_verify(meta, len, checksum, task, id, &m, why,
+	    whylen);
+	if (rv != SM_OK)
+		return rv;
+	if (m->entries != 0 || m->n_chain != 0) {
+		snprintf(why, whylen,
+		    "inline snapshot %" PRIu64 " claims %" PRIu64
+		    " state entries or a chain",
+		    id, m->entries);
+		snapmark__snapshot_meta__free_unpacked(m, NULL);
+		return SM_ECORRUPT;
+	}
+	struct sm_snapshot_data d;
+	memset(&d, 0, sizeof(d));
+	rv = snap_fill(&r, m, &d);
+	snapmark__snapshot_meta__free_unpacked(m, NULL);
+	if (rv != SM_OK) {
+		sm_snapshot_data_free(&d);
+		return rv;
+	}
+	d.bytes_read = len;
 	*data = d;
 	return SM_OK;
 }

@@ -51,6 +51,28 @@ int sm_snapshot_read(struct sm_store *st, uint32_t task, uint64_t id,
     uint32_t checksum, struct sm_snapshot_data *data, char *why,
     size_t whylen);
 
+/*
+ * Inline snapshots: a snapshot with no keyed state (a source's offset, a
+ * sink's pending files) is only its SnapshotMeta, a few dozen bytes. It is
+ * not written to LMDB at all: sm_snapshot_inline packs the meta (the same
+ * bytes the store would hold) and the task sends them inside its ack, so
+ * they become durable with the coordinator's commit of the checkpoint, the
+ * only moment they matter, and the task saves an fsync on the checkpoint's
+ * critical path. sm_snapshot_inline refuses data with entries or a chain.
+ * The handle's checksum (CRC-32C of the bytes) protects them the same way.
+ */
+#define SM_SNAPSHOT_INLINE "inline" /* the handle location of one */
+
+int sm_snapshot_inline(uint32_t task, const char *task_name, uint64_t epoch,
+    uint64_t id, const struct sm_snapshot_data *data, unsigned char **meta,
+    size_t *len, struct sm_snapshot_info *info);
+
+/* sm_snapshot_read_inline verifies and decodes an inline snapshot, as
+ * sm_snapshot_read does a stored one. */
+int sm_snapshot_read_inline(const void *meta, size_t len, uint32_t task,
+    uint64_t id, uint32_t checksum, struct sm_snapshot_data *data, char *why,
+    size_t whylen);
+
 void sm_snapshot_data_free(struct sm_snapshot_data *data);
 
 /* sm_snapshot_prune deletes every snapshot below `below` (ids >= below

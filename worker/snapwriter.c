@@ -81,12 +81,20 @@ writer_decline(struct sm_snapwriter *w, uint64_t id, const char *reason)
 	    w->cfg.task, w->task_name, reason);
 }
 
+/* Ack checkpoint j; inline (len bytes, may be NULL) is an inline
+ * snapshot's packed meta. */
 static void
 writer_ack(struct sm_snapwriter *w, struct writer_job *j,
     const char *location, const struct sm_snapshot_info *info,
-    uint64_t full_bytes, int incremental, uint64_t async_us)
+    uint64_t full_bytes, int incremental, uint64_t async_us,
+    unsigned char *inline_meta, size_t inline_len)
 {
 	Snapmark__SnapshotHandle h = SNAPMARK__SNAPSHOT_HANDLE__INIT;
+	if (inline_meta != NULL) {
+		h.has_inline_meta = 1;
+		h.inline_meta.data = inline_meta;
+		h.inline_meta.len = inline_len;
+	}
 	h.task = w->cfg.task;
 	h.checkpoint_id = j->id;
 	h.location = (char *) location;
@@ -254,7 +262,34 @@ writer_savepoint(struct sm_snapwriter *w, struct writer_job *j,
 		writer_decline(w, j->id, why);
 		return;
 	}
-	writer_ack(w, j, dir, &info, info.bytes, 0, sm_now_us() - t0);
+	writer_ack(w, j, dir, &info, info.bytes, 0, sm_now_us() - t0, NULL, 0);
+}
+
+/* A full snapshot without keyed state goes into the ack instead of the
+ * store (snapshot.h, inline snapshots). It is no base for a chain: the
+ * next snapshot that has state is full. */
+static void
+writer_inline(struct sm_snapwriter *w, struct writer_job *j,
+    const struct sm_snapshot_data *d, uint64_t t0)
+{
+	unsigned char *meta = NULL;
+	size_t len = 0;
+	struct sm_snapshot_info info;
+	int rv = sm_snapshot_inline(w->cfg.task, w->task_name, w->cfg.epoch,
+	    j->id, d, &meta, &len, &info);
+	if (rv != SM_OK) {
+		writer_decline(w, j->id, "cannot pack the inline snapshot");
+		return;
+	}
+	free(w->carry);
+	w->carry = NULL;
+	w->n_carry = 0;
+	w->n_chain = 0;
+	w->delta_bytes = 0;
+	w->must_full = 1;
+	writer_ack(w, j, SM_SNAPSHOT_INLINE, &info, info.bytes, 0,
+	    sm_now_us() - t0, meta, len);
+	free(meta);
 }
 
 static void
@@ -321,6 +356,11 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	d.incremental = !full;
 	d.full_entries = w->shadow.len;
 	struct sm_snapshot_info info;
+	if (rv == SM_OK && full && d.n_entries == 0) {
+		writer_inline(w, j, &d, t0);
+		free(full_entries);
+		return;
+	}
 	if (rv == SM_OK)
 		rv = sm_snapshot_write(w->cfg.store, w->cfg.task, w->task_name,
 		    w->cfg.epoch, j->id, &d, &info);
@@ -351,7 +391,7 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	w->n_chain++;
 	uint64_t full_bytes = full ? info.bytes : writer_full_estimate(w);
 	writer_ack(w, j, sm_store_path(w->cfg.store), &info, full_bytes,
-	    !full, sm_now_us() - t0);
+	    !full, sm_now_us() - t0, NULL, 0);
 }
 
 static void

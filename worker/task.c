@@ -766,6 +766,10 @@ static int
 task_read_handle(struct worker_task *t, const Snapmark__SnapshotHandle *h,
     struct sm_snapshot_data *d, char *why, size_t whylen)
 {
+	if (h->has_inline_meta)
+		return sm_snapshot_read_inline(h->inline_meta.data,
+		    h->inline_meta.len, h->task, h->checkpoint_id, h->checksum,
+		    d, why, whylen);
 	struct sm_store *src = t->store;
 	int rv = SM_OK;
 	if (strcmp(h->location, sm_store_path(t->store)) != 0)

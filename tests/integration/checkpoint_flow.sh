@@ -3,7 +3,9 @@
 # from the CLI, are complete and consistent, full or incremental:
 #   - every completed checkpoint lists every task with a snapshot handle;
 #   - `snapmark trigger --wait` reports the documented line;
-#   - each task's snapshot, read from outside with mdb_dump + protoc,
+#   - each task's snapshot, read from outside with mdb_dump + protoc (or,
+#     for the sources, whose snapshots have no keyed state and travel
+#     inline in the checkpoint record, from `snapmark show` + protoc),
 #     decodes and holds what it should: sources their offsets, and every
 #     count task exactly the counts of the records before those offsets
 #     whose keys it owns (a consistent cut, computed independently here),
@@ -95,7 +97,10 @@ def key_of(sub, seq, seed=11, keys=20000):
     return mix((stream + seq) & M64) % keys
 offsets = {}
 for t in tasks[:2]:
-    meta = run("meta", t["handle"]["location"], str(rec["id"]))
+    h = t["handle"]
+    assert h["location"] == "inline" and "inline_meta" in h, \
+        f"a source's snapshot is not inline: {h}"
+    meta = run("inline", h["inline_meta"], str(h["checksum"]))
     f = dict(l.split(": ", 1) for l in meta.splitlines() if ": " in l)
     assert f["task_name"] == f'"{t["task_name"]}"', meta
     offsets[t["task"]] = int(f["source_next_seq"])
@@ -153,9 +158,10 @@ import json, sys
 ids = [c["id"] for c in json.load(sys.stdin)["checkpoints"]
        if c["status"] == "COMPLETED"][:15]
 print(" ".join(map(str, ids)))' >"$TEST_TMP/retained"
+cli --json show "$(cut -d' ' -f1 "$TEST_TMP/retained")" >"$TEST_TMP/newest.json"
 for dir in "$RUN"/state/*; do
-	python3 - "$SRC" "$dir" "$(cat "$TEST_TMP/retained")" <<'PY' || fail "retention is wrong in $dir"
-import subprocess, sys
+	python3 - "$SRC" "$dir" "$(cat "$TEST_TMP/retained")" "$TEST_TMP/newest.json" <<'PY' || fail "retention is wrong in $dir"
+import json, subprocess, sys
 tool = sys.argv[1] + "/tests/integration/snapshots.py"
 def run(*a):
     return subprocess.run([sys.executable, tool, *a], check=True,
@@ -165,6 +171,15 @@ for line in run("chains", sys.argv[2]).splitlines():
     ids = [int(x) for x in line.split()]
     chains[ids[0]] = set(ids[1:])
 present = set(chains)
+name = sys.argv[2].rsplit("/", 1)[1]
+handle = [t["handle"] for t in json.load(open(sys.argv[4]))["tasks"]
+          if t["task_name"] == name][0]
+if handle["location"] == "inline":
+    # Sources and sinks keep no keyed state: their snapshots live in the
+    # checkpoint records, and their stores hold none.
+    assert not present, f"{name} is inline but its store holds {sorted(present)}"
+    print(f"{name}: inline snapshots, none in its store")
+    sys.exit(0)
 retained = {int(x) for x in sys.argv[3].split()}
 need = set()
 for r in retained & present:

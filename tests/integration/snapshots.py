@@ -8,7 +8,11 @@ check what a checkpoint really holds.
                                      protoc's text format
   snapshots.py state LOCATION ID     "KEY COUNT" per state entry, key order
   snapshots.py ids LOCATION          the checkpoint ids present
-  snapshots.py chains LOCATION       per snapshot: "ID CHAIN-IDS..." 
+  snapshots.py chains LOCATION       per snapshot: "ID CHAIN-IDS..."
+  snapshots.py inline HEX CHECKSUM   an inline snapshot (the handle's
+                                     inline_meta, as `snapmark --json show`
+                                     prints it) checked against the handle's
+                                     CRC-32C, then decoded as `meta` does
 """
 import os
 import subprocess
@@ -64,6 +68,17 @@ def state_entry(value):
     return out
 
 
+def crc32c(data):
+    """CRC-32C (Castagnoli, reflected 0x82F63B78), bit by bit: an
+    implementation independent of common/checksum.c."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
 def fields(text):
     """Scalar fields of a text-format message: name -> [values]."""
     out = {}
@@ -76,6 +91,13 @@ def fields(text):
 
 def main():
     cmd, location = sys.argv[1], sys.argv[2]
+    if cmd == 'inline':
+        meta = bytes.fromhex(location)
+        if crc32c(meta) != int(sys.argv[3]):
+            sys.exit('inline snapshot: CRC-32C %d, handle says %s'
+                     % (crc32c(meta), sys.argv[3]))
+        print(decode('SnapshotMeta', meta), end='')
+        return
     pairs = dump(location)
     if cmd == 'ids':
         for k, _ in pairs:
