@@ -53,7 +53,10 @@ int sm_snapwriter_start(const struct sm_snapwriter_config *cfg,
  * sm_snapwriter_submit queues checkpoint `id`: data as captured by the
  * operator, sync and alignment times for the ack, and savepoint_dir (NULL
  * for a checkpoint). The writer takes data->entries (set to NULL here, so
- * the caller's release does not free them) and copies the rest.
+ * the caller's release does not free them) and copies the rest. A
+ * snapshot without keyed state, submitted while the writer is idle, is
+ * packed inline and acknowledged right here on the caller's thread: there
+ * is nothing to write, so no reason to wake the writer thread.
  */
 int sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
     struct sm_snapshot_data *data, const char *savepoint_dir,
