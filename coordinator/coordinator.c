@@ -19,11 +19,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -747,46 +747,63 @@ coord_setup(struct coord *c, const struct coord_args *a)
 	return 0;
 }
 
+/* Serve one worker socket that NNG says is readable: up to 256 messages,
+ * so one busy worker cannot starve the others. */
+static void
+coord_serve_worker(struct coord *c, struct coord_worker *w)
+{
+	for (int k = 0; k < 256; k++) {
+		Snapmark__Control *m;
+		nng_pipe p;
+		int rv = sm_control_recv(w->sock, NNG_FLAG_NONBLOCK, &m, &p);
+		if (rv == SM_EAGAIN || rv == SM_ECLOSED)
+			break;
+		if (rv != SM_OK)
+			continue;
+		coord_on_control(c, w, p, m);
+		snapmark__control__free_unpacked(m, NULL);
+	}
+}
+
+/*
+ * The event loop. epoll, not poll: with thousands of workers a poll() of
+ * every socket's fd on each wake-up costs more than the messages it finds
+ * (the 10,000-task benchmark), while epoll hands back only the ready ones.
+ * Tags: 0 the CLI socket, 1 the pipe-event fd, 2 + i worker i.
+ */
 static void
 coord_loop(struct coord *c)
 {
-	int cli_fd;
+	enum { MAX_EVENTS = 256 };
+	int cli_fd, ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev[MAX_EVENTS];
 	nng_socket_get_int(c->cli, NNG_OPT_RECVFD, &cli_fd);
-	struct pollfd *fds = calloc((size_t) c->n_workers + 2, sizeof(*fds));
-	if (fds == NULL) {
-		sm_error("out of memory");
+	int ok = ep >= 0;
+	for (int i = -2; ok && i < c->n_workers; i++) {
+		struct epoll_event e = { .events = EPOLLIN,
+			.data.u32 = (uint32_t) (i + 2) };
+		int fd = i == -2 ? cli_fd : i == -1 ? pipe_ev_fd
+		                                    : c->workers[i].recv_fd;
+		ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) == 0;
+	}
+	if (!ok) {
+		sm_error("epoll: %s", strerror(errno));
+		if (ep >= 0)
+			close(ep);
 		return;
 	}
-	fds[0].fd = cli_fd;
-	fds[1].fd = pipe_ev_fd;
-	for (int i = 0; i < c->n_workers; i++)
-		fds[2 + i].fd = c->workers[i].recv_fd;
-	for (int i = 0; i < c->n_workers + 2; i++)
-		fds[i].events = POLLIN;
 	uint64_t wait_us = 0;
 	while (!coord_terminate) {
 		int timeout = (int) ((wait_us + 999) / 1000);
 		if (timeout > 100)
 			timeout = 100;
-		poll(fds, (nfds_t) c->n_workers + 2, timeout);
+		int n = epoll_wait(ep, ev, MAX_EVENTS, timeout);
 
 		coord_drain_pipe_events(c);
-		for (int i = 0; i < c->n_workers; i++) {
-			struct coord_worker *w = &c->workers[i];
-			if (!(fds[2 + i].revents & POLLIN))
-				continue;
-			for (int k = 0; k < 256; k++) {
-				Snapmark__Control *m;
-				nng_pipe p;
-				int rv = sm_control_recv(w->sock,
-				    NNG_FLAG_NONBLOCK, &m, &p);
-				if (rv == SM_EAGAIN || rv == SM_ECLOSED)
-					break;
-				if (rv != SM_OK)
-					continue;
-				coord_on_control(c, w, p, m);
-				snapmark__control__free_unpacked(m, NULL);
-			}
+		for (int k = 0; k < n; k++) {
+			uint32_t tag = ev[k].data.u32;
+			if (tag >= 2)
+				coord_serve_worker(c, &c->workers[tag - 2]);
 		}
 		nng_msg *msg;
 		while (nng_recvmsg(c->cli, &msg, NNG_FLAG_NONBLOCK) == 0) {
@@ -799,7 +816,7 @@ coord_loop(struct coord *c)
 		coord_recovery_tick(c, now);
 		wait_us = coord_checkpoint_tick(c, now);
 	}
-	free(fds);
+	close(ep);
 }
 
 int

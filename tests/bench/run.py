@@ -707,6 +707,13 @@ input = relay forward
             lines += [f"[stage g{s}]", "operator = gen", "parallelism = 250", "rate = 1"]
         return "\n".join(lines) + "\n"
 
+    def wait_coordinator_up(self, clog):
+        """Until the coordinator listens for every worker: fake workers
+        dialling earlier would retry, and 2,500 of them retrying run out
+        of file descriptors."""
+        self.wait_for("the coordinator to listen",
+                      lambda: self.grep_log(clog, r"coordinator \(pid \d+\) for job"), 60, 0.05)
+
     def scale_once(self, cfg, tasks, workers, want, timeout):
         run = self.run_dir("sc-%d-%d" % (tasks, workers))
         os.makedirs(run, exist_ok=True)
@@ -718,6 +725,7 @@ input = relay forward
         self.children.append(coord)
         out = os.path.join(run, "fake.csv")
         try:
+            self.wait_coordinator_up(os.path.join(run, "coordinator.log"))
             p = subprocess.run([os.path.join(self.tests, "fake_workers"),
                                 "--coordinator", "ipc://%s/coordinator" % run,
                                 "--workers", str(workers), "--checkpoints", str(want),
@@ -815,6 +823,7 @@ input = relay forward
         self.children.append(coord)
         fake = None
         try:
+            self.wait_coordinator_up(os.path.join(run, "coordinator.log"))
             fake = subprocess.Popen([os.path.join(self.tests, "fake_workers"),
                                      "--coordinator", "ipc://%s/coordinator" % run,
                                      "--workers", "2500", "--checkpoints", "1000",
