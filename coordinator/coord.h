@@ -38,6 +38,7 @@ struct coord_worker {
 	uint32_t pid;
 	char *prefix;              /* data prefix it registered */
 	uint64_t last_seen_us;
+	uint64_t last_sent_us;     /* anything sent to it: a heartbeat too */
 };
 
 /* One task's latest record counts, from its worker's heartbeats; the

@@ -108,6 +108,8 @@ coord_send(struct coord *c, int worker_id, const Snapmark__Control *m)
 	if (rv != SM_OK)
 		sm_warn("cannot send to worker %d: %s", worker_id,
 		    sm_strerror(rv));
+	else
+		w->last_sent_us = sm_now_us();
 	return rv;
 }
 
@@ -245,21 +247,29 @@ coord_on_control(struct coord *c, struct coord_worker *w, nng_pipe p,
 }
 
 /* Workers watch the coordinator too: every worker hears from it at least
- * every heartbeat period. */
+ * every heartbeat period. Any message counts, so a worker that got a
+ * trigger or a completion lately needs no heartbeat, and the ones that do
+ * fall due one by one instead of in a burst of thousands of sends. While
+ * a checkpoint is in flight (its completion will reach every worker)
+ * they wait, up to a third of the workers' timeout. */
 static void
 coord_send_heartbeats(struct coord *c, uint64_t now)
 {
-	static uint64_t last;
-	if (now - last < c->job.heartbeat_ms * 1000)
-		return;
-	last = now;
+	uint64_t period = c->job.heartbeat_ms * 1000;
+	uint64_t patience = c->job.heartbeat_timeout_ms * 1000 / 3;
+	if (c->n_pending > 0 && patience > period)
+		period = patience;
 	Snapmark__Heartbeat h = SNAPMARK__HEARTBEAT__INIT;
 	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
 	m.body_case = SNAPMARK__CONTROL__BODY_HEARTBEAT;
 	m.heartbeat = &h;
-	for (int i = 0; i < c->n_workers; i++)
-		if (c->workers[i].alive)
-			sm_control_offer(c->workers[i].sock, &m);
+	for (int i = 0; i < c->n_workers; i++) {
+		struct coord_worker *w = &c->workers[i];
+		if (!w->alive || now - w->last_sent_us < period)
+			continue;
+		sm_control_offer(w->sock, &m);
+		w->last_sent_us = now;
+	}
 }
 
 static void
