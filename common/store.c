@@ -567,6 +567,49 @@ done:
 }
 
 int
+sm_txn_scan_newest(struct sm_txn *txn, const void *prefix, size_t plen,
+    size_t max, sm_scan_fn fn, void *arg)
+{
+	unsigned char after[64];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	if (plen == 0 || plen > sizeof(after))
+		return SM_EINVAL;
+	/* The first key past the prefix range: the prefix with its last
+	 * byte that is not 0xff incremented. */
+	memcpy(after, prefix, plen);
+	size_t alen = plen;
+	while (alen > 0 && after[alen - 1] == 0xff)
+		alen--;
+	int c = mdb_cursor_open(txn->txn, txn->dbi, &cur);
+	if (c != 0)
+		return txn_err(txn, "mdb_cursor_open", c);
+	if (alen == 0) {
+		c = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	} else {
+		after[alen - 1]++;
+		k.mv_size = alen;
+		k.mv_data = after;
+		c = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		c = c == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+		    : c == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST)
+		                        : c;
+	}
+	int rv = SM_OK;
+	for (size_t n = 0; c == 0 && n < max && txn_has_prefix(&k, prefix, plen);
+	     n++) {
+		if ((rv = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg)) !=
+		    0)
+			break;
+		c = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	if (rv == SM_OK && c != 0 && c != MDB_NOTFOUND)
+		rv = txn_err(txn, "mdb_cursor_get", c);
+	mdb_cursor_close(cur);
+	return rv;
+}
+
+int
 sm_txn_del_prefix(struct sm_txn *txn, const void *prefix, size_t plen,
     uint64_t *deleted)
 {

@@ -101,6 +101,12 @@ typedef int (*sm_scan_fn)(const void *key, size_t klen, const void *val,
 int sm_txn_scan(struct sm_txn *txn, const void *prefix, size_t plen,
     sm_scan_fn fn, void *arg);
 
+/* sm_txn_scan_newest calls fn for at most max keys starting with prefix,
+ * from the greatest down: the newest ids of an index without reading the
+ * older ones. Otherwise as sm_txn_scan. */
+int sm_txn_scan_newest(struct sm_txn *txn, const void *prefix, size_t plen,
+    size_t max, sm_scan_fn fn, void *arg);
+
 /* sm_txn_del_prefix deletes every key starting with prefix; *deleted (if
  * not NULL) receives how many. */
 int sm_txn_del_prefix(struct sm_txn *txn, const void *prefix, size_t plen,

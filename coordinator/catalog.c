@@ -378,6 +378,44 @@ coord_catalog_list(struct coord_catalog *cat, size_t max, int completed_only,
 	return SM_OK;
 }
 
+struct id_list {
+	uint64_t *ids;
+	size_t n;
+};
+
+static int
+id_list_one(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct id_list *l = arg;
+	if (klen == 9)
+		l->ids[l->n++] = sm_be64_get((const unsigned char *) key + 1);
+	return SM_OK;
+}
+
+struct id_list_req {
+	struct id_list *l;
+	size_t max;
+};
+
+static int
+id_list_fn(struct sm_txn *txn, void *arg)
+{
+	struct id_list_req *q = arg;
+	return sm_txn_scan_newest(txn, "C", 1, q->max, id_list_one, q->l);
+}
+
+int
+coord_catalog_completed_ids(struct coord_catalog *cat, size_t max,
+    uint64_t *ids, size_t *n)
+{
+	struct id_list l = { .ids = ids, .n = 0 };
+	struct id_list_req q = { .l = &l, .max = max };
+	int rv = sm_store_read(cat->store, id_list_fn, &q);
+	*n = rv == SM_OK ? l.n : 0;
+	return rv;
+}
+
 int
 coord_catalog_latest(struct coord_catalog *cat, uint64_t *id)
 {

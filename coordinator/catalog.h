@@ -68,6 +68,12 @@ int coord_catalog_get(struct coord_catalog *cat, uint64_t id,
 int coord_catalog_list(struct coord_catalog *cat, size_t max,
     int completed_only, Snapmark__CheckpointRecord ***out, size_t *n);
 
+/* coord_catalog_completed_ids writes the ids of up to max newest COMPLETED
+ * checkpoints (no savepoints), newest first, from the index alone: no
+ * record is read, however many tasks it lists. */
+int coord_catalog_completed_ids(struct coord_catalog *cat, size_t max,
+    uint64_t *ids, size_t *n);
+
 /* coord_catalog_latest returns the latest completed id (0 if none). */
 int coord_catalog_latest(struct coord_catalog *cat, uint64_t *id);
 

@@ -213,16 +213,10 @@ checkpoint_failed(struct coord *c, struct coord_pending *p,
 static size_t
 checkpoint_retained(struct coord *c, uint64_t *ids, size_t max)
 {
-	Snapmark__CheckpointRecord **recs;
-	size_t n = 0, k = 0;
-	if (coord_catalog_list(c->cat, max, 1, &recs, &n) != SM_OK)
+	size_t n = 0;
+	if (coord_catalog_completed_ids(c->cat, max, ids, &n) != SM_OK)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		ids[k++] = recs[i]->id;
-		snapmark__checkpoint_record__free_unpacked(recs[i], NULL);
-	}
-	free(recs);
-	return k;
+	return n;
 }
 
 static void

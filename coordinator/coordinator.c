@@ -231,6 +231,10 @@ coord_on_control(struct coord *c, struct coord_worker *w, nng_pipe p,
 	case SNAPMARK__CONTROL__BODY_ACK:
 		coord_on_ack(c, m->ack);
 		break;
+	case SNAPMARK__CONTROL__BODY_ACK_BATCH:
+		for (size_t i = 0; i < m->ack_batch->n_acks; i++)
+			coord_on_ack(c, m->ack_batch->acks[i]);
+		break;
 	case SNAPMARK__CONTROL__BODY_DECLINE:
 		coord_on_decline(c, m->decline);
 		break;

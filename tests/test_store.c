@@ -361,6 +361,75 @@ STORE_TEST(scan_returns_the_keys_of_a_prefix_in_order_and_nothing_else)
 	sm_store_close(st);
 }
 
+struct newest_acc {
+	unsigned char prefix[8];
+	size_t max;
+	uint64_t got[400];
+	size_t n;
+	int bad;        /* a key outside the prefix */
+};
+
+static int
+newest_one(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg)
+{
+	struct newest_acc *a = arg;
+	if (klen != 16 || memcmp(key, a->prefix, 8) != 0 || a->n >= 400)
+		a->bad = 1;
+	else
+		a->got[a->n++] = sm_be64_get((const unsigned char *) key + 8);
+	return 0;
+}
+
+static int
+newest_txn(struct sm_txn *txn, void *arg)
+{
+	struct newest_acc *a = arg;
+	return sm_txn_scan_newest(txn, a->prefix, 8, a->max, newest_one, a);
+}
+
+/* scan_newest: the indices sm_txn_scan_newest finds under ckpt, into a. */
+static int
+scan_newest(struct sm_store *st, uint64_t ckpt, size_t max,
+    struct newest_acc *a)
+{
+	memset(a, 0, sizeof(*a));
+	sm_be64_put(a->prefix, ckpt);
+	a->max = max;
+	return sm_store_read(st, newest_txn, a);
+}
+
+STORE_TEST(scan_newest_returns_the_greatest_keys_of_a_prefix_first)
+{
+	struct sm_store *st = NULL;
+	struct newest_acc a;
+	/* UINT64_MAX: a prefix of 0xff bytes has no key after its range. */
+	uint64_t ckpts[] = { 256, 2, 255, 1, UINT64_MAX };
+	T_OK(sm_store_open(dir, 0, 0, &st));
+	for (int c = 0; c < 5; c++) {
+		struct fill f = { ckpts[c], 300, 8, 0 };
+		T_OK(sm_store_write(st, put_fill, &f));
+	}
+	for (int c = 0; c < 5; c++) {
+		T_OK(scan_newest(st, ckpts[c], 5, &a));
+		T_EQ_INT(a.n, 5);
+		T_EQ_INT(a.bad, 0);
+		for (size_t i = 0; i < a.n; i++)
+			T_EQ_INT(a.got[i], 299 - i);
+		T_OK(scan_newest(st, ckpts[c], 1000, &a));
+		T_EQ_INT(a.n, 300);
+		T_EQ_INT(a.got[299], 0);
+		T_EQ_INT(a.bad, 0);
+	}
+	T_OK(scan_newest(st, 3, 10, &a)); /* between two prefixes */
+	T_EQ_INT(a.n, 0);
+	T_OK(scan_newest(st, 0, 10, &a)); /* before the first key */
+	T_EQ_INT(a.n, 0);
+	T_OK(scan_newest(st, 1u << 20, 10, &a)); /* between 256 and the last */
+	T_EQ_INT(a.n, 0);
+	sm_store_close(st);
+}
+
 STORE_TEST(del_prefix_removes_exactly_that_range_and_counts_it)
 {
 	struct sm_store *st = NULL;
@@ -695,6 +764,8 @@ static const struct sm_test tests[] = {
 	    values_survive_close_and_reopen_without_durable_after_sync },
 	{ "scan_returns_the_keys_of_a_prefix_in_order_and_nothing_else",
 	    scan_returns_the_keys_of_a_prefix_in_order_and_nothing_else },
+	{ "scan_newest_returns_the_greatest_keys_of_a_prefix_first",
+	    scan_newest_returns_the_greatest_keys_of_a_prefix_first },
 	{ "del_prefix_removes_exactly_that_range_and_counts_it",
 	    del_prefix_removes_exactly_that_range_and_counts_it },
 	{ "a_write_whose_function_fails_leaves_nothing_behind",

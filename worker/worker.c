@@ -24,6 +24,7 @@
 #include <nng/protocol/pair1/pair.h>
 
 #include "channel.h"
+#include "acksender.h"
 #include "clock.h"
 #include "control.h"
 #include "error.h"
@@ -51,6 +52,7 @@ struct worker {
 	int n_prefix;
 	struct worker_task **tasks;
 	int n_tasks;
+	struct sm_acksender *acks;  /* every task's acks go through it */
 };
 
 static volatile sig_atomic_t worker_terminate;
@@ -72,12 +74,22 @@ worker_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 }
 
 static int
-worker_send(void *ctx, const Snapmark__Control *c)
+worker_send_now(void *ctx, const Snapmark__Control *c)
 {
 	struct worker *w = ctx;
 	nng_pipe none = NNG_PIPE_INITIALIZER;
 	nng_socket sock = { .id = atomic_load(&w->sock_id) };
 	return sm_control_send(sock, none, c);
+}
+
+/* What tasks send with: acks are combined (acksender.h). */
+static int
+worker_send(void *ctx, const Snapmark__Control *c)
+{
+	struct worker *w = ctx;
+	if (c->body_case == SNAPMARK__CONTROL__BODY_ACK)
+		return sm_acksender_send(w->acks, c->ack);
+	return worker_send_now(w, c);
 }
 
 static void
@@ -493,7 +505,8 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	if (worker_open_socket(&w) != SM_OK)
+	if (sm_acksender_new(worker_send_now, &w, &w.acks) != SM_OK ||
+	    worker_open_socket(&w) != SM_OK)
 		return 1;
 	sm_info("worker %d (pid %d) started; coordinator %s, data %s", w.id,
 	    (int) getpid(), w.coordinator, w.data_prefix);
@@ -515,6 +528,7 @@ main(int argc, char **argv)
 	}
 	sm_info("terminating");
 	worker_stop_tasks(&w);
+	sm_acksender_free(w.acks);
 	if (sm_channel_wait_closed(2000000) > 0)
 		sm_warn("exiting with data channels still closing");
 	/* Exiting ends the closer thread if the socket is wedged. */

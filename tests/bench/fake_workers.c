@@ -9,8 +9,11 @@
  *
  *   connect   -> Register (worker id, pid, a data prefix nobody dials)
  *   Deploy    -> TaskEvent RUNNING for every task it lists
- *   Trigger   -> Ack for that task at once (a SnapshotHandle with the
- *                Deploy's epoch, zero durations)
+ *   Trigger   -> an Ack for each task it names, at once (a SnapshotHandle
+ *                with the Deploy's epoch, zero durations): one message
+ *                per task, or with --batch-acks one AckBatch for all of
+ *                them, as a real worker's combining sender does when its
+ *                tasks' acks are ready together (worker/acksender.h)
  *   Complete  -> noted; the first fake worker to receive it stamps the
  *                checkpoint's completion time
  *   every heartbeat_ms (from Deploy) -> Heartbeat
@@ -71,6 +74,7 @@ struct fake_shared {
 	struct fake_cp cp[FAKE_MAX_CHECKPOINTS];
 	int n_completed;
 	uint64_t tasks;            /* tasks of the job, from Deploys */
+	int batch_acks;            /* --batch-acks */
 	atomic_int stop;
 };
 
@@ -167,57 +171,81 @@ fake_deploy(struct fake_worker *w, const Snapmark__Deploy *d)
 	}
 }
 
-static void fake_trigger_task(struct fake_worker *w,
-    const Snapmark__TriggerBarrier *t, uint32_t task);
+/* Fill ack/h for task's snapshot of the trigger's checkpoint. */
+static void
+fake_ack_of(const Snapmark__TriggerBarrier *t, uint32_t task,
+    Snapmark__Ack *ack, Snapmark__SnapshotHandle *h)
+{
+	snapmark__snapshot_handle__init(h);
+	h->task = task;
+	h->checkpoint_id = t->checkpoint_id;
+	h->location = "fake";
+	h->has_entries = 1;
+	snapmark__ack__init(ack);
+	ack->epoch = t->epoch;
+	ack->checkpoint_id = t->checkpoint_id;
+	ack->task = task;
+	ack->handle = h;
+}
 
-/* A trigger names all the sources of this worker: ack each of them. */
+/* A trigger names all the sources of this worker: ack each of them, one
+ * message per task, or (--batch-acks) all in one AckBatch, as a worker's
+ * combining ack sender does with acks that are ready together. */
 static void
 fake_trigger(struct fake_worker *w, const Snapmark__TriggerBarrier *t)
 {
 	if (t->epoch != w->epoch || t->checkpoint_id == 0 ||
 	    t->checkpoint_id >= FAKE_MAX_CHECKPOINTS)
 		return;
-	fake_trigger_task(w, t, t->task);
-	for (size_t i = 0; i < t->n_more_tasks; i++)
-		fake_trigger_task(w, t, t->more_tasks[i]);
-}
-
-static void
-fake_trigger_task(struct fake_worker *w, const Snapmark__TriggerBarrier *t,
-    uint32_t task)
-{
+	size_t n = 1 + t->n_more_tasks;
 	struct fake_cp *cp = &w->sh->cp[t->checkpoint_id];
 	uint64_t now = fake_now_us();
 	pthread_mutex_lock(&w->sh->lock);
-	if (cp->triggers++ == 0)
+	if (cp->triggers == 0)
 		cp->first_trigger = now;
+	cp->triggers += (int) n;
 	cp->last_trigger = now;
 	pthread_mutex_unlock(&w->sh->lock);
 
-	Snapmark__SnapshotHandle h = SNAPMARK__SNAPSHOT_HANDLE__INIT;
-	h.task = task;
-	h.checkpoint_id = t->checkpoint_id;
-	h.location = "fake";
-	h.bytes = 0;
-	h.checksum = 0;
-	h.has_entries = 1;
-	h.entries = 0;
-	Snapmark__Ack ack = SNAPMARK__ACK__INIT;
-	ack.epoch = t->epoch;
-	ack.checkpoint_id = t->checkpoint_id;
-	ack.task = task;
-	ack.handle = &h;
-	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
-	c.body_case = SNAPMARK__CONTROL__BODY_ACK;
-	c.ack = &ack;
-	if (fake_send(w, &c) != SM_OK)
-		return;
+	Snapmark__Ack *acks = calloc(n, sizeof(*acks));
+	Snapmark__Ack **ackp = calloc(n, sizeof(*ackp));
+	Snapmark__SnapshotHandle *hs = calloc(n, sizeof(*hs));
+	if (acks == NULL || ackp == NULL || hs == NULL)
+		goto done;
+	for (size_t i = 0; i < n; i++) {
+		fake_ack_of(t, i == 0 ? t->task : t->more_tasks[i - 1],
+		    &acks[i], &hs[i]);
+		ackp[i] = &acks[i];
+	}
+	size_t sent = 0;
+	if (w->sh->batch_acks && n > 1) {
+		Snapmark__AckBatch b = SNAPMARK__ACK_BATCH__INIT;
+		b.n_acks = n;
+		b.acks = ackp;
+		Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+		c.body_case = SNAPMARK__CONTROL__BODY_ACK_BATCH;
+		c.ack_batch = &b;
+		if (fake_send(w, &c) == SM_OK)
+			sent = n;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			Snapmark__Control c = SNAPMARK__CONTROL__INIT;
+			c.body_case = SNAPMARK__CONTROL__BODY_ACK;
+			c.ack = &acks[i];
+			if (fake_send(w, &c) == SM_OK)
+				sent++;
+		}
+	}
 	now = fake_now_us();
 	pthread_mutex_lock(&w->sh->lock);
-	cp->acks++;
-	if (now > cp->last_ack)
+	cp->acks += (int) sent;
+	if (sent > 0 && now > cp->last_ack)
 		cp->last_ack = now;
 	pthread_mutex_unlock(&w->sh->lock);
+done:
+	free(acks);
+	free(ackp);
+	free(hs);
 }
 
 static void
@@ -341,7 +369,7 @@ fake_usage(FILE *f)
 	fprintf(f,
 	    "usage: fake_workers --coordinator URL --workers W "
 	    "[--checkpoints K]\n"
-	    "                    [--timeout S] [--csv FILE]\n"
+	    "                    [--timeout S] [--csv FILE] [--batch-acks]\n"
 	    "  --coordinator URL  the coordinator's control address "
 	    "base (ipc://RUN/coordinator)\n"
 	    "  --workers W        fake workers 1..W (the coordinator's "
@@ -350,7 +378,9 @@ fake_usage(FILE *f)
 	    "(default 10)\n"
 	    "  --timeout S        give up after S seconds (default 120)\n"
 	    "  --csv FILE         per-checkpoint lines go here (default "
-	    "stdout)\n");
+	    "stdout)\n"
+	    "  --batch-acks       ack a trigger's tasks in one AckBatch "
+	    "(default: one Ack each)\n");
 }
 
 int
@@ -362,11 +392,12 @@ main(int argc, char **argv)
 		{ "checkpoints", required_argument, NULL, 'k' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "csv", required_argument, NULL, 'o' },
+		{ "batch-acks", no_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *url = NULL, *csv = NULL;
-	int n_workers = 0, want = 10, ch;
+	int n_workers = 0, want = 10, ch, batch_acks = 0;
 	double timeout_s = 120;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
@@ -385,6 +416,9 @@ main(int argc, char **argv)
 		case 'o':
 			csv = optarg;
 			break;
+		case 'b':
+			batch_acks = 1;
+			break;
 		case 'h':
 			fake_usage(stdout);
 			return 0;
@@ -401,6 +435,7 @@ main(int argc, char **argv)
 
 	static struct fake_shared sh;
 	pthread_mutex_init(&sh.lock, NULL);
+	sh.batch_acks = batch_acks;
 	int n_threads = n_workers < FAKE_THREADS ? n_workers : FAKE_THREADS;
 	struct fake_worker *ws = calloc((size_t) n_workers, sizeof(*ws));
 	struct fake_slice *sl = calloc((size_t) n_threads, sizeof(*sl));

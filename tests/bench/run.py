@@ -714,8 +714,8 @@ input = relay forward
         self.wait_for("the coordinator to listen",
                       lambda: self.grep_log(clog, r"coordinator \(pid \d+\) for job"), 60, 0.05)
 
-    def scale_once(self, cfg, tasks, workers, want, timeout):
-        run = self.run_dir("sc-%d-%d" % (tasks, workers))
+    def scale_once(self, cfg, tasks, workers, want, timeout, batch=False):
+        run = self.run_dir("sc-%d-%d%s" % (tasks, workers, "-b" if batch else ""))
         os.makedirs(run, exist_ok=True)
         job = self.job(run, self.scale_job(tasks))
         coord_log = open(os.path.join(run, "coordinator.log"), "w")
@@ -729,7 +729,8 @@ input = relay forward
             p = subprocess.run([os.path.join(self.tests, "fake_workers"),
                                 "--coordinator", "ipc://%s/coordinator" % run,
                                 "--workers", str(workers), "--checkpoints", str(want),
-                                "--timeout", str(timeout), "--csv", out],
+                                "--timeout", str(timeout), "--csv", out]
+                               + (["--batch-acks"] if batch else []),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                timeout=timeout + 30)
         finally:
@@ -766,19 +767,21 @@ input = relay forward
 
     def row_scale(self):
         want = 2 if self.quick else 10
-        # (tasks, workers): the first two keep <= 4 tasks per worker; the
-        # last shows what happens with many tasks per worker.
-        configs = [(1000, 1000), (10000, 2500), (1000, 10)]
+        # (tasks, workers, acks batched per trigger): the first three keep
+        # <= 4 tasks per worker, acked one message per task (the worst
+        # case) or in one AckBatch per worker (a worker whose tasks ack
+        # together); the last shows many tasks per worker.
+        configs = [(1000, 1000, False), (10000, 2500, False), (10000, 2500, True), (1000, 10, False)]
         self.note("scale", "configs", configs)
         self.note("scale", "checkpoints_per_config", want)
-        for tasks, workers in configs:
-            cfg = "%d tasks / %d workers" % (tasks, workers)
+        for tasks, workers, batch in configs:
+            cfg = "%d tasks / %d workers%s" % (tasks, workers, ", batched acks" if batch else "")
             # Few workers: the checkpoints are expected to stall (see the
             # report); 5 s shows how many triggers got through.
             timeout = 5 if workers < 100 else 60 + want * 5
             try:
                 n, rc, err = self.scale_once(cfg, tasks, workers, want if workers >= 100 else 2,
-                                             timeout)
+                                             timeout, batch)
                 log("scale %-26s %d checkpoints completed%s" % (cfg, n, "" if rc == 0 else " (" + err.splitlines()[0] + ")" if err else ""))
             except Exception as e:
                 log("scale %s: %s" % (cfg, e))
