@@ -492,6 +492,18 @@ sm_txn_put(struct sm_txn *txn, const void *key, size_t klen,
 }
 
 int
+sm_txn_append(struct sm_txn *txn, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	MDB_val k = { klen, (void *) key };
+	MDB_val v = { vlen, (void *) val };
+	int rc = mdb_put(txn->txn, txn->dbi, &k, &v, MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		return SM_EAGAIN;
+	return rc == 0 ? SM_OK : txn_err(txn, "mdb_put", rc);
+}
+
+int
 sm_txn_get(struct sm_txn *txn, const void *key, size_t klen,
     const void **val, size_t *vlen)
 {

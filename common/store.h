@@ -84,6 +84,13 @@ int sm_store_sync(struct sm_store *st);
 int sm_txn_put(struct sm_txn *txn, const void *key, size_t klen,
     const void *val, size_t vlen);
 
+/* sm_txn_append is sm_txn_put for a key that sorts after every key in the
+ * store (MDB_APPEND: no page search, leaf pages filled whole, the way to
+ * write a large sorted run). SM_EAGAIN, without logging, when the key does
+ * not sort last: put it with sm_txn_put instead. */
+int sm_txn_append(struct sm_txn *txn, const void *key, size_t klen,
+    const void *val, size_t vlen);
+
 /* sm_txn_get finds key. On success *val and *vlen point into the map and stay
  * valid until the transaction ends. SM_ENOTFOUND if absent. */
 int sm_txn_get(struct sm_txn *txn, const void *key, size_t klen,

@@ -51,6 +51,9 @@ snap_write_fn(struct sm_txn *txn, void *arg)
 	 * survive under the same id. */
 	if ((rv = sm_txn_del_prefix(txn, key, 9, NULL)) != SM_OK)
 		return rv;
+	/* Entries come sorted and a new snapshot's id is normally the
+	 * greatest: append until a key does not sort last, then put. */
+	int append = 1;
 	for (size_t i = 0; i < d->n_entries; i++) {
 		Snapmark__StateEntry e = SNAPMARK__STATE_ENTRY__INIT;
 		e.key = d->entries[i].key;
@@ -61,8 +64,13 @@ snap_write_fn(struct sm_txn *txn, void *arg)
 		}
 		size_t len = snapmark__state_entry__pack(&e, val);
 		sm_be64_put(key + 9, e.key);
-		if ((rv = sm_txn_put(txn, key, sizeof(key), val, len)) !=
-		    SM_OK)
+		rv = append ? sm_txn_append(txn, key, sizeof(key), val, len)
+		            : SM_EAGAIN;
+		if (rv == SM_EAGAIN) {
+			append = 0;
+			rv = sm_txn_put(txn, key, sizeof(key), val, len);
+		}
+		if (rv != SM_OK)
 			return rv;
 		crc = sm_crc32c(crc, val, len);
 		bytes += len;
