@@ -468,7 +468,7 @@ class Report:
             if ratio is not None and k == max(sizes):
                 worst = ratio
             self.w("| %s | %s / %s | %s | %s | %s | %s | %s | %s | %s | %d / %d |" % (
-                "{:,}".format(k), fnum(pct(s, 50)), fnum(max(s)), fnum(pct(a, 50)), fnum(pct(dd, 50)),
+                "{:,}".format(k), fnum(pct(s, 50), 3), fnum(max(s), 3), fnum(pct(a, 50)), fnum(pct(dd, 50)),
                 "{:,}".format(int(median(db))) if db else "-",
                 "{:,}".format(int(median(de))) if de else "-",
                 "{:,}".format(int(full)), "{:,}".format(int(changed)) if changed else "-",
