@@ -1073,6 +1073,40 @@ WRITER_TEST(checkpoints_after_a_savepoint_restore_exactly, 0, 10, BIG_PERCENT,
 	T_TRUE(read_matches(f, f->st, 5, f->rec.rec[5].checksum));
 }
 
+/* A restore: the task starts a new writer seeded with the restored state
+ * (on the writer's own thread) and goes on with deltas on top of it. */
+WRITER_TEST(a_writer_seeded_with_a_restored_state_snapshots_it_with_the_changes,
+    0, 10, BIG_PERCENT, 3000)
+{
+	populate(f, 3);
+	T_OK(checkpoint(f, 1, NULL));
+	sm_snapwriter_wait(f->w);
+	T_TRUE(acked(f, 1));
+	sm_snapwriter_stop(f->w);
+	f->w = NULL;
+	struct sm_snapwriter_config cfg = { .store = f->st,
+		.task = TASK,
+		.task_name = TASK_NAME,
+		.epoch = EPOCH,
+		.policy = &f->policy,
+		.send = record_send,
+		.send_ctx = &f->rec };
+	T_OK(sm_snapwriter_start(&cfg, f->want[1], f->n_want[1], &f->w));
+	random_changes(f, 200, 40);
+	T_OK(checkpoint(f, 2, NULL));
+	random_changes(f, 200, 40);
+	T_OK(checkpoint(f, 3, NULL));
+	sm_snapwriter_wait(f->w);
+	T_TRUE(acked(f, 2));
+	T_TRUE(acked(f, 3));
+	/* the first snapshot after a restore is full: the seeded shadow
+	 * with the changes; the next a delta on it */
+	T_TRUE(!f->rec.rec[2].incremental);
+	T_TRUE(f->rec.rec[3].incremental);
+	T_TRUE(read_matches(f, f->st, 2, f->rec.rec[2].checksum));
+	T_TRUE(read_matches(f, f->st, 3, f->rec.rec[3].checksum));
+}
+
 WRITER_TEST(a_savepoint_leaves_the_chain_the_next_checkpoint_is_a_delta_on, 0,
     10, BIG_PERCENT, 3000)
 {
@@ -1105,6 +1139,7 @@ static const struct sm_test tests[] = {
 	T(a_map_that_cannot_grow_declines_and_the_next_checkpoint_is_full),
 	T(a_savepoint_is_a_full_snapshot_in_its_own_directory),
 	T(checkpoints_after_a_savepoint_restore_exactly),
+	T(a_writer_seeded_with_a_restored_state_snapshots_it_with_the_changes),
 	T(a_savepoint_leaves_the_chain_the_next_checkpoint_is_a_delta_on),
 #undef T
 	{ NULL, NULL },

@@ -51,6 +51,10 @@ struct sm_snapwriter {
 	 * not into the chain, so the next delta must carry them. */
 	struct sm_state_entry *carry;
 	size_t n_carry;
+	/* The restored state, until the writer thread has put it into the
+	 * shadow (writer_seed). */
+	struct sm_state_entry *seed;
+	size_t n_seed;
 
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -405,10 +409,41 @@ writer_prune(struct sm_snapwriter *w, struct writer_job *j)
 		    w->task_name, j->id, sm_strerror(rv));
 }
 
+/* Fill the shadow with the restored state, before any job (busy is set
+ * meanwhile, so submit's inline shortcut keeps off the shadow). */
+static void
+writer_seed(struct sm_snapwriter *w)
+{
+	int rv = sm_keymap_reserve(&w->shadow, w->n_seed);
+	for (size_t i = 0; rv == SM_OK && i < w->n_seed; i++) {
+		int64_t *slot = sm_keymap_slot(&w->shadow, w->seed[i].key);
+		if (slot == NULL)
+			rv = SM_ENOMEM;
+		else
+			*slot = w->seed[i].count;
+	}
+	if (rv != SM_OK) {
+		sm_error("task %s: out of memory restoring the snapshot "
+		         "writer's state; its checkpoints will be declined",
+		    w->task_name);
+		w->lost = 1;
+	}
+	free(w->seed);
+	w->seed = NULL;
+	w->n_seed = 0;
+	pthread_mutex_lock(&w->lock);
+	w->busy = 0;
+	if (w->head == NULL)
+		pthread_cond_broadcast(&w->idle);
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void *
 writer_main(void *arg)
 {
 	struct sm_snapwriter *w = arg;
+	if (w->seed != NULL)
+		writer_seed(w);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (w->head == NULL && !w->stopping)
@@ -453,25 +488,25 @@ sm_snapwriter_start(const struct sm_snapwriter_config *cfg,
 		free(w);
 		return SM_ENOMEM;
 	}
-	if (sm_keymap_reserve(&w->shadow, n) != SM_OK) {
-		sm_keymap_fini(&w->shadow);
-		free(w);
-		return SM_ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int64_t *slot = sm_keymap_slot(&w->shadow, restored[i].key);
-		if (slot == NULL) {
+	/* The shadow is seeded on the writer thread, from a copy, while the
+	 * task's thread loads the same entries into the operator. */
+	if (n > 0) {
+		w->seed = malloc(n * sizeof(*w->seed));
+		if (w->seed == NULL) {
 			sm_keymap_fini(&w->shadow);
 			free(w);
 			return SM_ENOMEM;
 		}
-		*slot = restored[i].count;
+		memcpy(w->seed, restored, n * sizeof(*w->seed));
+		w->n_seed = n;
+		w->busy = 1;
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	pthread_cond_init(&w->idle, NULL);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		sm_keymap_fini(&w->shadow);
+		free(w->seed);
 		free(w);
 		return SM_ENOMEM;
 	}

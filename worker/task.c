@@ -826,15 +826,8 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 		return rv;
 	}
 	uint64_t t_read = sm_now_us();
-	if (t->op->ops->restore != NULL && (id != 0 || !t->is_source))
-		rv = t->op->ops->restore(t->op, id, &data);
-	t->drained = data.drained;
-	if (rv != SM_OK) {
-		snprintf(why, whylen, "operator restore failed: %s",
-		    sm_strerror(rv));
-		sm_snapshot_data_free(&data);
-		return rv;
-	}
+	/* The writer copies the entries and fills its shadow on its own
+	 * thread while this one loads them into the operator. */
 	struct sm_snapwriter_config wc = { .store = t->store,
 		.task = (uint32_t) t->task,
 		.task_name = t->name,
@@ -845,10 +838,21 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 		.debug_delay_us = t->debug_snapshot_delay_us };
 	rv = sm_snapwriter_start(&wc, data.entries, data.n_entries,
 	    &t->writer);
+	if (rv != SM_OK) {
+		snprintf(why, whylen, "cannot start the snapshot writer");
+		sm_snapshot_data_free(&data);
+		return rv;
+	}
+	if (t->op->ops->restore != NULL && (id != 0 || !t->is_source))
+		rv = t->op->ops->restore(t->op, id, &data);
+	t->drained = data.drained;
 	size_t entries = data.n_entries;
 	sm_snapshot_data_free(&data);
 	if (rv != SM_OK) {
-		snprintf(why, whylen, "cannot start the snapshot writer");
+		snprintf(why, whylen, "operator restore failed: %s",
+		    sm_strerror(rv));
+		sm_snapwriter_stop(t->writer);
+		t->writer = NULL;
 		return rv;
 	}
 	if (entries > 0) {
@@ -857,7 +861,8 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 		sm_info("task %s: restored %zu entries (%" PRIu64
 		        " bytes) of checkpoint %" PRIu64
 		        " in %.1f ms: read %.1f ms (%.0f MB/s), "
-		        "operator and writer %.1f ms",
+		        "operator %.1f ms (the snapshot writer fills its copy "
+		        "meanwhile)",
 		    t->name, entries, bytes_read, id,
 		    (double) (t1 - t0) / 1000.0, read_s * 1000.0,
 		    read_s > 0 ? (double) bytes_read / read_s / 1e6 : 0.0,
