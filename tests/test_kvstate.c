@@ -731,7 +731,7 @@ op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
 	struct sm_op *op = NULL;
 	struct sm_record *recs = calloc(BATCH, sizeof(*recs));
 	struct sm_snapshot_data d;
-	struct sm_emitter none = { NULL }; /* count emits only at the end */
+	struct sm_emitter none = { NULL, NULL }; /* count emits only at the end */
 	int rv = recs == NULL ? SM_ENOMEM : sm_operator_open(&ctx, &op);
 	/* warm-up: every key once */
 	for (size_t k = 0; rv == SM_OK && k < total; k += BATCH) {
