@@ -13,8 +13,8 @@ struct sm_acksender {
 	worker_send_fn send;
 	void *ctx;
 	pthread_mutex_t lock;
-	int sending;              /* a thread is in the send loop */
-	Snapmark__Ack **queue;    /* copies queued meanwhile */
+	int sending;           /* a thread is in the send loop */
+	Snapmark__Ack **queue; /* copies queued meanwhile */
 	size_t n, cap;
 };
 

@@ -154,8 +154,7 @@ sm_kvstate_capture_delta(struct sm_kvstate *s, struct sm_state_entry **out,
 }
 
 int
-sm_kvstate_load(struct sm_kvstate *s, const struct sm_state_entry *e,
-    size_t n)
+sm_kvstate_load(struct sm_kvstate *s, const struct sm_state_entry *e, size_t n)
 {
 	if (sm_keymap_reserve(&s->live, s->live.len + n) != SM_OK)
 		return SM_ENOMEM;
@@ -211,7 +210,8 @@ int
 sm_kvdelta_flatten(const struct sm_kvdelta *d, struct sm_state_entry **out,
     size_t *n)
 {
-	struct sm_state_entry *e = malloc((sm_kvdelta_len(d) + 1) * sizeof(*e));
+	struct sm_state_entry *e =
+	    malloc((sm_kvdelta_len(d) + 1) * sizeof(*e));
 	if (e == NULL)
 		return SM_ENOMEM;
 	size_t k = 0;

@@ -30,8 +30,9 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: snapshot_read --dir STORE_DIR --task T "
-	                "--checkpoint ID --checksum C\n");
+	fprintf(stderr,
+	    "usage: snapshot_read --dir STORE_DIR --task T "
+	    "--checkpoint ID --checksum C\n");
 	exit(2);
 }
 
@@ -71,7 +72,8 @@ main(int argc, char **argv)
 	struct sm_store *st;
 	int rv = sm_store_open(dir, 0, 0, &st);
 	if (rv != SM_OK) {
-		fprintf(stderr, "snapshot_read: %s: %s\n", dir, sm_strerror(rv));
+		fprintf(stderr, "snapshot_read: %s: %s\n", dir,
+		    sm_strerror(rv));
 		return 1;
 	}
 	struct sm_snapshot_data d;

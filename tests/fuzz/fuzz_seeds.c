@@ -37,7 +37,9 @@ main(int argc, char **argv)
 	}
 	static struct sm_batch b;
 	for (uint64_t i = 0; i < 5; i++) {
-		struct sm_record r = { .subtask = 1, .seq = i, .key = i * 7,
+		struct sm_record r = { .subtask = 1,
+			.seq = i,
+			.key = i * 7,
 			.value = (int64_t) i - 2 };
 		sm_batch_add(&b, &r);
 	}
