@@ -74,8 +74,8 @@ static void
 crc_impl_pick(void)
 {
 	__builtin_cpu_init();
-	crc_impl = __builtin_cpu_supports("sse4.2") ? crc32c_sse42
-	                                             : sm_crc32c_table;
+	crc_impl =
+	    __builtin_cpu_supports("sse4.2") ? crc32c_sse42 : sm_crc32c_table;
 }
 
 uint32_t

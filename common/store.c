@@ -603,15 +603,15 @@ sm_txn_scan_newest(struct sm_txn *txn, const void *prefix, size_t plen,
 		k.mv_size = alen;
 		k.mv_data = after;
 		c = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		c = c == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
+		c = c == 0              ? mdb_cursor_get(cur, &k, &v, MDB_PREV)
 		    : c == MDB_NOTFOUND ? mdb_cursor_get(cur, &k, &v, MDB_LAST)
 		                        : c;
 	}
 	int rv = SM_OK;
-	for (size_t n = 0; c == 0 && n < max && txn_has_prefix(&k, prefix, plen);
-	     n++) {
-		if ((rv = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg)) !=
-		    0)
+	for (size_t n = 0;
+	     c == 0 && n < max && txn_has_prefix(&k, prefix, plen); n++) {
+		if ((rv = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size,
+		         arg)) != 0)
 			break;
 		c = mdb_cursor_get(cur, &k, &v, MDB_PREV);
 	}
@@ -648,5 +648,3 @@ sm_txn_del_prefix(struct sm_txn *txn, const void *prefix, size_t plen,
 		*deleted = n;
 	return SM_OK;
 }
-
-

@@ -289,8 +289,9 @@ cli_text_stage_records(const JobStatus *st)
 		const char *name = m->task_name != NULL ? m->task_name : "?";
 		size_t len = strcspn(name, ".");
 		size_t k = 0;
-		while (k < n && (strlen(sums[k].name) != len ||
-		                    strncmp(sums[k].name, name, len) != 0))
+		while (k < n &&
+		    (strlen(sums[k].name) != len ||
+		        strncmp(sums[k].name, name, len) != 0))
 			k++;
 		if (k == n) {
 			snprintf(sums[k].name, sizeof(sums[k].name), "%.*s",
@@ -303,8 +304,9 @@ cli_text_stage_records(const JobStatus *st)
 		sums[k].out_s += m->records_out_per_s;
 	}
 	putchar('\n');
-	cli_table_row(&t, (const char *[]) { "STAGE", "RECORDS IN",
-	                      "RECORDS OUT", "IN/S", "OUT/S" });
+	cli_table_row(&t,
+	    (const char *[]) { "STAGE", "RECORDS IN", "RECORDS OUT", "IN/S",
+	        "OUT/S" });
 	for (size_t k = 0; k < n; k++) {
 		cli_table_take(&t, cli_fmt("%s", sums[k].name));
 		cli_table_take(&t, cli_fmt("%" PRIu64, sums[k].in));
@@ -502,10 +504,10 @@ cli_text_record(const CheckpointRecord *r)
 		            : "-"));
 		cli_table_take(&t,
 		    cli_fmt("%s",
-		        h->has_inline_meta ? "inline"
+		        h->has_inline_meta        ? "inline"
 		            : !h->has_incremental ? "-"
-		            : h->incremental ? "delta"
-		                             : "full"));
+		            : h->incremental      ? "delta"
+		                                  : "full"));
 		if (h->has_entries)
 			cli_table_take(&t, cli_fmt("%" PRIu64, h->entries));
 		else

@@ -38,15 +38,15 @@ struct coord_worker {
 	uint32_t pid;
 	char *prefix;              /* data prefix it registered */
 	uint64_t last_seen_us;
-	uint64_t last_sent_us;     /* anything sent to it: a heartbeat too */
+	uint64_t last_sent_us; /* anything sent to it: a heartbeat too */
 };
 
 /* One task's latest record counts, from its worker's heartbeats; the
  * rates are measured between the last two of the same epoch. */
 struct coord_metrics {
-	uint64_t epoch;                 /* 0: none yet */
+	uint64_t epoch; /* 0: none yet */
 	uint64_t in, out;
-	uint64_t at_us;                 /* the worker's wall clock */
+	uint64_t at_us; /* the worker's wall clock */
 	double in_per_s, out_per_s;
 	int has_rate;
 };

@@ -796,8 +796,9 @@ coord_loop(struct coord *c)
 	for (int i = -2; ok && i < c->n_workers; i++) {
 		struct epoll_event e = { .events = EPOLLIN,
 			.data.u32 = (uint32_t) (i + 2) };
-		int fd = i == -2 ? cli_fd : i == -1 ? pipe_ev_fd
-		                                    : c->workers[i].recv_fd;
+		int fd = i == -2 ? cli_fd
+		    : i == -1    ? pipe_ev_fd
+		                 : c->workers[i].recv_fd;
 		ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) == 0;
 	}
 	if (!ok) {

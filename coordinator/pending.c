@@ -67,7 +67,8 @@ coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
 			free(loc);
 			return SM_ENOMEM;
 		}
-		memcpy(a->inline_meta.data, ack->handle->inline_meta.data, len);
+		memcpy(a->inline_meta.data, ack->handle->inline_meta.data,
+		    len);
 		a->inline_meta.len = len;
 	}
 	a->acked = 1;
@@ -195,7 +196,8 @@ coord_record_free(Snapmark__CheckpointRecord *r)
 		return;
 	for (size_t i = 0; i < r->n_tasks; i++) {
 		Snapmark__TaskCheckpointStats *s = r->tasks[i];
-		/* inline_meta is borrowed from the pending checkpoint's acks */
+		/* inline_meta is borrowed from the pending checkpoint's acks
+		 */
 		if (s->handle != NULL)
 			free(s->handle->location);
 		free(s->handle);

@@ -20,12 +20,12 @@
 struct fake_link {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int hold_first;        /* block inside the first send until released */
-	int held;              /* the first send is blocked now */
+	int hold_first; /* block inside the first send until released */
+	int held;       /* the first send is blocked now */
 	int messages;
 	int batches;
 	int per_message[MAX_ACKS];
-	uint32_t task[MAX_ACKS];   /* in arrival order */
+	uint32_t task[MAX_ACKS]; /* in arrival order */
 	uint64_t id[MAX_ACKS];
 	int n;
 };

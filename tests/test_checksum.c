@@ -54,7 +54,8 @@ the_fast_and_the_table_checksums_agree_on_every_length_and_alignment(void)
 			uint32_t seed = (uint32_t) (n * 2654435761u);
 			if (sm_crc32c(seed, buf + off, n) !=
 			    sm_crc32c_table(seed, buf + off, n))
-				T_FAIL_("offset %zu, length %zu differ", off, n);
+				T_FAIL_("offset %zu, length %zu differ", off,
+				    n);
 		}
 	T_EQ_INT(sm_crc32c_table(0, "123456789", 9), 0xE3069283u);
 }
@@ -64,10 +65,12 @@ static const struct sm_test tests[] = {
 	    crc32c_matches_the_standard_check_value },
 	{ "crc32c_of_32_zero_bytes_matches_rfc3720",
 	    crc32c_of_32_zero_bytes_matches_rfc3720 },
-	{ "crc32c_can_be_computed_in_pieces", crc32c_can_be_computed_in_pieces },
+	{ "crc32c_can_be_computed_in_pieces",
+	    crc32c_can_be_computed_in_pieces },
 	{ "crc32c_detects_a_single_flipped_bit",
 	    crc32c_detects_a_single_flipped_bit },
-	{ "the_fast_and_the_table_checksums_agree_on_every_length_and_alignment",
+	{ "the_fast_and_the_table_checksums_agree_on_every_length_and_"
+	  "alignment",
 	    the_fast_and_the_table_checksums_agree_on_every_length_and_alignment },
 	{ NULL, NULL },
 };

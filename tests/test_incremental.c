@@ -1075,8 +1075,9 @@ WRITER_TEST(checkpoints_after_a_savepoint_restore_exactly, 0, 10, BIG_PERCENT,
 
 /* A restore: the task starts a new writer seeded with the restored state
  * (on the writer's own thread) and goes on with deltas on top of it. */
-WRITER_TEST(a_writer_seeded_with_a_restored_state_snapshots_it_with_the_changes,
-    0, 10, BIG_PERCENT, 3000)
+WRITER_TEST(
+    a_writer_seeded_with_a_restored_state_snapshots_it_with_the_changes, 0, 10,
+    BIG_PERCENT, 3000)
 {
 	populate(f, 3);
 	T_OK(checkpoint(f, 1, NULL));

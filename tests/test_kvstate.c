@@ -668,7 +668,8 @@ sync_cost_of(size_t total, struct sync_cost *out)
 	if (rv == SM_OK) {
 		out->n_copied = s.copied - before;
 		out->n_handed = sm_kvdelta_len(d);
-		/* what the snapshot writer does with it, off the task's thread */
+		/* what the snapshot writer does with it, off the task's thread
+		 */
 		rv = sm_kvdelta_flatten(d, &e, &n);
 	}
 	if (rv == SM_OK) {
@@ -731,7 +732,8 @@ op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
 	struct sm_op *op = NULL;
 	struct sm_record *recs = calloc(BATCH, sizeof(*recs));
 	struct sm_snapshot_data d;
-	struct sm_emitter none = { NULL, NULL }; /* count emits only at the end */
+	struct sm_emitter none = { NULL,
+		NULL }; /* count emits only at the end */
 	int rv = recs == NULL ? SM_ENOMEM : sm_operator_open(&ctx, &op);
 	/* warm-up: every key once */
 	for (size_t k = 0; rv == SM_OK && k < total; k += BATCH) {
@@ -746,7 +748,8 @@ op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
 		memset(&d, 0, sizeof(d));
 		rv = op->ops->snapshot(op, 1, &d);
 		if (rv == SM_OK) {
-			if (d.delta == NULL || sm_kvdelta_len(d.delta) != total)
+			if (d.delta == NULL ||
+			    sm_kvdelta_len(d.delta) != total)
 				rv = SM_EINVAL;
 			op->ops->snapshot_release(op, &d);
 		}
@@ -770,8 +773,8 @@ op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
 			    sm_kvdelta_flatten(d.delta, &e, &n) == SM_OK;
 			out->n_entries = n;
 			for (size_t i = 0; i < n; i++)
-				out->counts_right &= e[i].count == 4 &&
-				    !e[i].deleted;
+				out->counts_right &=
+				    e[i].count == 4 && !e[i].deleted;
 			free(e);
 			op->ops->snapshot_release(op, &d);
 		}

@@ -480,8 +480,8 @@ SNAP_TEST(metadata_names_the_snapshot_and_checksums_the_state_in_key_order)
 static void
 reencode(struct raw *r)
 {
-	Snapmark__StateEntry *e = snapmark__state_entry__unpack(NULL, r->vlen,
-	    r->val);
+	Snapmark__StateEntry *e =
+	    snapmark__state_entry__unpack(NULL, r->vlen, r->val);
 	unsigned char out[64], *p = out;
 	uint64_t v;
 	if (e == NULL)
@@ -526,15 +526,15 @@ SNAP_TEST(entries_in_any_valid_protobuf_form_decode_the_same)
 	meta_key(meta.key, 5);
 	meta.klen = 9;
 	T_OK(raw_get(st, &meta));
-	Snapmark__SnapshotMeta *m = snapmark__snapshot_meta__unpack(NULL,
-	    meta.vlen, meta.val);
+	Snapmark__SnapshotMeta *m =
+	    snapmark__snapshot_meta__unpack(NULL, meta.vlen, meta.val);
 	T_TRUE(m != NULL);
 	m->state_checksum = crc;
 	meta.vlen = snapmark__snapshot_meta__pack(m, meta.val);
 	snapmark__snapshot_meta__free_unpacked(m, NULL);
 	T_OK(raw_put(st, &meta));
-	int rv = sm_snapshot_read(st, TASK, 5, sm_crc32c(0, meta.val,
-	    meta.vlen), &got, why, sizeof(why));
+	int rv = sm_snapshot_read(st, TASK, 5,
+	    sm_crc32c(0, meta.val, meta.vlen), &got, why, sizeof(why));
 	if (rv != SM_OK)
 		T_FAIL_("re-encoded snapshot: %s (%s)", sm_strerror(rv), why);
 	int same = same_data(&got, &data_a);
@@ -542,7 +542,8 @@ SNAP_TEST(entries_in_any_valid_protobuf_form_decode_the_same)
 	T_TRUE(same);
 }
 
-/* ---- inline snapshots ---------------------------------------------------- */
+/* ---- inline snapshots ----------------------------------------------------
+ */
 
 /* What a source or a sink snapshots: an offset, pending files, no keys. */
 static const struct sm_snapshot_data data_nokeys = {
@@ -576,9 +577,9 @@ an_inline_snapshot_reads_back_identical_and_checks_its_bytes(void)
 	int refused = 1;
 	for (size_t i = 0; i < len; i++) {
 		meta[i] ^= 0x04;
-		refused &= sm_snapshot_read_inline(meta, len, TASK, 9,
-		                info.checksum, &got, why, sizeof(why)) ==
-		    SM_ECORRUPT;
+		refused &=
+		    sm_snapshot_read_inline(meta, len, TASK, 9, info.checksum,
+		        &got, why, sizeof(why)) == SM_ECORRUPT;
 		meta[i] ^= 0x04;
 	}
 	refused &= sm_snapshot_read_inline(meta, len, TASK + 1, 9,
@@ -597,7 +598,8 @@ state_with_keys_is_never_inlined(void)
 	size_t len = 0;
 	struct sm_snapshot_info info;
 	T_ERR(sm_snapshot_inline(TASK, TASK_NAME, EPOCH, 9, &data_a, &meta,
-	    &len, &info), SM_EINVAL);
+	          &len, &info),
+	    SM_EINVAL);
 	T_TRUE(meta == NULL);
 }
 

@@ -366,7 +366,7 @@ struct newest_acc {
 	size_t max;
 	uint64_t got[400];
 	size_t n;
-	int bad;        /* a key outside the prefix */
+	int bad; /* a key outside the prefix */
 };
 
 static int

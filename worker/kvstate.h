@@ -30,9 +30,9 @@ struct sm_kvdelta {
 };
 
 struct sm_kvstate {
-	struct sm_keymap live;    /* key -> value */
-	struct sm_kvdelta delta;  /* changes since the last capture */
-	uint64_t copied;          /* entries copied by captures, ever */
+	struct sm_keymap live;   /* key -> value */
+	struct sm_kvdelta delta; /* changes since the last capture */
+	uint64_t copied;         /* entries copied by captures, ever */
 };
 
 int sm_kvstate_init(struct sm_kvstate *s);
@@ -84,8 +84,8 @@ size_t sm_kvdelta_len(const struct sm_kvdelta *d);
 
 /* sm_kvdelta_flatten turns d into entries (unsorted, deletions flagged) in
  * a malloc'ed array owned by the caller; d is left as it was. */
-int sm_kvdelta_flatten(const struct sm_kvdelta *d,
-    struct sm_state_entry **out, size_t *n);
+int sm_kvdelta_flatten(const struct sm_kvdelta *d, struct sm_state_entry **out,
+    size_t *n);
 
 /* sm_kvdelta_free frees a delta from sm_kvstate_take_delta; NULL is fine. */
 void sm_kvdelta_free(struct sm_kvdelta *d);

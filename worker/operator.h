@@ -10,9 +10,9 @@
  * Snapshot contract: snapshot() is the synchronous part of a checkpoint:
  * it fills a struct sm_snapshot_data with the keyed changes since the
  * previous snapshot (incremental = 1, as entries or as a whole delta) or
- * with its whole state, and must cost no more than what changed. The task copies what it needs and then
- * calls snapshot_release(). Materialising full snapshots is the snapshot
- * writer's business, off the task's thread.
+ * with its whole state, and must cost no more than what changed. The task
+ * copies what it needs and then calls snapshot_release(). Materialising full
+ * snapshots is the snapshot writer's business, off the task's thread.
  */
 #ifndef SM_OPERATOR_H
 #define SM_OPERATOR_H

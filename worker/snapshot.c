@@ -148,8 +148,11 @@ sm_snapshot_inline(uint32_t task, const char *task_name, uint64_t epoch,
 {
 	if (data->n_entries != 0 || data->n_chain != 0 || data->delta != NULL)
 		return SM_EINVAL;
-	struct snap_write w = { .task = task, .task_name = task_name,
-		.epoch = epoch, .id = id, .data = data };
+	struct snap_write w = { .task = task,
+		.task_name = task_name,
+		.epoch = epoch,
+		.id = id,
+		.data = data };
 	int rv = snap_meta_pack(&w, 0, meta, len);
 	if (rv != SM_OK)
 		return rv;
@@ -178,8 +181,8 @@ struct entry_list {
 
 struct snap_read {
 	uint32_t task;
-	struct entry_list state;  /* the chain applied so far, by key */
-	struct entry_list link;   /* the link being read */
+	struct entry_list state; /* the chain applied so far, by key */
+	struct entry_list link;  /* the link being read */
 	uint32_t state_crc;
 	uint64_t n_read;
 	uint64_t bytes;           /* value bytes read, every link */
@@ -251,7 +254,8 @@ entry_list_merge(struct entry_list *base, const struct entry_list *d)
 		return SM_ENOMEM;
 	size_t i = 0, j = 0;
 	while (i < base->n || j < d->n) {
-		if (j == d->n || (i < base->n && base->e[i].key < d->e[j].key)) {
+		if (j == d->n ||
+		    (i < base->n && base->e[i].key < d->e[j].key)) {
 			out.e[out.n++] = base->e[i++];
 			continue;
 		}
@@ -296,8 +300,8 @@ snap_entry_fast(const unsigned char *p, size_t len, struct sm_state_entry *e)
 	if (p == end || *p++ != 0x08 || !snap_varint(&p, end, &key) ||
 	    p == end || *p++ != 0x10 || !snap_varint(&p, end, &count))
 		return 0;
-	if (p != end && (*p++ != 0x18 || !snap_varint(&p, end, &deleted) ||
-	                    deleted > 1))
+	if (p != end &&
+	    (*p++ != 0x18 || !snap_varint(&p, end, &deleted) || deleted > 1))
 		return 0;
 	if (p != end)
 		return 0;
@@ -316,8 +320,8 @@ snap_read_entry(const void *key, size_t klen, const void *val, size_t vlen,
 	if (!snap_entry_fast(val, vlen, &se)) {
 		ProtobufCAllocator arena = { arena_alloc, arena_free, r };
 		r->arena_used = 0;
-		Snapmark__StateEntry *e = snapmark__state_entry__unpack(&arena,
-		    vlen, val);
+		Snapmark__StateEntry *e =
+		    snapmark__state_entry__unpack(&arena, vlen, val);
 		if (e == NULL) {
 			snprintf(r->why, r->whylen,
 			    "state entry %" PRIu64 " of snapshot %" PRIu64
@@ -559,8 +563,8 @@ sm_snapshot_read_inline(const void *meta, size_t len, uint32_t task,
 	struct snap_read r = { .task = task, .why = why, .whylen = whylen };
 	Snapmark__SnapshotMeta *m;
 	why[0] = '\0';
-	int rv = snap_meta_verify(meta, len, checksum, task, id, &m, why,
-	    whylen);
+	int rv =
+	    snap_meta_verify(meta, len, checksum, task, id, &m, why, whylen);
 	if (rv != SM_OK)
 		return rv;
 	if (m->entries != 0 || m->n_chain != 0) {

@@ -88,10 +88,9 @@ writer_decline(struct sm_snapwriter *w, uint64_t id, const char *reason)
 /* Ack checkpoint j; inline (len bytes, may be NULL) is an inline
  * snapshot's packed meta. */
 static void
-writer_ack(struct sm_snapwriter *w, struct writer_job *j,
-    const char *location, const struct sm_snapshot_info *info,
-    uint64_t full_bytes, int incremental, uint64_t async_us,
-    unsigned char *inline_meta, size_t inline_len)
+writer_ack(struct sm_snapwriter *w, struct writer_job *j, const char *location,
+    const struct sm_snapshot_info *info, uint64_t full_bytes, int incremental,
+    uint64_t async_us, unsigned char *inline_meta, size_t inline_len)
 {
 	Snapmark__SnapshotHandle h = SNAPMARK__SNAPSHOT_HANDLE__INIT;
 	if (inline_meta != NULL) {
@@ -394,8 +393,8 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	w->chain_sums[w->n_chain] = info.checksum;
 	w->n_chain++;
 	uint64_t full_bytes = full ? info.bytes : writer_full_estimate(w);
-	writer_ack(w, j, sm_store_path(w->cfg.store), &info, full_bytes,
-	    !full, sm_now_us() - t0, NULL, 0);
+	writer_ack(w, j, sm_store_path(w->cfg.store), &info, full_bytes, !full,
+	    sm_now_us() - t0, NULL, 0);
 }
 
 static void

@@ -836,8 +836,8 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 		.send = t->send,
 		.send_ctx = t->send_ctx,
 		.debug_delay_us = t->debug_snapshot_delay_us };
-	rv = sm_snapwriter_start(&wc, data.entries, data.n_entries,
-	    &t->writer);
+	rv =
+	    sm_snapwriter_start(&wc, data.entries, data.n_entries, &t->writer);
 	if (rv != SM_OK) {
 		snprintf(why, whylen, "cannot start the snapshot writer");
 		sm_snapshot_data_free(&data);
@@ -1150,8 +1150,7 @@ worker_task_index(const struct worker_task *t)
 }
 
 void
-worker_task_records(const struct worker_task *t, uint64_t *in,
-    uint64_t *out)
+worker_task_records(const struct worker_task *t, uint64_t *in, uint64_t *out)
 {
 	*in = atomic_load_explicit(&t->records_in, memory_order_relaxed);
 	*out = atomic_load_explicit(&t->records_out, memory_order_relaxed);

@@ -23,8 +23,8 @@
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 
-#include "channel.h"
 #include "acksender.h"
+#include "channel.h"
 #include "clock.h"
 #include "control.h"
 #include "error.h"
@@ -52,7 +52,7 @@ struct worker {
 	int n_prefix;
 	struct worker_task **tasks;
 	int n_tasks;
-	struct sm_acksender *acks;  /* every task's acks go through it */
+	struct sm_acksender *acks; /* every task's acks go through it */
 };
 
 static volatile sig_atomic_t worker_terminate;
@@ -268,8 +268,8 @@ worker_heartbeat(struct worker *w)
 	h.worker_id = (uint32_t) w->id;
 	/* Each task's record counts ride along. */
 	Snapmark__TaskMetrics *m = calloc((size_t) w->n_tasks + 1, sizeof(*m));
-	Snapmark__TaskMetrics **mp = calloc((size_t) w->n_tasks + 1,
-	    sizeof(*mp));
+	Snapmark__TaskMetrics **mp =
+	    calloc((size_t) w->n_tasks + 1, sizeof(*mp));
 	if (m != NULL && mp != NULL && w->n_tasks > 0) {
 		uint64_t wall = sm_wall_us();
 		for (int i = 0; i < w->n_tasks; i++) {

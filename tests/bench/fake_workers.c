@@ -3,9 +3,9 @@
  * workers, to measure how the coordinator copes with many tasks.
  *
  * Each fake worker has its own pair1 connection to the coordinator (a few
- * threads poll all of them) and speaks the control protocol of proto/snapmark.proto
- * through common/control.h, exactly as snapmark-worker does, minus the
- * tasks themselves:
+ * threads poll all of them) and speaks the control protocol of
+ * proto/snapmark.proto through common/control.h, exactly as snapmark-worker
+ * does, minus the tasks themselves:
  *
  *   connect   -> Register (worker id, pid, a data prefix nobody dials)
  *   Deploy    -> TaskEvent RUNNING for every task it lists
