@@ -291,46 +291,43 @@ coord_catalog_get(struct coord_catalog *cat, uint64_t id,
 }
 
 /*
- * Listing keeps a ring of the newest `max` raw values seen while scanning
- * (pointers into the map, valid for the read transaction) and unpacks only
- * those: a long history costs a key scan, not a decode of every record. A
- * completed-only listing scans the small "C" index instead of the records.
+ * Listing walks an index newest first and stops after `max` ids (the "c"
+ * records or the small "C" index of completed checkpoints), then unpacks
+ * only those records: a long history costs nothing, and ids alone cost no
+ * decode at all.
  */
-struct record_list {
-	int completed_only;
-	size_t max;               /* keep the newest max */
-	size_t n, start;          /* ring of the newest seen so far */
+struct id_list {
 	uint64_t *ids;
-	Snapmark__CheckpointRecord **out;
-	size_t n_out;
+	size_t n;
 };
 
 static int
-record_list_one(const void *key, size_t klen, const void *val, size_t vlen,
+id_list_one(const void *key, size_t klen, const void *val, size_t vlen,
     void *arg)
 {
-	struct record_list *l = arg;
-	if (klen != 9)
-		return SM_OK;
-	uint64_t id = sm_be64_get((const unsigned char *) key + 1);
-	if (l->n < l->max) {
-		l->ids[l->n++] = id;
-	} else {
-		l->ids[l->start] = id;
-		l->start = (l->start + 1) % l->max;
-	}
+	struct id_list *l = arg;
+	if (klen == 9)
+		l->ids[l->n++] = sm_be64_get((const unsigned char *) key + 1);
 	return SM_OK;
 }
+
+struct record_list {
+	const char *index;        /* "c" every record, "C" completed ones */
+	size_t max;
+	struct id_list ids;       /* newest first */
+	Snapmark__CheckpointRecord **out; /* NULL: ids only */
+	size_t n_out;
+};
 
 static int
 record_list_fn(struct sm_txn *txn, void *arg)
 {
 	struct record_list *l = arg;
-	int rv = sm_txn_scan(txn, l->completed_only ? "C" : "c", 1,
-	    record_list_one, l);
-	/* Oldest sits at ids[start]; unpack newest first. */
-	for (size_t i = 0; rv == SM_OK && i < l->n; i++) {
-		uint64_t id = l->ids[(l->start + l->n - 1 - i) % l->n];
+	int rv = sm_txn_scan_newest(txn, l->index, 1, l->max, id_list_one,
+	    &l->ids);
+	for (size_t i = 0; rv == SM_OK && l->out != NULL && i < l->ids.n;
+	     i++) {
+		uint64_t id = l->ids.ids[i];
 		unsigned char key[9];
 		const void *val;
 		size_t vlen;
@@ -355,17 +352,17 @@ coord_catalog_list(struct coord_catalog *cat, size_t max, int completed_only,
 {
 	if (max == 0)
 		return SM_EINVAL;
-	struct record_list l = { .completed_only = completed_only,
+	struct record_list l = { .index = completed_only ? "C" : "c",
 		.max = max };
-	l.ids = calloc(max, sizeof(*l.ids));
+	l.ids.ids = calloc(max, sizeof(*l.ids.ids));
 	l.out = calloc(max, sizeof(*l.out));
-	if (l.ids == NULL || l.out == NULL) {
-		free(l.ids);
+	if (l.ids.ids == NULL || l.out == NULL) {
+		free(l.ids.ids);
 		free(l.out);
 		return SM_ENOMEM;
 	}
 	int rv = sm_store_read(cat->store, record_list_fn, &l);
-	free(l.ids);
+	free(l.ids.ids);
 	if (rv != SM_OK) {
 		for (size_t i = 0; i < l.n_out; i++)
 			snapmark__checkpoint_record__free_unpacked(l.out[i],
@@ -378,41 +375,15 @@ coord_catalog_list(struct coord_catalog *cat, size_t max, int completed_only,
 	return SM_OK;
 }
 
-struct id_list {
-	uint64_t *ids;
-	size_t n;
-};
-
-static int
-id_list_one(const void *key, size_t klen, const void *val, size_t vlen,
-    void *arg)
-{
-	struct id_list *l = arg;
-	if (klen == 9)
-		l->ids[l->n++] = sm_be64_get((const unsigned char *) key + 1);
-	return SM_OK;
-}
-
-struct id_list_req {
-	struct id_list *l;
-	size_t max;
-};
-
-static int
-id_list_fn(struct sm_txn *txn, void *arg)
-{
-	struct id_list_req *q = arg;
-	return sm_txn_scan_newest(txn, "C", 1, q->max, id_list_one, q->l);
-}
-
 int
 coord_catalog_completed_ids(struct coord_catalog *cat, size_t max,
     uint64_t *ids, size_t *n)
 {
-	struct id_list l = { .ids = ids, .n = 0 };
-	struct id_list_req q = { .l = &l, .max = max };
-	int rv = sm_store_read(cat->store, id_list_fn, &q);
-	*n = rv == SM_OK ? l.n : 0;
+	struct record_list l = { .index = "C",
+		.max = max,
+		.ids = { .ids = ids } };
+	int rv = sm_store_read(cat->store, record_list_fn, &l);
+	*n = rv == SM_OK ? l.ids.n : 0;
 	return rv;
 }
 

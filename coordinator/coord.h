@@ -75,6 +75,7 @@ struct coord {
 	unsigned char *task_drained;
 	int n_drained;
 	struct coord_metrics *metrics;  /* per task */
+	uint64_t next_heartbeat_tick_us;
 	uint64_t restored_from;         /* checkpoint of the current epoch */
 	int restored_from_savepoint;
 	char restore_from[600];         /* --restore-from savepoint dir */

@@ -121,19 +121,28 @@ sm_kvstate_sort(struct sm_state_entry *e, size_t n)
 	qsort(e, n, sizeof(*e), entry_cmp);
 }
 
+/* Start an empty delta; the one it replaces goes to *old. */
+static int
+kvstate_swap_delta(struct sm_kvstate *s, struct sm_kvdelta *old)
+{
+	struct sm_kvdelta fresh;
+	if (kvdelta_init(&fresh) != SM_OK)
+		return SM_ENOMEM;
+	*old = s->delta;
+	s->delta = fresh;
+	return SM_OK;
+}
+
 int
 sm_kvstate_take_delta(struct sm_kvstate *s, struct sm_kvdelta **out)
 {
 	struct sm_kvdelta *d = malloc(sizeof(*d));
 	if (d == NULL)
 		return SM_ENOMEM;
-	struct sm_kvdelta fresh;
-	if (kvdelta_init(&fresh) != SM_OK) {
+	if (kvstate_swap_delta(s, d) != SM_OK) {
 		free(d);
 		return SM_ENOMEM;
 	}
-	*d = s->delta;
-	s->delta = fresh;
 	*out = d;
 	return SM_OK;
 }
@@ -170,11 +179,39 @@ sm_kvstate_load(struct sm_kvstate *s, const struct sm_state_entry *e, size_t n)
 int
 sm_kvstate_forget_changes(struct sm_kvstate *s)
 {
-	struct sm_kvdelta fresh;
-	if (kvdelta_init(&fresh) != SM_OK)
+	struct sm_kvdelta old;
+	if (kvstate_swap_delta(s, &old) != SM_OK)
 		return SM_ENOMEM;
-	kvdelta_fini(&s->delta);
-	s->delta = fresh;
+	kvdelta_fini(&old);
+	return SM_OK;
+}
+
+/* Append m's live keys to e (unsorted), as deletions if deleted; returns
+ * how many. */
+static size_t
+keymap_collect(const struct sm_keymap *m, int deleted,
+    struct sm_state_entry *e)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slot[i] == SM_KEYMAP_LIVE)
+			e[k++] = (struct sm_state_entry) { .key = m->keys[i],
+				.count = deleted ? 0 : m->vals[i],
+				.deleted = deleted };
+	return k;
+}
+
+int
+sm_state_entries_of(const struct sm_keymap *m, struct sm_state_entry **out,
+    size_t *n)
+{
+	struct sm_state_entry *e = malloc((m->len + 1) * sizeof(*e));
+	if (e == NULL)
+		return SM_ENOMEM;
+	size_t k = keymap_collect(m, 0, e);
+	sm_kvstate_sort(e, k);
+	*out = e;
+	*n = k;
 	return SM_OK;
 }
 
@@ -182,22 +219,10 @@ int
 sm_kvstate_capture_all(struct sm_kvstate *s, struct sm_state_entry **out,
     size_t *n)
 {
-	struct sm_state_entry *e = malloc((s->live.len + 1) * sizeof(*e));
-	if (e == NULL)
-		return SM_ENOMEM;
-	size_t k = 0;
-	for (size_t i = 0; i < s->live.cap; i++)
-		if (s->live.slot[i] == SM_KEYMAP_LIVE) {
-			e[k].key = s->live.keys[i];
-			e[k].count = s->live.vals[i];
-			e[k].deleted = 0;
-			k++;
-		}
-	sm_kvstate_sort(e, k);
-	s->copied += k;
-	*out = e;
-	*n = k;
-	return SM_OK;
+	int rv = sm_state_entries_of(&s->live, out, n);
+	if (rv == SM_OK)
+		s->copied += *n;
+	return rv;
 }
 
 size_t
@@ -214,19 +239,8 @@ sm_kvdelta_flatten(const struct sm_kvdelta *d, struct sm_state_entry **out,
 	    malloc((sm_kvdelta_len(d) + 1) * sizeof(*e));
 	if (e == NULL)
 		return SM_ENOMEM;
-	size_t k = 0;
-	for (size_t i = 0; i < d->values.cap; i++)
-		if (d->values.slot[i] == SM_KEYMAP_LIVE)
-			e[k++] = (struct sm_state_entry) {
-				.key = d->values.keys[i],
-				.count = d->values.vals[i],
-			};
-	for (size_t i = 0; i < d->removed.cap; i++)
-		if (d->removed.slot[i] == SM_KEYMAP_LIVE)
-			e[k++] = (struct sm_state_entry) {
-				.key = d->removed.keys[i],
-				.deleted = 1,
-			};
+	size_t k = keymap_collect(&d->values, 0, e);
+	k += keymap_collect(&d->removed, 1, e + k);
 	*out = e;
 	*n = k;
 	return SM_OK;

@@ -75,6 +75,11 @@ int sm_kvstate_capture_all(struct sm_kvstate *s, struct sm_state_entry **out,
 int sm_kvstate_load(struct sm_kvstate *s, const struct sm_state_entry *e,
     size_t n);
 
+/* sm_state_entries_of returns every live key of m with its value, sorted
+ * by key, in a malloc'ed array owned by the caller. */
+int sm_state_entries_of(const struct sm_keymap *m,
+    struct sm_state_entry **out, size_t *n);
+
 /* sm_kvstate_forget_changes starts a new, empty delta without copying
  * anything (after a restore: restored keys are not changes). */
 int sm_kvstate_forget_changes(struct sm_kvstate *s);

@@ -43,18 +43,11 @@ static int
 count_end_input(struct sm_op *op, struct sm_emitter *out)
 {
 	struct sm_kvstate *s = op->impl;
-	struct sm_state_entry *e = malloc((s->live.len + 1) * sizeof(*e));
-	if (e == NULL)
-		return SM_ENOMEM;
-	size_t n = 0;
-	for (size_t i = 0; i < s->live.cap; i++)
-		if (s->live.slot[i] == SM_KEYMAP_LIVE) {
-			e[n].key = s->live.keys[i];
-			e[n].count = s->live.vals[i];
-			n++;
-		}
-	sm_kvstate_sort(e, n);
-	int rv = SM_OK;
+	struct sm_state_entry *e;
+	size_t n;
+	int rv = sm_state_entries_of(&s->live, &e, &n);
+	if (rv != SM_OK)
+		return rv;
 	for (size_t i = 0; i < n && rv == SM_OK; i++) {
 		struct sm_record r = { .subtask = (uint32_t) op->ctx.subtask,
 			.seq = i, .key = e[i].key, .value = e[i].count };

@@ -216,21 +216,6 @@ arena_free(void *data, void *p)
 }
 
 static int
-entry_list_push(struct entry_list *l, const struct sm_state_entry *e)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 1024;
-		struct sm_state_entry *p = realloc(l->e, cap * sizeof(*p));
-		if (p == NULL)
-			return SM_ENOMEM;
-		l->e = p;
-		l->cap = cap;
-	}
-	l->e[l->n++] = *e;
-	return SM_OK;
-}
-
-static int
 entry_list_reserve(struct entry_list *l, size_t n)
 {
 	if (n <= l->cap)
@@ -241,6 +226,18 @@ entry_list_reserve(struct entry_list *l, size_t n)
 	sm_bigmem_advise(p, n * sizeof(*p));
 	l->e = p;
 	l->cap = n;
+	return SM_OK;
+}
+
+/* Append e; the list is reserved for what the meta announces, so this
+ * grows it only for a store holding more entries than that. */
+static int
+entry_list_push(struct entry_list *l, const struct sm_state_entry *e)
+{
+	if (l->n == l->cap &&
+	    entry_list_reserve(l, l->cap ? l->cap * 2 : 1024) != SM_OK)
+		return SM_ENOMEM;
+	l->e[l->n++] = *e;
 	return SM_OK;
 }
 

@@ -184,28 +184,6 @@ writer_carry(struct sm_snapwriter *w, const struct sm_snapshot_data *d)
 	return SM_OK;
 }
 
-/* The shadow as a sorted full entry list (malloc'ed). */
-static int
-writer_materialise(struct sm_snapwriter *w, struct sm_state_entry **out,
-    size_t *n)
-{
-	struct sm_state_entry *e = malloc((w->shadow.len + 1) * sizeof(*e));
-	if (e == NULL)
-		return SM_ENOMEM;
-	size_t k = 0;
-	for (size_t i = 0; i < w->shadow.cap; i++)
-		if (w->shadow.slot[i] == SM_KEYMAP_LIVE) {
-			e[k].key = w->shadow.keys[i];
-			e[k].count = w->shadow.vals[i];
-			e[k].deleted = 0;
-			k++;
-		}
-	sm_kvstate_sort(e, k);
-	*out = e;
-	*n = k;
-	return SM_OK;
-}
-
 /* Bytes the full state would take, from the last full snapshot's average
  * entry size (good enough for a size column and the delta ratio). */
 static uint64_t
@@ -249,7 +227,7 @@ writer_savepoint(struct sm_snapwriter *w, struct writer_job *j,
 	full.chain = NULL;
 	full.chain_checksums = NULL;
 	full.entries = NULL;
-	int rv = writer_materialise(w, &full.entries, &full.n_entries);
+	int rv = sm_state_entries_of(&w->shadow, &full.entries, &full.n_entries);
 	full.full_entries = full.n_entries;
 	struct sm_snapshot_info info;
 	if (rv == SM_OK)
@@ -343,7 +321,7 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	struct sm_state_entry *full_entries = NULL, *merged = NULL;
 	int full = writer_wants_full(w, j->data.n_entries + w->n_carry);
 	if (full) {
-		rv = writer_materialise(w, &full_entries, &d.n_entries);
+		rv = sm_state_entries_of(&w->shadow, &full_entries, &d.n_entries);
 		d.entries = full_entries;
 		d.n_chain = 0;
 	} else {

@@ -138,15 +138,31 @@ class Bench:
             f.write(text)
         return path
 
+    @staticmethod
+    def stop(p, grace=10):
+        """SIGTERM p if it still runs; SIGKILL after `grace` seconds."""
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(grace)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    def coordinator(self, run, job, workers):
+        """A bare coordinator for `workers` fake workers, logging to
+        RUN/coordinator.log; returns (process, log file)."""
+        clog = open(os.path.join(run, "coordinator.log"), "w")
+        coord = subprocess.Popen([self.coord_bin, "--job", job, "--run-dir", run,
+                                  "--workers", str(workers)],
+                                 stdout=clog, stderr=subprocess.STDOUT)
+        self.children.append(coord)
+        return coord, clog
+
     def cleanup(self):
         for p in self.children:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            self.stop(p, 5)
         for run in self.runs:
             if os.path.isdir(run):
                 self.down(run)
@@ -747,11 +763,7 @@ input = relay forward
         run = self.run_dir("sc-%d-%d%s" % (tasks, workers, "-b" if batch else ""))
         os.makedirs(run, exist_ok=True)
         job = self.job(run, self.scale_job(tasks))
-        coord_log = open(os.path.join(run, "coordinator.log"), "w")
-        coord = subprocess.Popen([self.coord_bin, "--job", job, "--run-dir", run,
-                                  "--workers", str(workers)],
-                                 stdout=coord_log, stderr=subprocess.STDOUT)
-        self.children.append(coord)
+        coord, coord_log = self.coordinator(run, job, workers)
         out = os.path.join(run, "fake.csv")
         try:
             self.wait_coordinator_up(os.path.join(run, "coordinator.log"))
@@ -763,12 +775,7 @@ input = relay forward
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                timeout=timeout + 30)
         finally:
-            coord.send_signal(signal.SIGTERM)
-            try:
-                coord.wait(10)
-            except subprocess.TimeoutExpired:
-                coord.kill()
-                coord.wait()
+            self.stop(coord)
             coord_log.close()
         n = 0
         with open(out) as f:
@@ -849,10 +856,7 @@ input = relay forward
         run = self.run_dir("prof-sc")
         os.makedirs(run, exist_ok=True)
         job = self.job(run, self.scale_job(10000))
-        clog = open(os.path.join(run, "coordinator.log"), "w")
-        coord = subprocess.Popen([self.coord_bin, "--job", job, "--run-dir", run, "--workers", "2500"],
-                                 stdout=clog, stderr=subprocess.STDOUT)
-        self.children.append(coord)
+        coord, clog = self.coordinator(run, job, 2500)
         fake = None
         try:
             self.wait_coordinator_up(os.path.join(run, "coordinator.log"))
@@ -869,14 +873,8 @@ input = relay forward
         except Exception as e:
             log("profile coordinator: %s" % e)
         finally:
-            for p in (fake, coord):
-                if p is not None and p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-                    try:
-                        p.wait(10)
-                    except subprocess.TimeoutExpired:
-                        p.kill()
-                        p.wait()
+            self.stop(fake)
+            self.stop(coord)
             clog.close()
             shutil.rmtree(run, ignore_errors=True)
 
