@@ -295,11 +295,21 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 	}
 }
 
+/*
+ * Acks and declines reach this point only from the worker that hosts the
+ * task (coordinator.c checks the sender). Every ack that does not count
+ * leaves a log line: at debug the expected ones (an epoch that is over, a
+ * checkpoint already ended, an identical resend), a warning otherwise.
+ */
 void
 coord_on_ack(struct coord *c, const Snapmark__Ack *ack)
 {
-	if (ack->epoch != c->epoch)
+	if (ack->epoch != c->epoch) {
+		sm_debug("dropping an ack of checkpoint %" PRIu64 " from task "
+		         "%u: epoch %" PRIu64 " is over (now %" PRIu64 ")",
+		    ack->checkpoint_id, ack->task, ack->epoch, c->epoch);
 		return;
+	}
 	struct coord_pending *p = coord_find_pending(c, ack->checkpoint_id);
 	if (p == NULL) {
 		sm_debug("late ack of checkpoint %" PRIu64 " from task %u",
@@ -311,6 +321,18 @@ coord_on_ack(struct coord *c, const Snapmark__Ack *ack)
 		sm_warn("ignoring an invalid ack of checkpoint %" PRIu64
 		        " (task %u)",
 		    ack->checkpoint_id, ack->task);
+	else if (rv == SM_EAGAIN && coord_pending_same_ack(p, ack))
+		sm_debug("ignoring a repeated ack of checkpoint %" PRIu64
+		         " from task %u",
+		    ack->checkpoint_id, ack->task);
+	else if (rv == SM_EAGAIN)
+		sm_warn("ignoring an ack of checkpoint %" PRIu64 " from task "
+		        "%u: it differs from the ack already counted for it",
+		    ack->checkpoint_id, ack->task);
+	else if (rv != SM_OK)
+		sm_warn("dropping an ack of checkpoint %" PRIu64 " from task "
+		        "%u: %s",
+		    ack->checkpoint_id, ack->task, sm_strerror(rv));
 	if (rv == SM_OK && coord_pending_complete(p))
 		checkpoint_complete(c, p);
 }
@@ -318,11 +340,19 @@ coord_on_ack(struct coord *c, const Snapmark__Ack *ack)
 void
 coord_on_decline(struct coord *c, const Snapmark__Decline *d)
 {
-	if (d->epoch != c->epoch)
+	if (d->epoch != c->epoch) {
+		sm_debug("dropping a decline of checkpoint %" PRIu64 " from "
+		         "task %u: epoch %" PRIu64 " is over",
+		    d->checkpoint_id, d->task, d->epoch);
 		return;
+	}
 	struct coord_pending *p = coord_find_pending(c, d->checkpoint_id);
-	if (p == NULL || d->task >= (uint32_t) c->job.n_tasks)
+	if (p == NULL || d->task >= (uint32_t) c->job.n_tasks) {
+		sm_debug("dropping a decline of checkpoint %" PRIu64 " from "
+		         "task %u: not in flight",
+		    d->checkpoint_id, d->task);
 		return;
+	}
 	char why[320];
 	snprintf(why, sizeof(why), "task %s declined: %s",
 	    c->task_names[d->task], d->reason);

@@ -39,6 +39,11 @@ struct coord_worker {
 	char *prefix;              /* data prefix it registered */
 	uint64_t last_seen_us;
 	uint64_t last_sent_us; /* anything sent to it: a heartbeat too */
+	/* Messages it sent about tasks it does not host (or for an epoch
+	 * not started yet), refused: at most one log line a second, the
+	 * rest counted (coordinator.c coord_refuse). */
+	uint64_t refused_log_us;
+	uint64_t refused_unlogged;
 };
 
 /* One task's latest record counts, from its worker's heartbeats; the

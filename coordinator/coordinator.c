@@ -20,6 +20,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,14 +187,74 @@ coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
 /* Keep each task's latest counts and the rates since its previous
  * sample; samples of another epoch (in flight across a restart) are
  * dropped. */
+/*
+ * What a worker says about a task counts only if the task is deployed to
+ * it, and only for the current epoch (older epochs are normal stragglers
+ * and dropped by the handlers below). Anything else - a process on a free
+ * worker slot acking, declining or reporting events for tasks it does not
+ * host, or for an epoch not started yet - is refused and logged, at most
+ * one line per worker per second; the lines left out are counted and
+ * reported with the next one (or by coord_heartbeat_tick).
+ */
 static void
-coord_on_heartbeat(struct coord *c, const Snapmark__Heartbeat *h)
+coord_refuse(struct coord_worker *w, const char *fmt, ...)
+{
+	char what[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	uint64_t now = sm_now_us();
+	if (w->refused_log_us != 0 && now - w->refused_log_us < 1000000) {
+		w->refused_unlogged++;
+		return;
+	}
+	if (w->refused_unlogged > 0)
+		sm_warn("worker %d (pid %u): refusing %s (and %" PRIu64
+		        " more refused messages of it since the last such "
+		        "line)",
+		    w->id, w->pid, what, w->refused_unlogged);
+	else
+		sm_warn("worker %d (pid %u): refusing %s", w->id, w->pid,
+		    what);
+	w->refused_log_us = now;
+	w->refused_unlogged = 0;
+}
+
+/* The worker hosts `task` and speaks of the current or an older epoch;
+ * otherwise the message is refused (what: "an ack of checkpoint 7"). */
+static int
+coord_from_owner(struct coord *c, struct coord_worker *w, uint32_t task,
+    uint64_t epoch, const char *what)
+{
+	if (task >= (uint32_t) c->job.n_tasks) {
+		coord_refuse(w, "%s for task %u, which the job does not have (%d tasks)", what,
+		    task, c->job.n_tasks);
+		return 0;
+	}
+	if (c->task_worker[task] != w->id) {
+		coord_refuse(w, "%s for task %s, which is deployed to worker %d",
+		    what, c->task_names[task], c->task_worker[task]);
+		return 0;
+	}
+	if (epoch > c->epoch) {
+		coord_refuse(w, "%s for task %s in epoch %" PRIu64 ", which "
+		                "has not started (current: %" PRIu64 ")",
+		    what, c->task_names[task], epoch, c->epoch);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+coord_on_heartbeat(struct coord *c, struct coord_worker *w,
+    const Snapmark__Heartbeat *h)
 {
 	if (!h->has_epoch || h->epoch != c->epoch)
 		return;
 	for (size_t i = 0; i < h->n_tasks; i++) {
 		const Snapmark__TaskMetrics *m = h->tasks[i];
-		if (m->task >= (uint32_t) c->job.n_tasks)
+		if (!coord_from_owner(c, w, m->task, h->epoch, "metrics"))
 			continue;
 		struct coord_metrics *x = &c->metrics[m->task];
 		if (x->epoch == c->epoch && m->sampled_us > x->at_us &&
@@ -227,22 +288,46 @@ coord_on_control(struct coord *c, struct coord_worker *w, nng_pipe p,
 	}
 	int id = w->id;
 	w->last_seen_us = sm_now_us();
+	char what[64];
 	switch (m->body_case) {
 	case SNAPMARK__CONTROL__BODY_ACK:
-		coord_on_ack(c, m->ack);
+		snprintf(what, sizeof(what), "an ack of checkpoint %" PRIu64,
+		    m->ack->checkpoint_id);
+		if (coord_from_owner(c, w, m->ack->task, m->ack->epoch, what))
+			coord_on_ack(c, m->ack);
 		break;
 	case SNAPMARK__CONTROL__BODY_ACK_BATCH:
-		for (size_t i = 0; i < m->ack_batch->n_acks; i++)
-			coord_on_ack(c, m->ack_batch->acks[i]);
+		for (size_t i = 0; i < m->ack_batch->n_acks; i++) {
+			const Snapmark__Ack *a = m->ack_batch->acks[i];
+			snprintf(what, sizeof(what),
+			    "an ack of checkpoint %" PRIu64, a->checkpoint_id);
+			if (coord_from_owner(c, w, a->task, a->epoch, what))
+				coord_on_ack(c, a);
+		}
 		break;
 	case SNAPMARK__CONTROL__BODY_DECLINE:
-		coord_on_decline(c, m->decline);
+		snprintf(what, sizeof(what),
+		    "a decline of checkpoint %" PRIu64,
+		    m->decline->checkpoint_id);
+		if (coord_from_owner(c, w, m->decline->task,
+		        m->decline->epoch, what))
+			coord_on_decline(c, m->decline);
 		break;
 	case SNAPMARK__CONTROL__BODY_TASK_EVENT:
-		coord_on_task_event(c, m->task_event);
+		{
+			const ProtobufCEnumValue *k =
+			    protobuf_c_enum_descriptor_get_value(
+			        &snapmark__task_event__kind__descriptor,
+			        (int) m->task_event->kind);
+			snprintf(what, sizeof(what), "a task event %s",
+			    k != NULL ? k->name : "of unknown kind");
+		}
+		if (coord_from_owner(c, w, m->task_event->task,
+		        m->task_event->epoch, what))
+			coord_on_task_event(c, m->task_event);
 		break;
 	case SNAPMARK__CONTROL__BODY_HEARTBEAT:
-		coord_on_heartbeat(c, m->heartbeat);
+		coord_on_heartbeat(c, w, m->heartbeat);
 		break;
 	default:
 		sm_warn("worker %d sent an unexpected message (%d); ignored",
@@ -280,6 +365,14 @@ coord_heartbeat_tick(struct coord *c, uint64_t now)
 	m.heartbeat = &h;
 	for (int i = 0; i < c->n_workers; i++) {
 		struct coord_worker *w = &c->workers[i];
+		if (w->refused_unlogged > 0 &&
+		    now - w->refused_log_us >= 1000000) {
+			sm_warn("worker %d (pid %u): refused %" PRIu64 " more "
+			        "messages of it since the last such line",
+			    w->id, w->pid, w->refused_unlogged);
+			w->refused_log_us = now;
+			w->refused_unlogged = 0;
+		}
 		if (!w->alive)
 			continue;
 		if (now - w->last_seen_us > limit) {

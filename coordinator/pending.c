@@ -89,6 +89,19 @@ coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
 }
 
 int
+coord_pending_same_ack(const struct coord_pending *p,
+    const Snapmark__Ack *ack)
+{
+	if (ack->task >= (uint32_t) p->n_tasks || ack->handle == NULL ||
+	    ack->handle->location == NULL)
+		return 0;
+	const struct coord_task_ack *a = &p->acks[ack->task];
+	return a->acked && strcmp(a->location, ack->handle->location) == 0 &&
+	    a->checksum == ack->handle->checksum &&
+	    a->bytes == ack->handle->bytes;
+}
+
+int
 coord_pending_complete(const struct coord_pending *p)
 {
 	return p->n_acked == p->n_tasks;

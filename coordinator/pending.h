@@ -56,6 +56,12 @@ void coord_pending_free(struct coord_pending *p);
 int coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
     uint64_t now_us);
 
+/* coord_pending_same_ack: ack repeats the one already counted for its
+ * task (same handle: location, checksum, bytes), i.e. a harmless resend;
+ * 0 if none was counted or it differs. */
+int coord_pending_same_ack(const struct coord_pending *p,
+    const Snapmark__Ack *ack);
+
 /* coord_pending_complete: every task acknowledged. */
 int coord_pending_complete(const struct coord_pending *p);
 

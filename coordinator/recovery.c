@@ -498,8 +498,12 @@ coord_recovery_tick(struct coord *c, uint64_t now_us)
 void
 coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev)
 {
-	if (ev->epoch != c->epoch || ev->task >= (uint32_t) c->job.n_tasks)
+	if (ev->epoch != c->epoch || ev->task >= (uint32_t) c->job.n_tasks) {
+		sm_debug("dropping a task event (%d) of task %u: epoch %" PRIu64
+		         " is over (now %" PRIu64 ")",
+		    (int) ev->kind, ev->task, ev->epoch, c->epoch);
 		return;
+	}
 	const char *name = c->task_names[ev->task];
 	char why[400];
 	switch (ev->kind) {

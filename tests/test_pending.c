@@ -249,6 +249,42 @@ acks_for_another_checkpoint_epoch_task_or_handle_are_refused(void)
 	}
 }
 
+/* A resend of the ack already counted is told apart from a different ack
+ * for the same task (which the coordinator warns about). */
+static void
+same_ack_tells_a_resend_from_a_different_ack(void)
+{
+	struct coord_pending *p;
+	struct ack_buf b;
+	T_OK(coord_pending_alloc(5, 2, 3, 0, 1000, &p));
+	int before = coord_pending_same_ack(p, make_ack(&b, 5, 2, 1));
+	T_OK(coord_pending_ack(p, make_ack(&b, 5, 2, 1), 10));
+	int resend = coord_pending_same_ack(p, make_ack(&b, 5, 2, 1));
+	make_ack(&b, 5, 2, 1);
+	snprintf(b.location, sizeof(b.location), "/elsewhere");
+	int other_location = coord_pending_same_ack(p, &b.ack);
+	make_ack(&b, 5, 2, 1);
+	b.handle.checksum ^= 1;
+	int other_checksum = coord_pending_same_ack(p, &b.ack);
+	make_ack(&b, 5, 2, 1);
+	b.handle.bytes++;
+	int other_bytes = coord_pending_same_ack(p, &b.ack);
+	int other_task = coord_pending_same_ack(p, make_ack(&b, 5, 2, 2));
+	int out_of_range = coord_pending_same_ack(p, make_ack(&b, 5, 2, 7));
+	make_ack(&b, 5, 2, 1);
+	b.ack.handle = NULL;
+	int no_handle = coord_pending_same_ack(p, &b.ack);
+	coord_pending_free(p);
+	T_TRUE(!before);
+	T_TRUE(resend);
+	T_TRUE(!other_location);
+	T_TRUE(!other_checksum);
+	T_TRUE(!other_bytes);
+	T_TRUE(!other_task);
+	T_TRUE(!out_of_range);
+	T_TRUE(!no_handle);
+}
+
 /* ---- complete, expired ------------------------------------------------- */
 
 static void
@@ -491,6 +527,7 @@ static const struct sm_test tests[] = {
 	T(a_duplicate_ack_with_other_stats_does_not_replace_the_first),
 	T(ack_keeps_the_handle_and_timings_of_its_task),
 	T(acks_for_another_checkpoint_epoch_task_or_handle_are_refused),
+	T(same_ack_tells_a_resend_from_a_different_ack),
 	T(complete_exactly_when_every_task_acked),
 	T(refused_acks_never_complete_a_checkpoint),
 	T(expired_only_after_the_deadline),
