@@ -430,6 +430,8 @@ recovery_deploy(struct coord *c)
 		prefixes[t] = c->workers[c->task_worker[t] - 1].prefix;
 		if (from_savepoint) {
 			plan[t] = c->savepoint_plan[t];
+			/* handle locations must lie in it (worker/trust.h) */
+			plan[t].savepoint_dir = c->restore_from;
 		} else {
 			snapmark__task_restore__init(&plan[t]);
 			plan[t].task = (uint32_t) t;

@@ -31,6 +31,7 @@
 #include "error.h"
 #include "log.h"
 #include "operator.h"
+#include "trust.h"
 
 struct sink {
 	char out_dir[512];
@@ -168,7 +169,7 @@ sink_snapshot(struct sm_op *op, uint64_t checkpoint_id,
 		if (rv != SM_OK)
 			return rv;
 		char name[64], path[700];
-		snprintf(name, sizeof(name), "part-%d-%012" PRIu64,
+		snprintf(name, sizeof(name), SM_SINK_PENDING_FMT,
 		    op->ctx.subtask, checkpoint_id);
 		snprintf(path, sizeof(path), "%s/%s", s->pending_dir, name);
 		if (rename(s->staging_path, path) != 0) {
@@ -275,6 +276,16 @@ sink_restore(struct sm_op *op, uint64_t checkpoint_id,
 {
 	struct sink *s = op->impl;
 	int sub = op->ctx.subtask;
+	/* The names come from a snapshot: rename nothing unless every one
+	 * is a name this subtask gave (the task checked them too). */
+	for (size_t i = 0; i < in->n_pending; i++) {
+		char why[200];
+		if (sm_trust_pending_name(in->pending[i], in->pending_id[i], sub,
+		        checkpoint_id, why, sizeof(why)) != SM_OK) {
+			sm_error("sink: %s", why);
+			return SM_ECORRUPT;
+		}
+	}
 	for (size_t i = 0; i < in->n_pending; i++) {
 		int rv = sink_publish(s, in->pending[i]);
 		if (rv != SM_OK)

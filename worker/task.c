@@ -43,6 +43,7 @@
 #include "snapshot.h"
 #include "snapwriter.h"
 #include "store.h"
+#include "trust.h"
 
 #define TASK_LINGER_US 1000
 #define TASK_FRAMES_PER_ROUND 16
@@ -770,6 +771,13 @@ task_read_handle(struct worker_task *t, const Snapmark__SnapshotHandle *h,
 		return sm_snapshot_read_inline(h->inline_meta.data,
 		    h->inline_meta.len, h->task, h->checkpoint_id, h->checksum,
 		    d, why, whylen);
+	/* Open nothing the handle names outside the task's own state
+	 * directory or the savepoint restored from (trust.h). */
+	int trv = sm_trust_location(h->location, sm_store_path(t->store),
+	    t->restore != NULL ? t->restore->savepoint_dir : NULL, why,
+	    whylen);
+	if (trv != SM_OK)
+		return trv;
 	struct sm_store *src = t->store;
 	int rv = SM_OK;
 	if (strcmp(h->location, sm_store_path(t->store)) != 0)
@@ -821,6 +829,11 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 		data.drained = data.drained && one.drained;
 		sm_snapshot_data_free(&one);
 	}
+	/* A sink renames its pending files on the snapshot's word: only
+	 * names it gave them itself (trust.h). */
+	for (size_t i = 0; rv == SM_OK && i < data.n_pending; i++)
+		rv = sm_trust_pending_name(data.pending[i], data.pending_id[i],
+		    t->subtask, id, why, whylen);
 	if (rv != SM_OK) {
 		sm_snapshot_data_free(&data);
 		return rv;
