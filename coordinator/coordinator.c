@@ -246,6 +246,14 @@ coord_from_owner(struct coord *c, struct coord_worker *w, uint32_t task,
 	return 1;
 }
 
+static const char *
+coord_event_kind_name(Snapmark__TaskEvent__Kind kind)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+	    &snapmark__task_event__kind__descriptor, (int) kind);
+	return v != NULL ? v->name : "of unknown kind";
+}
+
 static void
 coord_on_heartbeat(struct coord *c, struct coord_worker *w,
     const Snapmark__Heartbeat *h)
@@ -314,14 +322,8 @@ coord_on_control(struct coord *c, struct coord_worker *w, nng_pipe p,
 			coord_on_decline(c, m->decline);
 		break;
 	case SNAPMARK__CONTROL__BODY_TASK_EVENT:
-		{
-			const ProtobufCEnumValue *k =
-			    protobuf_c_enum_descriptor_get_value(
-			        &snapmark__task_event__kind__descriptor,
-			        (int) m->task_event->kind);
-			snprintf(what, sizeof(what), "a task event %s",
-			    k != NULL ? k->name : "of unknown kind");
-		}
+		snprintf(what, sizeof(what), "a task event %s",
+		    coord_event_kind_name(m->task_event->kind));
 		if (coord_from_owner(c, w, m->task_event->task,
 		        m->task_event->epoch, what))
 			coord_on_task_event(c, m->task_event);
