@@ -228,18 +228,21 @@ coord_from_owner(struct coord *c, struct coord_worker *w, uint32_t task,
     uint64_t epoch, const char *what)
 {
 	if (task >= (uint32_t) c->job.n_tasks) {
-		coord_refuse(w, "%s for task %u, which the job does not have (%d tasks)", what,
-		    task, c->job.n_tasks);
+		coord_refuse(w,
+		    "%s for task %u, which the job does not have (%d tasks)",
+		    what, task, c->job.n_tasks);
 		return 0;
 	}
 	if (c->task_worker[task] != w->id) {
-		coord_refuse(w, "%s for task %s, which is deployed to worker %d",
-		    what, c->task_names[task], c->task_worker[task]);
+		coord_refuse(w,
+		    "%s for task %s, which is deployed to worker %d", what,
+		    c->task_names[task], c->task_worker[task]);
 		return 0;
 	}
 	if (epoch > c->epoch) {
-		coord_refuse(w, "%s for task %s in epoch %" PRIu64 ", which "
-		                "has not started (current: %" PRIu64 ")",
+		coord_refuse(w,
+		    "%s for task %s in epoch %" PRIu64 ", which "
+		    "has not started (current: %" PRIu64 ")",
 		    what, c->task_names[task], epoch, c->epoch);
 		return 0;
 	}
@@ -317,8 +320,8 @@ coord_on_control(struct coord *c, struct coord_worker *w, nng_pipe p,
 		snprintf(what, sizeof(what),
 		    "a decline of checkpoint %" PRIu64,
 		    m->decline->checkpoint_id);
-		if (coord_from_owner(c, w, m->decline->task,
-		        m->decline->epoch, what))
+		if (coord_from_owner(c, w, m->decline->task, m->decline->epoch,
+		        what))
 			coord_on_decline(c, m->decline);
 		break;
 	case SNAPMARK__CONTROL__BODY_TASK_EVENT:

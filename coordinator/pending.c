@@ -89,8 +89,7 @@ coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
 }
 
 int
-coord_pending_same_ack(const struct coord_pending *p,
-    const Snapmark__Ack *ack)
+coord_pending_same_ack(const struct coord_pending *p, const Snapmark__Ack *ack)
 {
 	if (ack->task >= (uint32_t) p->n_tasks || ack->handle == NULL ||
 	    ack->handle->location == NULL)

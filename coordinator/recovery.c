@@ -501,8 +501,8 @@ void
 coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev)
 {
 	if (ev->epoch != c->epoch || ev->task >= (uint32_t) c->job.n_tasks) {
-		sm_debug("dropping a task event (%d) of task %u: epoch %" PRIu64
-		         " is over (now %" PRIu64 ")",
+		sm_debug("dropping a task event (%d) of task %u: epoch "
+		         "%" PRIu64 " is over (now %" PRIu64 ")",
 		    (int) ev->kind, ev->task, ev->epoch, c->epoch);
 		return;
 	}

@@ -46,8 +46,9 @@ static int
 forge_pending(Snapmark__SnapshotHandle *h, uint64_t id, const char *name)
 {
 	if (!h->has_inline_meta) {
-		fprintf(stderr, "forge_catalog: the handle has no inline "
-		                "snapshot\n");
+		fprintf(stderr,
+		    "forge_catalog: the handle has no inline "
+		    "snapshot\n");
 		return 1;
 	}
 	Snapmark__SnapshotMeta *m = snapmark__snapshot_meta__unpack(NULL,
@@ -94,8 +95,9 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 3 || (strcmp(argv[2], "list") != 0 && argc != 6)) {
-		fprintf(stderr, "usage: forge_catalog DIR list | DIR pending ID "
-		                "TASK NAME | DIR location ID TASK PATH\n");
+		fprintf(stderr,
+		    "usage: forge_catalog DIR list | DIR pending ID "
+		    "TASK NAME | DIR location ID TASK PATH\n");
 		return 2;
 	}
 	struct coord_catalog *cat;
@@ -122,8 +124,8 @@ main(int argc, char **argv)
 		if (strcmp(r->tasks[i]->task_name, argv[4]) == 0)
 			h = r->tasks[i]->handle;
 	if (h == NULL) {
-		fprintf(stderr, "forge_catalog: checkpoint %" PRIu64
-		                " has no task %s\n",
+		fprintf(stderr,
+		    "forge_catalog: checkpoint %" PRIu64 " has no task %s\n",
 		    id, argv[4]);
 	} else if (strcmp(argv[2], "pending") == 0) {
 		rc = forge_pending(h, id, argv[5]);

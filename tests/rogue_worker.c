@@ -205,12 +205,13 @@ rogue_decline(struct rogue *r, uint32_t task, uint64_t id)
 static void
 rogue_usage(FILE *f)
 {
-	fprintf(f, "usage: rogue_worker --url BASE --id K --tasks N "
-	           "[--seconds S]\n"
-	           "  BASE: the coordinator's control base address "
-	           "(ipc://RUN/coordinator)\n"
-	           "  K: a worker id that hosts no task; N: the job's task "
-	           "count\n");
+	fprintf(f,
+	    "usage: rogue_worker --url BASE --id K --tasks N "
+	    "[--seconds S]\n"
+	    "  BASE: the coordinator's control base address "
+	    "(ipc://RUN/coordinator)\n"
+	    "  K: a worker id that hosts no task; N: the job's task "
+	    "count\n");
 }
 
 int
@@ -286,7 +287,8 @@ main(int argc, char **argv)
 			next_hb = now + 100000;
 		}
 		if (r.epoch > 0) {
-			rogue_acks(&r, r.epoch, 0, r.n_tasks, r.last_id + 1, 2);
+			rogue_acks(&r, r.epoch, 0, r.n_tasks, r.last_id + 1,
+			    2);
 			for (uint32_t t = 0; t < r.n_tasks; t++) {
 				rogue_event(&r, t,
 				    SNAPMARK__TASK_EVENT__KIND__RUNNING);

@@ -130,8 +130,8 @@ the_own_state_dir_and_the_savepoint_dir_pass(void)
 	int sub = sm_trust_location(d.own_sub, d.own, NULL, why, sizeof(why));
 	snprintf(dotted, sizeof(dotted), "%s/./sub/..", d.own);
 	int dots = sm_trust_location(dotted, d.own, NULL, why, sizeof(why));
-	int sp = sm_trust_location(d.sp_task, d.own, d.savepoint, why,
-	    sizeof(why));
+	int sp =
+	    sm_trust_location(d.sp_task, d.own, d.savepoint, why, sizeof(why));
 	dirs_remove(&d);
 	T_OK(own);
 	T_OK(sub);
@@ -166,7 +166,8 @@ locations_elsewhere_are_refused(void)
 		{ "count.0", NULL, SM_ECORRUPT, "not an absolute path" },
 		{ "inline", NULL, SM_ECORRUPT, "not an absolute path" },
 		{ "", NULL, SM_ECORRUPT, "not an absolute path" },
-		{ "/nonexistent/sm_trust/x", NULL, SM_ENOTFOUND, "cannot open" },
+		{ "/nonexistent/sm_trust/x", NULL, SM_ENOTFOUND,
+		    "cannot open" },
 	};
 	int failed = 0;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -186,7 +187,10 @@ locations_elsewhere_are_refused(void)
 }
 
 static const struct sm_test tests[] = {
-#define T(name) { #name, name }
+#define T(name)                                                               \
+	{                                                                     \
+#name, name                                                   \
+	}
 	T(the_sinks_own_names_pass),
 	T(names_that_are_not_plain_or_not_the_sinks_are_refused),
 	T(a_pending_file_newer_than_the_restored_checkpoint_is_refused),

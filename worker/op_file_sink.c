@@ -280,8 +280,8 @@ sink_restore(struct sm_op *op, uint64_t checkpoint_id,
 	 * is a name this subtask gave (the task checked them too). */
 	for (size_t i = 0; i < in->n_pending; i++) {
 		char why[200];
-		if (sm_trust_pending_name(in->pending[i], in->pending_id[i], sub,
-		        checkpoint_id, why, sizeof(why)) != SM_OK) {
+		if (sm_trust_pending_name(in->pending[i], in->pending_id[i],
+		        sub, checkpoint_id, why, sizeof(why)) != SM_OK) {
 			sm_error("sink: %s", why);
 			return SM_ECORRUPT;
 		}

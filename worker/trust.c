@@ -18,8 +18,8 @@ trust_printable(const char *s, char *buf, size_t len)
 {
 	size_t i = 0;
 	for (; s[i] != '\0' && i + 1 < len && i < 80; i++)
-		buf[i] = (unsigned char) s[i] < 0x20 ||
-		        (unsigned char) s[i] >= 0x7f
+		buf[i] =
+		    (unsigned char) s[i] < 0x20 || (unsigned char) s[i] >= 0x7f
 		    ? '?'
 		    : s[i];
 	buf[i] = '\0';
@@ -36,8 +36,9 @@ sm_trust_pending_name(const char *name, uint64_t name_id, int subtask,
 		snprintf(why, whylen,
 		    "untrusted snapshot metadata: pending file name '%s' is "
 		    "not a plain file name",
-		    name == NULL ? "" : trust_printable(name, shown,
-		                            sizeof(shown)));
+		    name == NULL
+		        ? ""
+		        : trust_printable(name, shown, sizeof(shown)));
 		return SM_ECORRUPT;
 	}
 	snprintf(expected, sizeof(expected), SM_SINK_PENDING_FMT, subtask,
@@ -79,8 +80,9 @@ sm_trust_location(const char *location, const char *own_dir,
 		snprintf(why, whylen,
 		    "untrusted snapshot metadata: location '%s' is not an "
 		    "absolute path",
-		    location == NULL ? "" : trust_printable(location, shown,
-		                                sizeof(shown)));
+		    location == NULL
+		        ? ""
+		        : trust_printable(location, shown, sizeof(shown)));
 		return SM_ECORRUPT;
 	}
 	if (realpath(location, real) == NULL) {
