@@ -48,9 +48,17 @@ FORGE="$B/tests/forge_catalog"
 
 log_has() { grep -qE -- "$1" "$RUN/logs/coordinator.log"; }
 
+# stop_worker1_after N: once N checkpoints completed, SIGSTOP worker 1 at
+# once: no checkpoint (the final one neither) can complete without its
+# tasks, so however slowly the kills below run, the job cannot end first.
+stop_worker1_after() {
+	completed_at_least "$1" || return 1
+	kill -STOP "$(<"$RUN/pids/worker-1.pid")"
+}
+
 cluster up "$JOB" 2 >/dev/null
-wait_for 20 completed_at_least 4
-say "SIGKILL every process after 4 completed checkpoints"
+wait_for 20 stop_worker1_after 4
+say "SIGKILL every process after 4 completed checkpoints (worker 1 stopped)"
 cluster kill coordinator >/dev/null
 cluster kill worker-1 >/dev/null
 cluster kill worker-2 >/dev/null
@@ -58,7 +66,7 @@ cluster kill worker-2 >/dev/null
 mapfile -t ids < <(cut -d' ' -f1 "$TEST_TMP/completed.txt")
 ((${#ids[@]} >= 3)) || fail "fewer than 3 completed checkpoints: ${ids[*]}"
 grep -q final "$TEST_TMP/completed.txt" &&
-	fail "the job finished before the kill; make it longer"
+	fail "the job finished before worker 1 was stopped; make it longer"
 N=${ids[0]} M=${ids[1]} L=${ids[2]}
 say "   completed checkpoints: ${ids[*]}: forge $N and $M, expect a restore of $L"
 
