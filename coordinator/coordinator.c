@@ -184,9 +184,6 @@ coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
 	    r->data_prefix);
 }
 
-/* Keep each task's latest counts and the rates since its previous
- * sample; samples of another epoch (in flight across a restart) are
- * dropped. */
 /*
  * What a worker says about a task counts only if the task is deployed to
  * it, and only for the current epoch (older epochs are normal stragglers
@@ -257,6 +254,9 @@ coord_event_kind_name(Snapmark__TaskEvent__Kind kind)
 	return v != NULL ? v->name : "of unknown kind";
 }
 
+/* Keep each task's latest counts and the rates since its previous
+ * sample; samples of another epoch (in flight across a restart) are
+ * dropped, and so are tasks the worker does not host. */
 static void
 coord_on_heartbeat(struct coord *c, struct coord_worker *w,
     const Snapmark__Heartbeat *h)
