@@ -39,6 +39,12 @@ struct coord_worker {
 	char *prefix;              /* data prefix it registered */
 	uint64_t last_seen_us;
 	uint64_t last_sent_us; /* anything sent to it: a heartbeat too */
+	/* Its listening socket is replaced when its connection is gone
+	 * (coordinator.c, coord_worker_reopen). */
+	char *url;                 /* the control address it dials */
+	nng_listener listener;
+	uint64_t opened_us;        /* when `sock` started listening */
+	int listening;             /* 0: the address is to be taken again */
 };
 
 /* One task's latest record counts, from its worker's heartbeats; the
@@ -93,6 +99,10 @@ struct coord {
 	uint64_t last_complete_us;
 	uint32_t consecutive_failures;
 	int final_in_flight;
+	/* Liveness of the coordinator itself (see coord_loop): when its
+	 * event loop last ran, and the pauses of its own it has seen. */
+	uint64_t loop_mark_us;
+	uint64_t own_pauses;
 };
 
 /* coordinator.c */

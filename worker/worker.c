@@ -370,6 +370,27 @@ worker_check_coordinator(struct worker *w)
 	w->last_heard_us = sm_now_us();
 }
 
+/*
+ * The coordinator is judged on time this process was running: a gap in
+ * the main loop of more than a heartbeat period beyond its 50 ms receive
+ * wait (this process was stopped, or a Deploy took long to restore) gives
+ * the coordinator a fresh period, as the coordinator does for workers.
+ */
+static void
+worker_check_own_pause(struct worker *w, uint64_t *mark)
+{
+	uint64_t now = sm_now_us();
+	uint64_t gap = now - *mark;
+	*mark = now;
+	if (gap <= w->heartbeat_ms * 1000 + 50000)
+		return;
+	sm_info("this worker did not run for %.0f ms; the coordinator gets a "
+	        "fresh heartbeat period",
+	    (double) gap / 1000.0);
+	if (w->last_heard_us < now)
+		w->last_heard_us = now;
+}
+
 static void
 worker_usage(FILE *f)
 {
@@ -511,7 +532,9 @@ main(int argc, char **argv)
 	sm_info("worker %d (pid %d) started; coordinator %s, data %s", w.id,
 	    (int) getpid(), w.coordinator, w.data_prefix);
 
+	uint64_t loop_mark = sm_now_us();
 	while (!worker_terminate) {
+		worker_check_own_pause(&w, &loop_mark);
 		if (atomic_load(&w.need_register))
 			worker_register(&w);
 		worker_heartbeat(&w);
