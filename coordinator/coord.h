@@ -43,7 +43,7 @@ struct coord_worker {
 	 * (coordinator.c, coord_worker_reopen). */
 	char *url;                 /* the control address it dials */
 	nng_listener listener;
-	uint64_t opened_us;        /* when `sock` started listening */
+	uint64_t opened_us;        /* since when it may come back on `sock` */
 	int listening;             /* 0: the address is to be taken again */
 };
 

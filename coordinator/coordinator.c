@@ -162,6 +162,7 @@ coord_worker_lost(struct coord *c, int id, const char *why)
 	if (!w->alive)
 		return;
 	w->alive = 0;
+	w->opened_us = sm_now_us(); /* it has a timeout to come back */
 	/* The connection stays open: closing it can wedge NNG (see the top
 	 * of this file); a dead peer's connection ends by itself. */
 	char reason[160];

@@ -41,6 +41,7 @@ struct worker {
 	 * thread may replace the socket (see worker_reconnect). */
 	atomic_uint sock_id;
 	atomic_int need_register;
+	nng_dialer dialer; /* the control socket's */
 	uint64_t heartbeat_ms;
 	uint64_t heartbeat_timeout_ms;
 	uint64_t last_heartbeat_us;
@@ -311,7 +312,7 @@ worker_open_socket(struct worker *w)
 	    (nrv = nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT, 200)) != 0 ||
 	    (nrv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST,
 	         worker_pipe_event, w)) != 0 ||
-	    (nrv = nng_dial(sock, w->coordinator, NULL,
+	    (nrv = nng_dial(sock, w->coordinator, &w->dialer,
 	         NNG_FLAG_NONBLOCK)) != 0) {
 		nng_close(sock);
 		goto fail;
@@ -365,8 +366,13 @@ worker_check_coordinator(struct worker *w)
 	sm_warn("no word from the coordinator for %.0f ms; reconnecting",
 	    (double) silent / 1000.0);
 	nng_socket old = { .id = atomic_load(&w->sock_id) };
-	if (worker_open_socket(w) == SM_OK)
+	nng_dialer old_dialer = w->dialer;
+	if (worker_open_socket(w) == SM_OK) {
+		/* The old socket must not dial again while its close may
+		 * hang: its connection would compete with the new one. */
+		nng_dialer_close(old_dialer);
 		worker_close_later(old);
+	}
 	w->last_heard_us = sm_now_us();
 }
 
