@@ -45,6 +45,7 @@ struct coord_worker {
 	nng_listener listener;
 	uint64_t opened_us;        /* since when it may come back on `sock` */
 	int listening;             /* 0: the address is to be taken again */
+	int reopens;               /* fresh sockets since it was last alive */
 };
 
 /* One task's latest record counts, from its worker's heartbeats; the

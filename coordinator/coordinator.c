@@ -199,6 +199,7 @@ coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
 	free(w->prefix);
 	w->prefix = prefix;
 	w->alive = 1;
+	w->reopens = 0;
 	w->pipe = p;
 	w->pid = r->pid;
 	w->last_seen_us = sm_now_us();
@@ -816,9 +817,12 @@ coord_worker_reopen(struct coord *c, struct coord_worker *w)
 	if ((nrv = coord_worker_listen(w)) != 0)
 		sm_warn("cannot listen for worker %d at %s yet: %s; retrying",
 		    w->id, w->url, nng_strerror(nrv));
-	else
+	else if (w->reopens++ == 0)
 		sm_info("worker %d: listening on a fresh control socket at %s",
 		    w->id, w->url);
+	else
+		sm_debug("worker %d: fresh control socket number %d",
+		    w->id, w->reopens);
 	(void) c;
 }
 
