@@ -829,9 +829,9 @@ coord_worker_reopen(struct coord *c, struct coord_worker *w)
 /*
  * Connections that are gone or may be wedged get a fresh socket: a
  * worker that was registered and is not alive for a heartbeat timeout
- * since its socket was opened (it neither spoke on its old connection nor
- * registered on a new one); and an address that could not be taken again
- * is retried.
+ * since it was lost or its socket was opened (it neither spoke on its old
+ * connection nor registered on a new one); and an address that could not
+ * be taken again is retried.
  */
 static void
 coord_reopen_tick(struct coord *c, uint64_t now)
@@ -847,7 +847,10 @@ coord_reopen_tick(struct coord *c, uint64_t now)
 				    w->id, w->url);
 			continue;
 		}
-		if (now - w->opened_us > limit)
+		/* Backing off (up to 32 timeouts) for a worker that stays
+		 * away: each old socket may keep a closing thread. */
+		int shift = w->reopens < 5 ? w->reopens : 5;
+		if (now - w->opened_us > limit << shift)
 			coord_worker_reopen(c, w);
 	}
 }
