@@ -1078,7 +1078,9 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	struct coord c;
+	/* static: it outlives main if the socket closes time out (their
+	 * thread and NNG callbacks still point into it) */
+	static struct coord c;
 	memset(&c, 0, sizeof(c));
 	rv = coord_setup(&c, &args);
 	if (rv == 0) {
