@@ -41,11 +41,11 @@ struct coord_worker {
 	uint64_t last_sent_us; /* anything sent to it: a heartbeat too */
 	/* Its listening socket is replaced when its connection is gone
 	 * (coordinator.c, coord_worker_reopen). */
-	char *url;                 /* the control address it dials */
+	char *url; /* the control address it dials */
 	nng_listener listener;
-	uint64_t opened_us;        /* since when it may come back on `sock` */
-	int listening;             /* 0: the address is to be taken again */
-	int reopens;               /* fresh sockets since it was last alive */
+	uint64_t opened_us; /* since when it may come back on `sock` */
+	int listening;      /* 0: the address is to be taken again */
+	int reopens;        /* fresh sockets since it was last alive */
 };
 
 /* One task's latest record counts, from its worker's heartbeats; the

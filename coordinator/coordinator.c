@@ -743,8 +743,8 @@ coord_worker_open(struct coord_worker *w)
 	    (nrv = nng_socket_set_int(w->sock, NNG_OPT_SENDBUF, 1024)) != 0 ||
 	    (nrv = nng_pipe_notify(w->sock, NNG_PIPE_EV_REM_POST,
 	         coord_pipe_event, w)) != 0 ||
-	    (nrv = nng_socket_get_int(w->sock, NNG_OPT_RECVFD,
-	         &w->recv_fd)) != 0) {
+	    (nrv = nng_socket_get_int(w->sock, NNG_OPT_RECVFD, &w->recv_fd)) !=
+	        0) {
 		nng_close(w->sock);
 		return nrv;
 	}
@@ -821,8 +821,8 @@ coord_worker_reopen(struct coord *c, struct coord_worker *w)
 		sm_info("worker %d: listening on a fresh control socket at %s",
 		    w->id, w->url);
 	else
-		sm_debug("worker %d: fresh control socket number %d",
-		    w->id, w->reopens);
+		sm_debug("worker %d: fresh control socket number %d", w->id,
+		    w->reopens);
 	(void) c;
 }
 
