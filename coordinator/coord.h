@@ -44,6 +44,13 @@ struct coord_worker {
 	 * rest counted (coordinator.c coord_refuse). */
 	uint64_t refused_log_us;
 	uint64_t refused_unlogged;
+	/* Its listening socket is replaced when its connection is gone
+	 * (coordinator.c, coord_worker_reopen). */
+	char *url; /* the control address it dials */
+	nng_listener listener;
+	uint64_t opened_us; /* since when it may come back on `sock` */
+	int listening;      /* 0: the address is to be taken again */
+	int reopens;        /* fresh sockets since it was last alive */
 };
 
 /* One task's latest record counts, from its worker's heartbeats; the
@@ -98,6 +105,10 @@ struct coord {
 	uint64_t last_complete_us;
 	uint32_t consecutive_failures;
 	int final_in_flight;
+	/* Liveness of the coordinator itself (see coord_loop): when its
+	 * event loop last ran, and the pauses of its own it has seen. */
+	uint64_t loop_mark_us;
+	uint64_t own_pauses;
 };
 
 /* coordinator.c */

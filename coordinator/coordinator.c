@@ -13,6 +13,22 @@
  *            callbacks under the socket lock, so the callback only queues
  *            the event; the loop handles it.
  *
+ * Liveness rules (docs/ARCHITECTURE.md, "Liveness"):
+ *  - the coordinator never closes a worker's connection itself. NNG
+ *    1.5.2 loses the receive of a pipe closed while a message is arriving
+ *    on it; its reaper thread then waits forever, no pipe of the process
+ *    is ever released again, the pair1 listener keeps the dead pipe and
+ *    rejects every reconnection, and nng_close hangs (seen after a
+ *    SIGSTOP of the coordinator). A worker silent past its timeout is
+ *    counted dead but keeps its connection; if it speaks on it again it
+ *    is alive again and takes part in the next epoch.
+ *  - a pause of the coordinator's own loop (a monotonic gap of more than
+ *    one heartbeat period beyond what it meant to sleep) gives every
+ *    worker a fresh period, and extends checkpoint deadlines by the gap.
+ *  - SIGTERM ends the process within a bound: sends stop, sockets are
+ *    closed on a helper thread that is waited for at most
+ *    COORD_CLOSE_WAIT_US.
+ *
  * The loop polls the three, then lets the checkpointer and the recovery
  * driver act on the time that passed.
  */
@@ -21,6 +37,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +58,12 @@
 #include "log.h"
 
 #define COORD_MAX_PIPE_EVENTS 1024
+/* How long termination waits for NNG to close the sockets. */
+#define COORD_CLOSE_WAIT_US 2000000u
 
 static volatile sig_atomic_t coord_terminate;
+
+static void coord_worker_reopen(struct coord *c, struct coord_worker *w);
 
 /* Pipe events queued by NNG's callback thread for the loop. */
 struct pipe_ev {
@@ -102,7 +123,7 @@ coord_send(struct coord *c, int worker_id, const Snapmark__Control *m)
 	if (worker_id < 1 || worker_id > c->n_workers)
 		return SM_EINVAL;
 	struct coord_worker *w = &c->workers[worker_id - 1];
-	if (!w->alive)
+	if (!w->alive || coord_terminate)
 		return SM_ECLOSED;
 	nng_pipe any = NNG_PIPE_INITIALIZER;
 	int rv = sm_control_send(w->sock, any, m);
@@ -142,7 +163,9 @@ coord_worker_lost(struct coord *c, int id, const char *why)
 	if (!w->alive)
 		return;
 	w->alive = 0;
-	nng_pipe_close(w->pipe);
+	w->opened_us = sm_now_us(); /* it has a timeout to come back */
+	/* The connection stays open: closing it can wedge NNG (see the top
+	 * of this file); a dead peer's connection ends by itself. */
 	char reason[160];
 	snprintf(reason, sizeof(reason), "worker %d (pid %u) %s", id, w->pid,
 	    why);
@@ -177,6 +200,7 @@ coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
 	free(w->prefix);
 	w->prefix = prefix;
 	w->alive = 1;
+	w->reopens = 0;
 	w->pipe = p;
 	w->pid = r->pid;
 	w->last_seen_us = sm_now_us();
@@ -292,6 +316,16 @@ coord_on_control(struct coord *c, struct coord_worker *w, nng_pipe p,
 		coord_on_register(c, w, p, m->register_);
 		return;
 	}
+	if (!w->alive && w->pid != 0 &&
+	    nng_pipe_id(w->pipe) == nng_pipe_id(p)) {
+		/* Counted dead for its silence, but still connected and
+		 * speaking: it is alive, and the next epoch deploys to it
+		 * without a reconnection. */
+		w->alive = 1;
+		sm_info("worker %d (pid %u) is responsive again on its "
+		        "connection",
+		    w->id, w->pid);
+	}
 	if (!w->alive || nng_pipe_id(w->pipe) != nng_pipe_id(p)) {
 		sm_debug("ignoring a message from unregistered pipe %d",
 		    nng_pipe_id(p));
@@ -395,6 +429,35 @@ coord_heartbeat_tick(struct coord *c, uint64_t now)
 	}
 }
 
+/*
+ * The loop's own liveness. `slept_us` is what the loop asked epoll to wait
+ * at most; a gap since the previous pass of more than that plus one
+ * heartbeat period means this process did not run (SIGSTOP, a VM pause, a
+ * debugger, a page-fault storm, a blocking call): the workers' silence
+ * over that gap says nothing about them. Every alive worker gets a fresh
+ * heartbeat period and every pending checkpoint's deadline moves by the
+ * gap, so nobody is judged on time the coordinator itself was away.
+ */
+static void
+coord_check_own_pause(struct coord *c, uint64_t now, uint64_t slept_us)
+{
+	uint64_t gap = now - c->loop_mark_us;
+	uint64_t allowed = slept_us + c->job.heartbeat_ms * 1000;
+	int first = c->loop_mark_us == 0;
+	c->loop_mark_us = now;
+	if (first || gap <= allowed)
+		return;
+	c->own_pauses++;
+	sm_warn("the coordinator did not run for %.0f ms (paused?); every "
+	        "worker gets a fresh heartbeat period",
+	    (double) gap / 1000.0);
+	for (int i = 0; i < c->n_workers; i++)
+		if (c->workers[i].alive && c->workers[i].last_seen_us < now)
+			c->workers[i].last_seen_us = now;
+	for (int i = 0; i < c->n_pending; i++)
+		c->pending[i]->deadline_us += gap;
+}
+
 static void
 coord_drain_pipe_events(struct coord *c)
 {
@@ -409,9 +472,13 @@ coord_drain_pipe_events(struct coord *c)
 	pthread_mutex_unlock(&pipe_ev_lock);
 	for (int i = 0; i < n; i++) {
 		struct coord_worker *w = &c->workers[removed[i].worker - 1];
-		if (w->alive &&
-		    nng_pipe_id(w->pipe) == nng_pipe_id(removed[i].pipe))
+		if (nng_pipe_id(w->pipe) <= 0 ||
+		    nng_pipe_id(w->pipe) != nng_pipe_id(removed[i].pipe))
+			continue;
+		if (w->alive)
 			coord_worker_lost(c, w->id, "disconnected");
+		/* Its next connection goes to a fresh socket. */
+		coord_worker_reopen(c, w);
 	}
 }
 
@@ -759,6 +826,133 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 	return 0;
 }
 
+static int coord_epoll_fd = -1; /* the loop's, once it runs */
+
+/* A fresh pair1 socket for worker w (not yet listening). */
+static int
+coord_worker_open(struct coord_worker *w)
+{
+	int nrv;
+	if ((nrv = nng_pair1_open(&w->sock)) != 0)
+		return nrv;
+	if ((nrv = nng_socket_set_size(w->sock, NNG_OPT_RECVMAXSZ,
+	         SM_CONTROL_MAX_BYTES)) != 0 ||
+	    (nrv = nng_socket_set_int(w->sock, NNG_OPT_RECVBUF, 1024)) != 0 ||
+	    (nrv = nng_socket_set_int(w->sock, NNG_OPT_SENDBUF, 1024)) != 0 ||
+	    (nrv = nng_pipe_notify(w->sock, NNG_PIPE_EV_REM_POST,
+	         coord_pipe_event, w)) != 0 ||
+	    (nrv = nng_socket_get_int(w->sock, NNG_OPT_RECVFD, &w->recv_fd)) !=
+	        0) {
+		nng_close(w->sock);
+		return nrv;
+	}
+	w->listening = 0;
+	return 0;
+}
+
+/* Take worker w's control address with its current socket. */
+static int
+coord_worker_listen(struct coord_worker *w)
+{
+	int nrv = nng_listen(w->sock, w->url, &w->listener, 0);
+	if (nrv == 0) {
+		w->listening = 1;
+		w->opened_us = sm_now_us();
+	}
+	return nrv;
+}
+
+static void *
+coord_socket_closer(void *arg)
+{
+	nng_socket sock = { .id = (uint32_t) (uintptr_t) arg };
+	nng_close(sock);
+	return NULL;
+}
+
+/*
+ * Replace worker w's listening socket by a fresh one. NNG 1.5.2 frees a
+ * closed pipe on one process-wide reaper thread, and pair1 accepts a new
+ * connection only once the old pipe is freed; a pipe closed while a
+ * message was arriving on it stops that reaper for good (see the top of
+ * this file), after which the old socket refuses every reconnection
+ * while the worker is alive and dialing. A new socket does not depend on
+ * the reaper. Its listener is closed here (that releases the address at
+ * once: the ipc path is unlinked, the port shut down), the socket itself
+ * on a detached thread since nng_close may never return.
+ */
+static void
+coord_worker_reopen(struct coord *c, struct coord_worker *w)
+{
+	nng_socket old = w->sock;
+	int old_fd = w->recv_fd;
+	if (w->listening)
+		nng_listener_close(w->listener);
+	int nrv = coord_worker_open(w);
+	if (nrv != 0) {
+		sm_warn("cannot open a new control socket for worker %d: %s",
+		    w->id, nng_strerror(nrv));
+		w->sock = old;
+		w->recv_fd = old_fd;
+		w->listening = 0;
+		return;
+	}
+	w->pipe = (nng_pipe) NNG_PIPE_INITIALIZER;
+	if (coord_epoll_fd >= 0) {
+		struct epoll_event e = { .events = EPOLLIN,
+			.data.u32 = (uint32_t) (w->id + 1) };
+		epoll_ctl(coord_epoll_fd, EPOLL_CTL_DEL, old_fd, NULL);
+		epoll_ctl(coord_epoll_fd, EPOLL_CTL_ADD, w->recv_fd, &e);
+	}
+	pthread_t th;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, coord_socket_closer,
+	        (void *) (uintptr_t) old.id) != 0)
+		sm_warn("cannot close worker %d's old control socket", w->id);
+	pthread_attr_destroy(&attr);
+	if ((nrv = coord_worker_listen(w)) != 0)
+		sm_warn("cannot listen for worker %d at %s yet: %s; retrying",
+		    w->id, w->url, nng_strerror(nrv));
+	else if (w->reopens++ == 0)
+		sm_info("worker %d: listening on a fresh control socket at %s",
+		    w->id, w->url);
+	else
+		sm_debug("worker %d: fresh control socket number %d", w->id,
+		    w->reopens);
+	(void) c;
+}
+
+/*
+ * Connections that are gone or may be wedged get a fresh socket: a
+ * worker that was registered and is not alive for a heartbeat timeout
+ * since it was lost or its socket was opened (it neither spoke on its old
+ * connection nor registered on a new one); and an address that could not
+ * be taken again is retried.
+ */
+static void
+coord_reopen_tick(struct coord *c, uint64_t now)
+{
+	uint64_t limit = c->job.heartbeat_timeout_ms * 1000;
+	for (int i = 0; i < c->n_workers; i++) {
+		struct coord_worker *w = &c->workers[i];
+		if (w->alive || w->pid == 0)
+			continue;
+		if (!w->listening) {
+			if (coord_worker_listen(w) == 0)
+				sm_info("worker %d: listening again at %s",
+				    w->id, w->url);
+			continue;
+		}
+		/* Backing off (up to 32 timeouts) for a worker that stays
+		 * away: each old socket may keep a closing thread. */
+		int shift = w->reopens < 5 ? w->reopens : 5;
+		if (now - w->opened_us > limit << shift)
+			coord_worker_reopen(c, w);
+	}
+}
+
 static int
 coord_setup(struct coord *c, const struct coord_args *a)
 {
@@ -831,18 +1025,10 @@ coord_setup(struct coord *c, const struct coord_args *a)
 			    a->listen, w->id);
 			return 1;
 		}
-		if ((nrv = nng_pair1_open(&w->sock)) != 0 ||
-		    (nrv = nng_socket_set_size(w->sock, NNG_OPT_RECVMAXSZ,
-		         SM_CONTROL_MAX_BYTES)) != 0 ||
-		    (nrv = nng_socket_set_int(w->sock, NNG_OPT_RECVBUF,
-		         1024)) != 0 ||
-		    (nrv = nng_socket_set_int(w->sock, NNG_OPT_SENDBUF,
-		         1024)) != 0 ||
-		    (nrv = nng_pipe_notify(w->sock, NNG_PIPE_EV_REM_POST,
-		         coord_pipe_event, w)) != 0 ||
-		    (nrv = nng_listen(w->sock, url, NULL, 0)) != 0 ||
-		    (nrv = nng_socket_get_int(w->sock, NNG_OPT_RECVFD,
-		         &w->recv_fd)) != 0) {
+		if ((w->url = strdup(url)) == NULL)
+			return 1;
+		if ((nrv = coord_worker_open(w)) != 0 ||
+		    (nrv = coord_worker_listen(w)) != 0) {
 			sm_error("cannot listen for worker %d at %s: %s",
 			    w->id, url, nng_strerror(nrv));
 			return 1;
@@ -910,6 +1096,7 @@ coord_loop(struct coord *c)
 			close(ep);
 		return;
 	}
+	coord_epoll_fd = ep;
 	uint64_t wait_us = 0;
 	while (!coord_terminate) {
 		int timeout = (int) ((wait_us + 999) / 1000);
@@ -917,6 +1104,8 @@ coord_loop(struct coord *c)
 			timeout = 100;
 		int n = epoll_wait(ep, ev, MAX_EVENTS, timeout);
 
+		coord_check_own_pause(c, sm_now_us(),
+		    (uint64_t) timeout * 1000);
 		coord_drain_pipe_events(c);
 		for (int k = 0; k < n; k++) {
 			uint32_t tag = ev[k].data.u32;
@@ -930,10 +1119,46 @@ coord_loop(struct coord *c)
 		}
 		uint64_t now = sm_now_us();
 		coord_heartbeat_tick(c, now);
+		coord_reopen_tick(c, now);
 		coord_recovery_tick(c, now);
 		wait_us = coord_checkpoint_tick(c, now);
 	}
+	coord_epoll_fd = -1;
 	close(ep);
+}
+
+static atomic_int coord_closed;
+
+static void *
+coord_closer(void *arg)
+{
+	struct coord *c = arg;
+	for (int i = 0; c->workers != NULL && i < c->n_workers; i++)
+		if (c->workers[i].id != 0)
+			nng_close(c->workers[i].sock);
+	nng_close(c->cli);
+	atomic_store(&coord_closed, 1);
+	return NULL;
+}
+
+/* Close every socket, waiting at most COORD_CLOSE_WAIT_US: NNG 1.5.2's
+ * nng_close can wait forever (a wedged pipe), and termination must not.
+ * Returns whether the closes finished. */
+static int
+coord_close_sockets(struct coord *c)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int started = pthread_create(&th, &attr, coord_closer, c) == 0;
+	pthread_attr_destroy(&attr);
+	if (!started)
+		return 0;
+	uint64_t deadline = sm_now_us() + COORD_CLOSE_WAIT_US;
+	while (!atomic_load(&coord_closed) && sm_now_us() < deadline)
+		sm_sleep_us(1000);
+	return atomic_load(&coord_closed);
 }
 
 int
@@ -951,23 +1176,29 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	struct coord c;
+	/* static: it outlives main if the socket closes time out (their
+	 * thread and NNG callbacks still point into it) */
+	static struct coord c;
 	memset(&c, 0, sizeof(c));
 	rv = coord_setup(&c, &args);
 	if (rv == 0) {
 		coord_loop(&c);
 		sm_info("terminating");
 	}
-	for (int i = 0; c.workers != NULL && i < c.n_workers; i++)
-		if (c.workers[i].id != 0)
-			nng_close(c.workers[i].sock);
-	nng_close(c.cli);
 	coord_catalog_close(c.cat);
+	if (!coord_close_sockets(&c)) {
+		/* NNG still holds the sockets, and its callbacks the worker
+		 * table: leave both to the end of the process. */
+		sm_warn("exiting with control sockets still closing");
+		return rv;
+	}
 	coord_savepoint_free(&c);
 	for (int t = 0; c.task_names != NULL && t < c.job.n_tasks; t++)
 		free(c.task_names[t]);
-	for (int i = 0; c.workers != NULL && i < c.n_workers; i++)
+	for (int i = 0; c.workers != NULL && i < c.n_workers; i++) {
 		free(c.workers[i].prefix);
+		free(c.workers[i].url);
+	}
 	for (int i = 0; i < c.n_pending; i++)
 		coord_pending_free(c.pending[i]);
 	free(c.task_names);

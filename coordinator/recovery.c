@@ -414,6 +414,7 @@ recovery_deploy(struct coord *c)
 	memset(c->task_drained, 0, (size_t) c->job.n_tasks);
 	c->n_running = c->n_drained = 0;
 	c->last_trigger_us = sm_now_us();
+	int undelivered = 0; /* a worker the Deploy did not reach */
 
 	char **prefixes = calloc((size_t) c->job.n_tasks, sizeof(char *));
 	uint32_t *tasks = calloc((size_t) c->job.n_tasks, sizeof(uint32_t));
@@ -467,7 +468,8 @@ recovery_deploy(struct coord *c)
 		Snapmark__Control m = SNAPMARK__CONTROL__INIT;
 		m.body_case = SNAPMARK__CONTROL__BODY_DEPLOY;
 		m.deploy = &d;
-		coord_send(c, w, &m);
+		if (coord_send(c, w, &m) != SM_OK && undelivered == 0)
+			undelivered = w;
 	}
 	if (rec != NULL)
 		sm_info("epoch %" PRIu64 ": deploying %d tasks, restoring "
@@ -481,6 +483,15 @@ recovery_deploy(struct coord *c)
 		sm_info("epoch %" PRIu64 ": deploying %d tasks from the start "
 		        "(no completed checkpoint)",
 		    epoch, c->job.n_tasks);
+	if (undelivered != 0) {
+		/* Its tasks would never run and the epoch would wait for
+		 * them forever: fail it, and the next one deploys again. */
+		char why[96];
+		snprintf(why, sizeof(why),
+		    "the deploy of epoch %" PRIu64 " did not reach worker %d",
+		    epoch, undelivered);
+		coord_fail_epoch(c, why);
+	}
 done:
 	free(prefixes);
 	free(tasks);

@@ -41,6 +41,7 @@ struct worker {
 	 * thread may replace the socket (see worker_reconnect). */
 	atomic_uint sock_id;
 	atomic_int need_register;
+	nng_dialer dialer; /* the control socket's */
 	uint64_t heartbeat_ms;
 	uint64_t heartbeat_timeout_ms;
 	uint64_t last_heartbeat_us;
@@ -311,7 +312,7 @@ worker_open_socket(struct worker *w)
 	    (nrv = nng_socket_set_ms(sock, NNG_OPT_RECONNMAXT, 200)) != 0 ||
 	    (nrv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST,
 	         worker_pipe_event, w)) != 0 ||
-	    (nrv = nng_dial(sock, w->coordinator, NULL,
+	    (nrv = nng_dial(sock, w->coordinator, &w->dialer,
 	         NNG_FLAG_NONBLOCK)) != 0) {
 		nng_close(sock);
 		goto fail;
@@ -365,9 +366,35 @@ worker_check_coordinator(struct worker *w)
 	sm_warn("no word from the coordinator for %.0f ms; reconnecting",
 	    (double) silent / 1000.0);
 	nng_socket old = { .id = atomic_load(&w->sock_id) };
-	if (worker_open_socket(w) == SM_OK)
+	nng_dialer old_dialer = w->dialer;
+	if (worker_open_socket(w) == SM_OK) {
+		/* The old socket must not dial again while its close may
+		 * hang: its connection would compete with the new one. */
+		nng_dialer_close(old_dialer);
 		worker_close_later(old);
+	}
 	w->last_heard_us = sm_now_us();
+}
+
+/*
+ * The coordinator is judged on time this process was running: a gap in
+ * the main loop of more than a heartbeat period beyond its 50 ms receive
+ * wait (this process was stopped, or a Deploy took long to restore) gives
+ * the coordinator a fresh period, as the coordinator does for workers.
+ */
+static void
+worker_check_own_pause(struct worker *w, uint64_t *mark)
+{
+	uint64_t now = sm_now_us();
+	uint64_t gap = now - *mark;
+	*mark = now;
+	if (gap <= w->heartbeat_ms * 1000 + 50000)
+		return;
+	sm_info("this worker did not run for %.0f ms; the coordinator gets a "
+	        "fresh heartbeat period",
+	    (double) gap / 1000.0);
+	if (w->last_heard_us < now)
+		w->last_heard_us = now;
 }
 
 static void
@@ -511,7 +538,9 @@ main(int argc, char **argv)
 	sm_info("worker %d (pid %d) started; coordinator %s, data %s", w.id,
 	    (int) getpid(), w.coordinator, w.data_prefix);
 
+	uint64_t loop_mark = sm_now_us();
 	while (!worker_terminate) {
+		worker_check_own_pause(&w, &loop_mark);
 		if (atomic_load(&w.need_register))
 			worker_register(&w);
 		worker_heartbeat(&w);

@@ -5,7 +5,8 @@
 #   - within heartbeat_timeout_ms (+ slack) the coordinator logs that worker
 #     2 "sent no heartbeat" and that the epoch failed; `snapmark status`
 #     says RESTARTING and no checkpoint completes while it hangs;
-#   - once the worker continues (SIGCONT) it registers again, the job is
+#   - once the worker continues (SIGCONT) it registers again (or speaks
+#     again on the connection it kept), the job is
 #     restored from the latest completed checkpoint in a new epoch
 #     (RUNNING, restarts >= 1, "restored from checkpoint"), finishes, and
 #     the committed output is exactly-once (expect.py).
@@ -136,8 +137,11 @@ status_now
 
 say "SIGCONT worker-2: it registers again and the job is restored"
 cluster cont worker-2
+# It comes back on its old connection ("responsive again") or, if the
+# coordinator gave that connection up meanwhile, on a new one.
 reregistered() {
-	(($(count_lines coordinator "worker 2 registered \(pid $PID2") > REG2_BEFORE))
+	(($(count_lines coordinator "worker 2 registered \(pid $PID2") > REG2_BEFORE)) ||
+		log_has coordinator "worker 2 \(pid $PID2\) is responsive again"
 }
 deadline=$(($(now_ms) + 10000))
 until reregistered; do
@@ -147,7 +151,7 @@ until reregistered; do
 	fi
 	sleep 0.05
 done
-grep -E "worker 2 registered" "$RUN/logs/coordinator.log"
+grep -E "worker 2 (registered|\(pid [0-9]+\) is responsive again)" "$RUN/logs/coordinator.log"
 wait_for 10 state_is RUNNING
 cli status
 NEW_EPOCH="$(field epoch)"
