@@ -134,6 +134,12 @@ store_err(const struct sm_store *st, const char *what, int rc)
 	case ENOMEM:
 		sm_error("store %s: %s: %s", st->path, what, mdb_strerror(rc));
 		return SM_ENOMEM;
+	case ENOSPC:
+	case EDQUOT:
+		/* The disk is full: the caller declines and tries again
+		 * later; no data in the store was harmed. */
+		sm_warn("store %s: %s: %s", st->path, what, mdb_strerror(rc));
+		return SM_ENOSPC;
 	default:
 		sm_error("store %s: %s: %s", st->path, what, mdb_strerror(rc));
 		return rc > 0 ? SM_EIO : SM_ESTORE;

@@ -98,6 +98,16 @@ struct coord {
 	uint64_t last_complete_us;
 	uint32_t consecutive_failures;
 	int final_in_flight;
+
+	/* [restart] (recovery.c): restarts since the last reset, persisted
+	 * in the catalog as "restart_attempts"; the next deploy waits for
+	 * restart_due_us; running_since_us is when the current epoch had
+	 * every task running (0: not yet). */
+	uint32_t restart_attempts;
+	uint64_t restart_due_us;
+	uint64_t running_since_us;
+	/* A failed final checkpoint is triggered again from then on. */
+	uint64_t final_retry_us;
 };
 
 /* coordinator.c */
@@ -135,7 +145,8 @@ int coord_savepoint_write(struct coord *c,
     const Snapmark__CheckpointRecord *rec);
 void coord_fail_epoch(struct coord *c, const char *reason);
 void coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev);
-/* coord_recovery_tick deploys a new epoch when every worker is alive. */
+/* coord_recovery_tick deploys a new epoch when every worker is alive (and
+ * the restart strategy's delay has passed). */
 void coord_recovery_tick(struct coord *c, uint64_t now_us);
 
 #endif
