@@ -107,7 +107,7 @@ interval_ms = 200
 [stage source]
 operator = gen
 parallelism = 2
-records = 60000
+records = 90000
 rate = 3000
 keys = 1000000
 [stage relay]
@@ -129,7 +129,7 @@ interval_ms = 200
 [stage source]
 operator = gen
 parallelism = 2
-records = 60000
+records = 90000
 rate = 3000
 keys = 40000
 [stage counter]
