@@ -732,7 +732,8 @@ jf_set_factor(struct jf_parse *p, const struct jf_key *key, const char *value,
 	}
 	double v = strtod(value, NULL);
 	if (v < (double) key->min || v > (double) key->max) {
-		jf_error(p, p->line, "'%s' is out of range for '%s' (%llu..%llu)",
+		jf_error(p, p->line,
+		    "'%s' is out of range for '%s' (%llu..%llu)",
 		    jf_quote(q, sizeof(q), value, strlen(value)), key->name,
 		    (unsigned long long) key->min,
 		    (unsigned long long) key->max);
@@ -823,7 +824,8 @@ jf_set(struct jf_parse *p, const struct jf_key *key, const char *value)
 		jf_set_input(p, value);
 		break;
 	case JF_BOOL:
-		if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+		if (strcmp(value, "true") == 0 ||
+		    strcmp(value, "false") == 0) {
 			uint32_t b = value[0] == 't';
 			memcpy(base + key->offset, &b, sizeof(b));
 		} else {

@@ -279,8 +279,8 @@ text_get_fn(struct sm_txn *txn, void *arg)
 }
 
 int
-coord_catalog_get_text(struct coord_catalog *cat, const char *name,
-    char *buf, size_t len)
+coord_catalog_get_text(struct coord_catalog *cat, const char *name, char *buf,
+    size_t len)
 {
 	if (len == 0)
 		return SM_EINVAL;

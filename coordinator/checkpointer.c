@@ -426,8 +426,7 @@ coord_checkpoint_tick(struct coord *c, uint64_t now)
 	if (c->n_drained == c->job.n_tasks) {
 		if (!c->final_in_flight && now >= c->final_retry_us)
 			coord_trigger(c, 0, 1, NULL, 0, &id);
-		else if (!c->final_in_flight &&
-		    c->final_retry_us - now < wait)
+		else if (!c->final_in_flight && c->final_retry_us - now < wait)
 			wait = c->final_retry_us - now;
 		return wait;
 	}

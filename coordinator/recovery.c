@@ -279,8 +279,8 @@ recovery_schedule(struct coord *c, const char *reason)
 	if (r->reset_after_ms > 0 && c->running_since_us != 0 &&
 	    now - c->running_since_us >= r->reset_after_ms * 1000 &&
 	    c->restart_attempts > 0) {
-		sm_info("the job ran %.1f s without a failure: restart attempts "
-		        "and delay start again",
+		sm_info("the job ran %.1f s without a failure: restart "
+		        "attempts and delay start again",
 		    (double) (now - c->running_since_us) / 1e6);
 		c->restart_attempts = 0;
 	}
@@ -294,8 +294,8 @@ recovery_schedule(struct coord *c, const char *reason)
 	uint32_t allowed = r->strategy == SM_RESTART_NONE ? 0 : r->attempts;
 	if (n > allowed) {
 		char why[sizeof(c->last_failure)];
-		snprintf(why, sizeof(why), "restart attempts exhausted (%u): ",
-		    allowed);
+		snprintf(why, sizeof(why),
+		    "restart attempts exhausted (%u): ", allowed);
 		size_t len = strlen(why);
 		snprintf(why + len, sizeof(why) - len, "%s", reason);
 		memcpy(c->last_failure, why, sizeof(why));

@@ -212,7 +212,7 @@ defaults_apply_when_keys_are_left_out(void)
 	T_EQ_INT(job.n_channels, 1);
 }
 
-#define JOB_TINY                                                             \
+#define JOB_TINY                                                              \
 	"[job]\nname = tiny\n[stage src]\noperator = gen\n"                   \
 	"[stage out]\noperator = discard\ninput = src forward\n"
 
@@ -269,7 +269,9 @@ static void
 restart_delays_follow_the_strategy(void)
 {
 	struct sm_job_restart r = { .strategy = SM_RESTART_FIXED_DELAY,
-		.attempts = 5, .delay_ms = 300, .max_delay_ms = 1000,
+		.attempts = 5,
+		.delay_ms = 300,
+		.max_delay_ms = 1000,
 		.multiplier = 2.0 };
 	/* fixed-delay: the same delay every time */
 	for (uint32_t n = 1; n <= 10; n++)
@@ -628,19 +630,18 @@ static const struct bad_job bad_jobs[] = {
 	    "job.ini:3:", "syntax error" },
 	{ "an error wins over a later syntax error",
 	    JOB SRC "seed = x\nbogus\n", "job.ini:6:", "invalid integer 'x'" },
-	{ "unknown restart strategy",
-	    JOB "[restart]\nstrategy = fixed\n" SRC, "job.ini:4:",
+	{ "unknown restart strategy", JOB "[restart]\nstrategy = fixed\n" SRC,
+	    "job.ini:4:",
 	    "unknown restart strategy 'fixed' (expected fixed-delay, "
 	    "exponential-delay, none)" },
 	{ "restart attempts not a number",
-	    JOB "[restart]\nattempts = many\n" SRC, "job.ini:4:",
-	    "invalid integer 'many' for 'attempts'" },
-	{ "negative restart delay",
-	    JOB "[restart]\ndelay_ms = -5\n" SRC, "job.ini:4:",
-	    "invalid integer '-5' for 'delay_ms'" },
+	    JOB "[restart]\nattempts = many\n" SRC,
+	    "job.ini:4:", "invalid integer 'many' for 'attempts'" },
+	{ "negative restart delay", JOB "[restart]\ndelay_ms = -5\n" SRC,
+	    "job.ini:4:", "invalid integer '-5' for 'delay_ms'" },
 	{ "restart delay beyond a week",
-	    JOB "[restart]\ndelay_ms = 604800001\n" SRC, "job.ini:4:",
-	    "'604800001' is out of range for 'delay_ms'" },
+	    JOB "[restart]\ndelay_ms = 604800001\n" SRC,
+	    "job.ini:4:", "'604800001' is out of range for 'delay_ms'" },
 	{ "multiplier below one",
 	    JOB "[restart]\nstrategy = exponential-delay\n"
 	        "backoff_multiplier = 0.5\n" SRC,
@@ -650,8 +651,8 @@ static const struct bad_job bad_jobs[] = {
 	        "backoff_multiplier = 2e3\n" SRC,
 	    "job.ini:5:", "invalid number '2e3' for 'backoff_multiplier'" },
 	{ "multiplier for a fixed delay",
-	    JOB "[restart]\nbackoff_multiplier = 2\nstrategy = fixed-delay\n"
-	        SRC,
+	    JOB
+	    "[restart]\nbackoff_multiplier = 2\nstrategy = fixed-delay\n" SRC,
 	    "job.ini:4:",
 	    "'backoff_multiplier' is only valid for strategy "
 	    "exponential-delay (strategy is fixed-delay)" },
@@ -664,17 +665,18 @@ static const struct bad_job bad_jobs[] = {
 	{ "cap below the first delay",
 	    JOB "[restart]\nstrategy = exponential-delay\ndelay_ms = 500\n"
 	        "max_delay_ms = 100\n" SRC,
-	    "job.ini:6:", "max_delay_ms (100) must be at least delay_ms (500)" },
+	    "job.ini:6:",
+	    "max_delay_ms (100) must be at least delay_ms (500)" },
 	{ "first delay above the default cap",
 	    JOB "[restart]\nstrategy = exponential-delay\n"
 	        "delay_ms = 70000\n" SRC,
 	    "job.ini:5:", "max_delay_ms (60000) must be at least delay_ms" },
 	{ "duplicate [restart]",
-	    JOB "[restart]\nattempts = 1\n[restart]\n" SRC, "job.ini:5:",
-	    "duplicate section [restart] (first on line 3)" },
+	    JOB "[restart]\nattempts = 1\n[restart]\n" SRC,
+	    "job.ini:5:", "duplicate section [restart] (first on line 3)" },
 	{ "restart key in [checkpoint]",
-	    JOB "[checkpoint]\nattempts = 1\n" SRC, "job.ini:4:",
-	    "unknown key 'attempts' in [checkpoint]" },
+	    JOB "[checkpoint]\nattempts = 1\n" SRC,
+	    "job.ini:4:", "unknown key 'attempts' in [checkpoint]" },
 	{ "fail_on_storage_error not a boolean",
 	    JOB "[checkpoint]\nfail_on_storage_error = yes\n" SRC,
 	    "job.ini:4:",

@@ -50,8 +50,8 @@ struct sink {
 	char out_dir[512];
 	char pending_dir[530];
 	char staging_path[560];
-	int staging;          /* its fd, -1 = not open */
-	char *buf;            /* bytes not yet taken by write() */
+	int staging; /* its fd, -1 = not open */
+	char *buf;   /* bytes not yet taken by write() */
 	size_t len, cap;
 	size_t retry_at;      /* a full disk: try write() again at this len */
 	int failed;           /* an sm_err that ends the task, or SM_OK */
@@ -161,8 +161,8 @@ sink_write(struct sink *s, const struct sm_record *r)
 {
 	char line[128];
 	int n = s->counts
-	    ? snprintf(line, sizeof(line), "%" PRIu64 " %" PRId64 "\n",
-	          r->key, r->value)
+	    ? snprintf(line, sizeof(line), "%" PRIu64 " %" PRId64 "\n", r->key,
+	          r->value)
 	    : snprintf(line, sizeof(line),
 	          "%" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRId64 "\n",
 	          r->subtask, r->seq, r->key, r->value);

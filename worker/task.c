@@ -180,9 +180,8 @@ worker_decline(worker_send_fn send, void *ctx, uint64_t epoch, uint64_t id,
 }
 
 void
-worker_decline_err(worker_send_fn send, void *ctx, uint64_t epoch,
-    uint64_t id, uint32_t task, const char *task_name, const char *reason,
-    int err)
+worker_decline_err(worker_send_fn send, void *ctx, uint64_t epoch, uint64_t id,
+    uint32_t task, const char *task_name, const char *reason, int err)
 {
 	Snapmark__Decline d = SNAPMARK__DECLINE__INIT;
 	d.epoch = epoch;
