@@ -4,7 +4,8 @@
 # no more: exponential delays between a failure and the next deploy (read
 # loosely from the log's timestamps), then FAILED with "restart attempts
 # exhausted (3): <the last reason>" in the status and the log. A restarted
-# coordinator keeps the job FAILED instead of restarting it again.
+# coordinator keeps the job FAILED instead of restarting it again; one
+# restarted in the middle goes on counting where the old one stopped.
 source "$(dirname "$0")/lib.sh"
 
 JOB="$TEST_TMP/restart.ini"
@@ -88,4 +89,22 @@ sleep 1 # a deploy would come at once: give it the chance to show
 if grep -qE ' epoch [5-9]: deploying ' "$LOG"; then
 	fail "the coordinator restarted a job that had exhausted its attempts"
 fi
+
+say "again with fixed delays; the coordinator is killed after the first restart"
+cluster down >/dev/null 2>&1
+sed -e 's/^strategy = .*/strategy = fixed-delay/' -e '/^max_delay_ms/d' \
+	-e '/^backoff_multiplier/d' -e 's/^delay_ms = .*/delay_ms = 300/' \
+	"$JOB" >"$TEST_TMP/fixed.ini"
+cluster up "$TEST_TMP/fixed.ini" 2 >/dev/null 2>&1 || true
+wait_for 60 grep -q 'restart 1 of 3 (fixed-delay) in 300 ms' "$LOG"
+cluster kill coordinator >/dev/null
+cluster start coordinator >/dev/null
+wait_for 60 state_is FAILED
+[[ $(field 'last failure') == *"$want"* ]] ||
+	fail "last failure is '$(field 'last failure')', want '$want'"
+# Both coordinators' lines (the log is appended to): restarts 1, 2, 3 of 3,
+# each once, in order - the new coordinator counted on from the old one.
+got="$(grep -oE 'restart [0-9]+ of 3 \(fixed-delay\) in 300 ms' "$LOG" |
+	awk '{print $2}' | paste -sd' ')"
+[[ $got == "1 2 3" ]] || fail "restarts logged: '$got', want '1 2 3'"
 say "PASS"
