@@ -37,6 +37,8 @@ sm_strerror(int err)
 		return "stopped";
 	case SM_EAGAIN:
 		return "try again";
+	case SM_ENOSPC:
+		return "no space left on device";
 	}
 	return "unknown error";
 }
@@ -56,7 +58,8 @@ sm_err_from_errno(int e)
 	case ETIMEDOUT:
 		return SM_ETIMEDOUT;
 	case ENOSPC:
-		return SM_EIO;
+	case EDQUOT:
+		return SM_ENOSPC;
 	default:
 		return SM_EIO;
 	}

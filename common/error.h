@@ -24,6 +24,7 @@ enum sm_err {
 	SM_ENET,      /* NNG failed */
 	SM_ESTOPPED,  /* the operation was cancelled by a stop request */
 	SM_EAGAIN,    /* nothing now, try later */
+	SM_ENOSPC,    /* no space left on the device (ENOSPC, EDQUOT) */
 };
 
 /* sm_strerror returns a static description of an sm_err code. */

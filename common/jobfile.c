@@ -49,7 +49,7 @@
 #define JF_OPERATORS "gen, passthrough, count, file, discard"
 #define JF_EDGES "forward, hash, broadcast"
 
-enum jf_section { JF_NONE, JF_JOB, JF_CHECKPOINT, JF_STAGE };
+enum jf_section { JF_NONE, JF_JOB, JF_CHECKPOINT, JF_STAGE, JF_RESTART };
 
 enum jf_kind {
 	JF_U64,      /* uint64_t in [min, max] */
@@ -60,6 +60,9 @@ enum jf_kind {
 	JF_OPERATOR, /* enum sm_operator */
 	JF_FORMAT,   /* char[16]: records | counts */
 	JF_INPUT,    /* "STAGE EDGE", appended to the stage's inputs */
+	JF_BOOL,     /* uint32_t: true | false */
+	JF_STRATEGY, /* enum sm_restart_strategy */
+	JF_FACTOR,   /* double in [min, max]: a decimal number */
 };
 
 struct jf_key {
@@ -75,6 +78,7 @@ struct jf_key {
 #define JF_JOB_FIELD(f) offsetof(struct sm_job, f)
 #define JF_CKPT_FIELD(f) offsetof(struct sm_job_checkpoint, f)
 #define JF_STAGE_FIELD(f) offsetof(struct sm_job_stage, f)
+#define JF_RESTART_FIELD(f) offsetof(struct sm_job_restart, f)
 
 static const struct jf_key jf_keys[] = {
 	{ "name", JF_JOB, -1, JF_NAME, 0, 0, JF_JOB_FIELD(name) },
@@ -115,6 +119,21 @@ static const struct jf_key jf_keys[] = {
 	    JF_STAGE_FIELD(seed) },
 	{ "format", JF_STAGE, SM_OP_FILE_SINK, JF_FORMAT, 0, 0,
 	    JF_STAGE_FIELD(format) },
+	{ "fail_on_storage_error", JF_CHECKPOINT, -1, JF_BOOL, 0, 0,
+	    JF_CKPT_FIELD(fail_on_storage_error) },
+	/* [restart]: only_op holds the one strategy a key belongs to. */
+	{ "strategy", JF_RESTART, -1, JF_STRATEGY, 0, 0,
+	    JF_RESTART_FIELD(strategy) },
+	{ "attempts", JF_RESTART, -1, JF_U32, 0, 1000000,
+	    JF_RESTART_FIELD(attempts) },
+	{ "delay_ms", JF_RESTART, -1, JF_U64, 0, JF_MS_MAX,
+	    JF_RESTART_FIELD(delay_ms) },
+	{ "max_delay_ms", JF_RESTART, SM_RESTART_EXPONENTIAL_DELAY, JF_U64, 0,
+	    JF_MS_MAX, JF_RESTART_FIELD(max_delay_ms) },
+	{ "backoff_multiplier", JF_RESTART, SM_RESTART_EXPONENTIAL_DELAY,
+	    JF_FACTOR, 1, 100, JF_RESTART_FIELD(multiplier) },
+	{ "reset_after_ms", JF_RESTART, -1, JF_U64, 0, JF_MS_MAX,
+	    JF_RESTART_FIELD(reset_after_ms) },
 };
 
 #define JF_NKEYS ((int) (sizeof(jf_keys) / sizeof(jf_keys[0])))
@@ -125,6 +144,12 @@ static const char *const jf_operator_names[] = {
 	[SM_OP_COUNT] = "count",
 	[SM_OP_FILE_SINK] = "file",
 	[SM_OP_DISCARD] = "discard",
+};
+
+static const char *const jf_strategy_names[] = {
+	[SM_RESTART_FIXED_DELAY] = "fixed-delay",
+	[SM_RESTART_EXPONENTIAL_DELAY] = "exponential-delay",
+	[SM_RESTART_NONE] = "none",
 };
 
 static const char *const jf_edge_names[] = {
@@ -146,6 +171,7 @@ struct jf_parse {
 	int input_line[SM_JOB_MAX_INPUTS];
 	int job_line; /* [job] header; 0 = none yet */
 	int checkpoint_line;
+	int restart_line;
 
 	int failed;
 	int err_line;    /* the line the error names; 0 = whole text */
@@ -276,6 +302,8 @@ jf_section_label(const struct jf_parse *p, char *buf, size_t size)
 		return "[job]";
 	case JF_CHECKPOINT:
 		return "[checkpoint]";
+	case JF_RESTART:
+		return "[restart]";
 	case JF_STAGE:
 		snprintf(buf, size, "[stage %s]", p->stage->name);
 		return buf;
@@ -363,6 +391,44 @@ jf_check_stage_section(struct jf_parse *p)
 	}
 }
 
+/* The keys of [restart] that belong to one strategy, and the delays. */
+static void
+jf_check_restart_section(struct jf_parse *p)
+{
+	const struct sm_job_restart *r = &p->job.restart;
+	int md = jf_key_index("max_delay_ms");
+	const char *name = jf_strategy_names[r->strategy];
+
+	for (int k = 0; k < JF_NKEYS; k++) {
+		int only = jf_keys[k].only_op;
+		if (jf_keys[k].section == JF_RESTART && only >= 0 &&
+		    p->key_line[k] != 0 && (int) r->strategy != only)
+			jf_error(p, p->key_line[k],
+			    "'%s' is only valid for strategy %s (strategy is "
+			    "%s)",
+			    jf_keys[k].name, jf_strategy_names[only], name);
+	}
+	if (r->strategy == SM_RESTART_NONE) {
+		for (int k = 0; k < JF_NKEYS; k++)
+			if (jf_keys[k].section == JF_RESTART &&
+			    p->key_line[k] != 0 &&
+			    strcmp(jf_keys[k].name, "strategy") != 0)
+				jf_error(p, p->key_line[k],
+				    "'%s' has no meaning with strategy none",
+				    jf_keys[k].name);
+	}
+	if (r->strategy == SM_RESTART_EXPONENTIAL_DELAY &&
+	    r->max_delay_ms < r->delay_ms) {
+		int line = p->key_line[md] != 0
+		    ? p->key_line[md]
+		    : p->key_line[jf_key_index("delay_ms")];
+		jf_error(p, line,
+		    "max_delay_ms (%llu) must be at least delay_ms (%llu)",
+		    (unsigned long long) r->max_delay_ms,
+		    (unsigned long long) r->delay_ms);
+	}
+}
+
 /* jf_section_end checks the section that the next header or the end of the
  * text closes. */
 static void
@@ -373,6 +439,8 @@ jf_section_end(struct jf_parse *p)
 		jf_check_job_section(p);
 	else if (p->section == JF_STAGE)
 		jf_check_stage_section(p);
+	else if (p->section == JF_RESTART)
+		jf_check_restart_section(p);
 	p->checking = 0;
 	p->section = JF_NONE;
 	p->stage = NULL;
@@ -428,6 +496,15 @@ jf_section_begin(struct jf_parse *p, const char *line)
 		}
 		p->checkpoint_line = p->line;
 		p->section = JF_CHECKPOINT;
+	} else if (n == 1 && jf_word_is(word[0], len[0], "restart")) {
+		if (p->restart_line != 0) {
+			jf_error(p, p->line,
+			    "duplicate section [restart] (first on line %d)",
+			    p->restart_line);
+			return;
+		}
+		p->restart_line = p->line;
+		p->section = JF_RESTART;
 	} else if (n >= 1 && jf_word_is(word[0], len[0], "stage")) {
 		struct sm_job *job = &p->job;
 		struct sm_job_stage *st;
@@ -469,8 +546,8 @@ jf_section_begin(struct jf_parse *p, const char *line)
 		p->section = JF_STAGE;
 	} else {
 		jf_error(p, p->line,
-		    "unknown section '[%s]' (expected [job], [checkpoint] or "
-		    "[stage NAME])",
+		    "unknown section '[%s]' (expected [job], [checkpoint], "
+		    "[restart] or [stage NAME])",
 		    jf_quote(q, sizeof(q), inner, strlen(inner)));
 	}
 }
@@ -628,6 +705,43 @@ jf_set_input(struct jf_parse *p, const char *value)
 	in->first_channel = 0;
 }
 
+/* jf_set_factor parses a decimal number like "2" or "1.5" (digits, at most
+ * one '.', no sign or exponent) within [key->min, key->max]. */
+static void
+jf_set_factor(struct jf_parse *p, const struct jf_key *key, const char *value,
+    char *base)
+{
+	char q[48];
+	const char *c = value;
+	int digits = 0, dots = 0;
+
+	for (; *c != '\0'; c++) {
+		if (*c >= '0' && *c <= '9')
+			digits++;
+		else if (*c == '.' && dots == 0)
+			dots++;
+		else
+			break;
+	}
+	if (*c != '\0' || digits == 0 || value[0] == '.') {
+		jf_error(p, p->line,
+		    "invalid number '%s' for '%s' (expected a decimal like 2 "
+		    "or 1.5)",
+		    jf_quote(q, sizeof(q), value, strlen(value)), key->name);
+		return;
+	}
+	double v = strtod(value, NULL);
+	if (v < (double) key->min || v > (double) key->max) {
+		jf_error(p, p->line,
+		    "'%s' is out of range for '%s' (%llu..%llu)",
+		    jf_quote(q, sizeof(q), value, strlen(value)), key->name,
+		    (unsigned long long) key->min,
+		    (unsigned long long) key->max);
+		return;
+	}
+	memcpy(base + key->offset, &v, sizeof(v));
+}
+
 /* jf_set stores the value of key into the open section. */
 static void
 jf_set(struct jf_parse *p, const struct jf_key *key, const char *value)
@@ -641,6 +755,8 @@ jf_set(struct jf_parse *p, const struct jf_key *key, const char *value)
 		base = (char *) &p->job;
 	else if (key->section == JF_CHECKPOINT)
 		base = (char *) &p->job.checkpoint;
+	else if (key->section == JF_RESTART)
+		base = (char *) &p->job.restart;
 	else
 		base = (char *) p->stage;
 
@@ -706,6 +822,33 @@ jf_set(struct jf_parse *p, const struct jf_key *key, const char *value)
 		break;
 	case JF_INPUT:
 		jf_set_input(p, value);
+		break;
+	case JF_BOOL:
+		if (strcmp(value, "true") == 0 ||
+		    strcmp(value, "false") == 0) {
+			uint32_t b = value[0] == 't';
+			memcpy(base + key->offset, &b, sizeof(b));
+		} else {
+			jf_error(p, p->line,
+			    "invalid value '%s' for '%s' (expected true, "
+			    "false)",
+			    jf_quote(q, sizeof(q), value, strlen(value)),
+			    key->name);
+		}
+		break;
+	case JF_STRATEGY:
+		i = jf_lookup(jf_strategy_names,
+		    (int) (sizeof(jf_strategy_names) / sizeof(char *)), value);
+		if (i < 0)
+			jf_error(p, p->line,
+			    "unknown restart strategy '%s' (expected "
+			    "fixed-delay, exponential-delay, none)",
+			    jf_quote(q, sizeof(q), value, strlen(value)));
+		else
+			p->job.restart.strategy = (enum sm_restart_strategy) i;
+		break;
+	case JF_FACTOR:
+		jf_set_factor(p, key, value, base);
 		break;
 	}
 }
@@ -819,6 +962,13 @@ sm_job_parse(const char *text, const char *origin, struct sm_job *job,
 	p.job.checkpoint.incremental = 1;
 	p.job.checkpoint.full_every = 10;
 	p.job.checkpoint.full_delta_percent = 100;
+	p.job.checkpoint.fail_on_storage_error = 0;
+	p.job.restart.strategy = SM_RESTART_FIXED_DELAY;
+	p.job.restart.attempts = 100;
+	p.job.restart.delay_ms = 100;
+	p.job.restart.max_delay_ms = 60000;
+	p.job.restart.multiplier = 2.0;
+	p.job.restart.reset_after_ms = 600000;
 
 	rv = ini_parse_stream(jf_reader, &p, jf_handler, &p);
 	if (rv < 0) {
@@ -997,6 +1147,31 @@ sm_job_key_group_owner(int key_group, int max_parallelism, int parallelism)
 	if (max_parallelism <= 0)
 		return 0;
 	return (int) ((int64_t) key_group * parallelism / max_parallelism);
+}
+
+uint64_t
+sm_job_restart_delay_ms(const struct sm_job_restart *r, uint32_t n)
+{
+	if (r->strategy == SM_RESTART_NONE)
+		return 0;
+	if (r->strategy == SM_RESTART_FIXED_DELAY || n <= 1)
+		return r->delay_ms;
+	/* Multiply step by step and stop at the cap: no overflow, and a
+	 * multiplier of 1 keeps the delay where it is. */
+	double d = (double) r->delay_ms;
+	for (uint32_t i = 1; i < n && d < (double) r->max_delay_ms; i++)
+		d *= r->multiplier;
+	if (d >= (double) r->max_delay_ms)
+		return r->max_delay_ms;
+	return (uint64_t) d;
+}
+
+const char *
+sm_restart_strategy_name(enum sm_restart_strategy s)
+{
+	if ((unsigned) s >= sizeof(jf_strategy_names) / sizeof(char *))
+		return "?";
+	return jf_strategy_names[s];
 }
 
 const char *

@@ -79,6 +79,27 @@ struct sm_job_checkpoint {
 	uint32_t full_every;         /* a full snapshot after this many deltas */
 	uint32_t full_delta_percent; /* ... or once deltas since the last full
 	                                one exceed this % of the full size */
+	uint32_t fail_on_storage_error; /* 1: a checkpoint declined for a full
+	                                   disk or map counts against
+	                                   tolerable_failures like any other */
+};
+
+/* [restart]: what the coordinator does when an epoch fails (Flink's
+ * fixed-delay and exponential-delay restart strategies). */
+enum sm_restart_strategy {
+	SM_RESTART_FIXED_DELAY,
+	SM_RESTART_EXPONENTIAL_DELAY,
+	SM_RESTART_NONE, /* the first failure fails the job */
+};
+
+struct sm_job_restart {
+	enum sm_restart_strategy strategy;
+	uint32_t attempts;       /* restarts allowed since the last reset */
+	uint64_t delay_ms;       /* fixed delay; first exponential delay */
+	uint64_t max_delay_ms;   /* exponential: the cap */
+	double multiplier;       /* exponential: factor per restart, >= 1 */
+	uint64_t reset_after_ms; /* running this long without a failure
+	                            resets attempts and delay; 0 = never */
 };
 
 struct sm_job {
@@ -90,6 +111,7 @@ struct sm_job {
 	struct sm_job_checkpoint checkpoint;
 	uint64_t heartbeat_ms;          /* worker heartbeat period */
 	uint64_t heartbeat_timeout_ms;  /* silence after which a worker is dead */
+	struct sm_job_restart restart;
 };
 
 /* One directed channel, derived from the stages. */
@@ -146,6 +168,15 @@ int sm_job_key_group(uint64_t key, int max_parallelism);
  * contiguous range of key groups (Flink's assignment). */
 int sm_job_key_group_owner(int key_group, int max_parallelism,
     int parallelism);
+
+/* sm_job_restart_delay_ms is the delay before restart number n (1 = the
+ * first since the last reset) under r: delay_ms for fixed-delay;
+ * delay_ms * multiplier^(n-1), capped at max_delay_ms, for
+ * exponential-delay; 0 for none. */
+uint64_t sm_job_restart_delay_ms(const struct sm_job_restart *r, uint32_t n);
+
+/* sm_restart_strategy_name: "fixed-delay", "exponential-delay", "none". */
+const char *sm_restart_strategy_name(enum sm_restart_strategy s);
 
 const char *sm_operator_name(enum sm_operator op);
 const char *sm_edge_name(enum sm_edge edge);

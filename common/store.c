@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "error.h"
 #include "log.h"
@@ -107,6 +108,23 @@ store_fmt_size(char *buf, size_t len, size_t n)
 	return buf;
 }
 
+/* Free space below which an EIO from LMDB is taken for a full disk. */
+#define SM_STORE_FULL_BELOW ((uint64_t) 1 << 20)
+
+/* store_disk_full: LMDB 0.9 reports a short write (the disk filled up
+ * in the middle of it) as EIO, not ENOSPC; a file system with almost no
+ * space (or no inodes) left is the likelier cause. */
+static int
+store_disk_full(const struct sm_store *st)
+{
+	struct statvfs vfs;
+	if (statvfs(st->path, &vfs) != 0)
+		return 0;
+	uint64_t free_bytes = (uint64_t) vfs.f_bavail * vfs.f_frsize;
+	return free_bytes < SM_STORE_FULL_BELOW ||
+	    (vfs.f_files > 0 && vfs.f_favail == 0);
+}
+
 /* store_err translates an LMDB (or errno) code into an sm_err, logging the
  * failures that nobody above us expects. MDB_NOTFOUND and MDB_MAP_FULL are
  * ordinary outcomes and stay quiet. */
@@ -134,6 +152,20 @@ store_err(const struct sm_store *st, const char *what, int rc)
 	case ENOMEM:
 		sm_error("store %s: %s: %s", st->path, what, mdb_strerror(rc));
 		return SM_ENOMEM;
+	case EIO: /* a short write on a full disk is ENOSPC below */
+		if (!store_disk_full(st)) {
+			sm_error("store %s: %s: %s", st->path, what,
+			    mdb_strerror(rc));
+			return SM_EIO;
+		}
+		/* fall through */
+	case ENOSPC:
+	case EDQUOT:
+		/* The disk is full: the caller declines and tries again
+		 * later; no data in the store was harmed. */
+		sm_warn("store %s: %s: no space left on device", st->path,
+		    what);
+		return SM_ENOSPC;
 	default:
 		sm_error("store %s: %s: %s", st->path, what, mdb_strerror(rc));
 		return rc > 0 ? SM_EIO : SM_ESTORE;

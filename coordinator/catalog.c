@@ -216,6 +216,78 @@ coord_catalog_check_job(struct coord_catalog *cat, const char *name,
 	return sm_store_write(cat->store, job_check_fn, &j);
 }
 
+struct counter_set {
+	const char *name;
+	uint64_t value;
+};
+
+static int
+counter_set_fn(struct sm_txn *txn, void *arg)
+{
+	struct counter_set *c = arg;
+	return counter_put(txn, c->name, c->value);
+}
+
+int
+coord_catalog_put_counter(struct coord_catalog *cat, const char *name,
+    uint64_t value)
+{
+	struct counter_set c = { .name = name, .value = value };
+	return sm_store_write(cat->store, counter_set_fn, &c);
+}
+
+struct catalog_text {
+	const char *name;
+	const char *text; /* put */
+	char *buf;        /* get */
+	size_t len;
+};
+
+static int
+text_put_fn(struct sm_txn *txn, void *arg)
+{
+	struct catalog_text *t = arg;
+	return sm_txn_put(txn, t->name, strlen(t->name), t->text,
+	    strlen(t->text));
+}
+
+int
+coord_catalog_put_text(struct coord_catalog *cat, const char *name,
+    const char *text)
+{
+	struct catalog_text t = { .name = name, .text = text };
+	return sm_store_write(cat->store, text_put_fn, &t);
+}
+
+static int
+text_get_fn(struct sm_txn *txn, void *arg)
+{
+	struct catalog_text *t = arg;
+	const void *val;
+	size_t vlen;
+	int rv = sm_txn_get(txn, t->name, strlen(t->name), &val, &vlen);
+	if (rv == SM_ENOTFOUND)
+		vlen = 0;
+	else if (rv != SM_OK)
+		return rv;
+	if (vlen >= t->len)
+		vlen = t->len - 1;
+	if (vlen > 0)
+		memcpy(t->buf, val, vlen);
+	t->buf[vlen] = '\0';
+	return SM_OK;
+}
+
+int
+coord_catalog_get_text(struct coord_catalog *cat, const char *name, char *buf,
+    size_t len)
+{
+	if (len == 0)
+		return SM_EINVAL;
+	struct catalog_text t = { .name = name, .buf = buf, .len = len };
+	return sm_store_read(cat->store, text_get_fn, &t);
+}
+
 static void
 record_key(unsigned char *k, uint64_t id)
 {

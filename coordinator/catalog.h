@@ -53,6 +53,19 @@ int coord_catalog_count_restart(struct coord_catalog *cat, uint64_t *total);
 
 /* coord_catalog_put stores a final record; a COMPLETED one also becomes
  * "latest" in the same durable transaction. */
+/* coord_catalog_put_counter durably sets the counter `name` to value. */
+int coord_catalog_put_counter(struct coord_catalog *cat, const char *name,
+    uint64_t value);
+
+/* coord_catalog_put_text durably stores a line of text under `name` (for
+ * state that must outlive the coordinator, such as why the job failed);
+ * coord_catalog_get_text reads it into buf ("" if there is none). Names
+ * must not begin with 'c' or 'C' (the records' keys). */
+int coord_catalog_put_text(struct coord_catalog *cat, const char *name,
+    const char *text);
+int coord_catalog_get_text(struct coord_catalog *cat, const char *name,
+    char *buf, size_t len);
+
 int coord_catalog_put(struct coord_catalog *cat,
     const Snapmark__CheckpointRecord *rec);
 

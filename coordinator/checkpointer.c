@@ -10,7 +10,12 @@
  *   Older checkpoints still in flight are subsumed by n.
  * abort: a timeout or a declining task fails the checkpoint with a reason
  *   that is recorded and shown; too many consecutive failures end the
- *   epoch.
+ *   epoch. A checkpoint that fails for want of storage (a full disk or
+ *   LMDB map: SM_ENOSPC, SM_EMAPFULL, from a task's decline or from the
+ *   catalog) is only aborted: the job keeps processing and the next one
+ *   tries again, unless [checkpoint] fail_on_storage_error counts it too.
+ *   A failed final checkpoint is tried again after the checkpoint interval
+ *   (at least 100 ms), not at once.
  * finish: once every task drained its input, a final checkpoint commits
  *   the last output, then the job is FINISHED.
  */
@@ -44,6 +49,21 @@ checkpoint_remove(struct coord *c, struct coord_pending *p)
 	coord_pending_free(p);
 }
 
+/* How long a failed final checkpoint waits before it is tried again. */
+static uint64_t
+checkpoint_retry_us(const struct coord *c)
+{
+	uint64_t ms = c->job.checkpoint.interval_ms;
+	return (ms < 100 ? 100 : ms) * 1000;
+}
+
+/* A full disk or LMDB map. */
+static int
+checkpoint_storage_error(int err)
+{
+	return err == SM_ENOSPC || err == SM_EMAPFULL;
+}
+
 int
 coord_trigger(struct coord *c, int manual, int final,
     const char *savepoint_dir, int stop, uint64_t *id_out)
@@ -56,6 +76,10 @@ coord_trigger(struct coord *c, int manual, int final,
 	int rv = coord_catalog_next_id(c->cat, &id);
 	if (rv != SM_OK) {
 		sm_error("cannot reserve a checkpoint id: %s", sm_strerror(rv));
+		/* Try again after a pause, not on every tick. */
+		c->last_trigger_us = now;
+		if (final)
+			c->final_retry_us = now + checkpoint_retry_us(c);
 		return rv;
 	}
 	struct coord_pending *p;
@@ -179,8 +203,10 @@ coord_abort(struct coord *c, struct coord_pending *p, const char *reason)
 	if (p->epoch == c->epoch)
 		coord_broadcast(c, &m);
 	checkpoint_remove(c, p);
-	if (final)
+	if (final) {
 		c->final_in_flight = 0;
+		c->final_retry_us = sm_now_us() + checkpoint_retry_us(c);
+	}
 }
 
 void
@@ -209,6 +235,20 @@ checkpoint_failed(struct coord *c, struct coord_pending *p,
 	}
 }
 
+/* The checkpoint failed with error err: for want of storage it is only
+ * aborted, unless the job counts those failures too. */
+static void
+checkpoint_failed_err(struct coord *c, struct coord_pending *p,
+    const char *reason, int err)
+{
+	if (checkpoint_storage_error(err) &&
+	    !c->job.checkpoint.fail_on_storage_error) {
+		coord_abort(c, p, reason);
+		return;
+	}
+	checkpoint_failed(c, p, reason);
+}
+
 /* Ids of the newest `retained` completed checkpoints (n is one of them). */
 static size_t
 checkpoint_retained(struct coord *c, uint64_t *ids, size_t max)
@@ -231,7 +271,7 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 		snprintf(why, sizeof(why), "committing the checkpoint record "
 		                           "failed: %s",
 		    sm_strerror(rv));
-		checkpoint_failed(c, p, why);
+		checkpoint_failed_err(c, p, why, rv);
 		return;
 	}
 	uint64_t bytes = 0;
@@ -356,7 +396,7 @@ coord_on_decline(struct coord *c, const Snapmark__Decline *d)
 	char why[320];
 	snprintf(why, sizeof(why), "task %s declined: %s",
 	    c->task_names[d->task], d->reason);
-	checkpoint_failed(c, p, why);
+	checkpoint_failed_err(c, p, why, d->has_error ? (int) d->error : 0);
 }
 
 uint64_t
@@ -384,8 +424,10 @@ coord_checkpoint_tick(struct coord *c, uint64_t now)
 
 	uint64_t id;
 	if (c->n_drained == c->job.n_tasks) {
-		if (!c->final_in_flight)
+		if (!c->final_in_flight && now >= c->final_retry_us)
 			coord_trigger(c, 0, 1, NULL, 0, &id);
+		else if (!c->final_in_flight && c->final_retry_us - now < wait)
+			wait = c->final_retry_us - now;
 		return wait;
 	}
 	const struct sm_job_checkpoint *cp = &c->job.checkpoint;

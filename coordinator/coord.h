@@ -109,6 +109,16 @@ struct coord {
 	 * event loop last ran, and the pauses of its own it has seen. */
 	uint64_t loop_mark_us;
 	uint64_t own_pauses;
+
+	/* [restart] (recovery.c): restarts since the last reset, persisted
+	 * in the catalog as "restart_attempts"; the next deploy waits for
+	 * restart_due_us; running_since_us is when the current epoch had
+	 * every task running (0: not yet). */
+	uint32_t restart_attempts;
+	uint64_t restart_due_us;
+	uint64_t running_since_us;
+	/* A failed final checkpoint is triggered again from then on. */
+	uint64_t final_retry_us;
 };
 
 /* coordinator.c */
@@ -146,7 +156,8 @@ int coord_savepoint_write(struct coord *c,
     const Snapmark__CheckpointRecord *rec);
 void coord_fail_epoch(struct coord *c, const char *reason);
 void coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev);
-/* coord_recovery_tick deploys a new epoch when every worker is alive. */
+/* coord_recovery_tick deploys a new epoch when every worker is alive (and
+ * the restart strategy's delay has passed). */
 void coord_recovery_tick(struct coord *c, uint64_t now_us);
 
 #endif

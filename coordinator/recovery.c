@@ -22,6 +22,16 @@
  *   resume:  all RUNNING -> state RUNNING, the failure-to-resume time is
  *            logged and shown by `snapmark status`
  *
+ * Restarts follow the job's [restart] strategy (Flink's fixed-delay and
+ * exponential-delay): the deploy after a failure waits for the strategy's
+ * delay, and a failure beyond its attempts makes the job FAILED with
+ * "restart attempts exhausted (N): <reason>". The attempts used are kept in
+ * the catalog, so a coordinator restart goes on counting; the coordinator's
+ * own restart is not an attempt and waits for no delay (its workers did
+ * nothing wrong), and a job that had exhausted its attempts stays FAILED.
+ * Running reset_after_ms without a failure starts the count (and the
+ * exponential delay) again.
+ *
  * A task that cannot verify its snapshot makes that checkpoint unusable
  * and the coordinator falls back to the previous one in the next epoch.
  * Frames of older epochs are discarded by the channels (their addresses
@@ -64,6 +74,8 @@ coord_savepoint_write(struct coord *c, const Snapmark__CheckpointRecord *rec)
 	if (fd >= 0) {
 		if (write(fd, buf, len) == (ssize_t) len && fsync(fd) == 0)
 			rv = SM_OK;
+		else if (errno == ENOSPC || errno == EDQUOT)
+			rv = SM_ENOSPC; /* a short write: the disk is full */
 		close(fd);
 	}
 	if (rv == SM_OK && rename(tmp, path) != 0)
@@ -257,6 +269,50 @@ recovery_mark_unusable(struct coord *c, uint64_t id)
 		c->unusable[c->n_unusable++] = id;
 }
 
+/* The restart strategy's verdict on the failure just seen: schedule the
+ * next deploy, or fail the job for good. */
+static void
+recovery_schedule(struct coord *c, const char *reason)
+{
+	const struct sm_job_restart *r = &c->job.restart;
+	uint64_t now = sm_now_us();
+	if (r->reset_after_ms > 0 && c->running_since_us != 0 &&
+	    now - c->running_since_us >= r->reset_after_ms * 1000 &&
+	    c->restart_attempts > 0) {
+		sm_info("the job ran %.1f s without a failure: restart "
+		        "attempts and delay start again",
+		    (double) (now - c->running_since_us) / 1e6);
+		c->restart_attempts = 0;
+	}
+	c->running_since_us = 0;
+	uint32_t n = c->restart_attempts + 1;
+	c->restart_attempts = n;
+	int rv = coord_catalog_put_counter(c->cat, "restart_attempts", n);
+	if (rv != SM_OK)
+		sm_warn("cannot record restart attempt %u: %s", n,
+		    sm_strerror(rv));
+	uint32_t allowed = r->strategy == SM_RESTART_NONE ? 0 : r->attempts;
+	if (n > allowed) {
+		char why[sizeof(c->last_failure)];
+		snprintf(why, sizeof(why),
+		    "restart attempts exhausted (%u): ", allowed);
+		size_t len = strlen(why);
+		snprintf(why + len, sizeof(why) - len, "%s", reason);
+		memcpy(c->last_failure, why, sizeof(why));
+		c->state = COORD_FAILED;
+		rv = coord_catalog_put_text(c->cat, "restart_failed", why);
+		if (rv != SM_OK)
+			sm_warn("cannot record the job's failure: %s",
+			    sm_strerror(rv));
+		sm_error("job failed: %s", c->last_failure);
+		return;
+	}
+	uint64_t delay = sm_job_restart_delay_ms(r, n);
+	c->restart_due_us = now + delay * 1000;
+	sm_warn("restart %u of %u (%s) in %" PRIu64 " ms", n, allowed,
+	    sm_restart_strategy_name(r->strategy), delay);
+}
+
 void
 coord_fail_epoch(struct coord *c, const char *reason)
 {
@@ -287,6 +343,7 @@ coord_fail_epoch(struct coord *c, const char *reason)
 	if (coord_catalog_count_restart(c->cat, &total) == SM_OK)
 		c->restarts = (uint32_t) total;
 	c->final_in_flight = 0;
+	recovery_schedule(c, reason);
 }
 
 void
@@ -296,8 +353,22 @@ coord_recovery_start(struct coord *c)
 	coord_catalog_counter(c->cat, "epoch", &epoch);
 	coord_catalog_counter(c->cat, "restarts", &restarts);
 	c->restarts = (uint32_t) restarts;
+	uint64_t attempts = 0;
+	coord_catalog_counter(c->cat, "restart_attempts", &attempts);
+	c->restart_attempts = (uint32_t) attempts;
 	if (epoch == 0)
 		return;
+	/* Attempts exhausted under a previous coordinator: still FAILED. */
+	char failed[sizeof(c->last_failure)];
+	if (coord_catalog_get_text(c->cat, "restart_failed", failed,
+	        sizeof(failed)) == SM_OK &&
+	    failed[0] != '\0') {
+		memcpy(c->last_failure, failed, sizeof(failed));
+		c->state = COORD_FAILED;
+		sm_error("job failed (before this coordinator started): %s",
+		    c->last_failure);
+		return;
+	}
 	/* A previous coordinator ran this job: this start is a recovery. The
 	 * counter holds the next epoch to hand out. */
 	c->epoch = epoch - 1;
@@ -397,8 +468,11 @@ recovery_deploy(struct coord *c)
 		return;
 	}
 	uint64_t epoch;
-	if (coord_catalog_next_epoch(c->cat, &epoch) != SM_OK) {
-		sm_error("cannot reserve a new epoch; retrying");
+	int rv = coord_catalog_next_epoch(c->cat, &epoch);
+	if (rv != SM_OK) {
+		sm_error("cannot reserve a new epoch: %s; retrying in 1 s",
+		    sm_strerror(rv));
+		c->restart_due_us = sm_now_us() + 1000000;
 		snapmark__checkpoint_record__free_unpacked(rec, NULL);
 		return;
 	}
@@ -504,7 +578,8 @@ void
 coord_recovery_tick(struct coord *c, uint64_t now_us)
 {
 	if ((c->state == COORD_CREATED || c->state == COORD_RESTARTING) &&
-	    !c->deployed && recovery_all_workers_alive(c))
+	    !c->deployed && now_us >= c->restart_due_us &&
+	    recovery_all_workers_alive(c))
 		recovery_deploy(c);
 }
 
@@ -541,6 +616,7 @@ coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev)
 		}
 		c->state = COORD_RUNNING;
 		c->last_trigger_us = sm_now_us();
+		c->running_since_us = c->last_trigger_us;
 		break;
 	case SNAPMARK__TASK_EVENT__KIND__DRAINED:
 		if (!c->task_drained[ev->task]) {

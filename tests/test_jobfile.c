@@ -212,6 +212,104 @@ defaults_apply_when_keys_are_left_out(void)
 	T_EQ_INT(job.n_channels, 1);
 }
 
+#define JOB_TINY                                                              \
+	"[job]\nname = tiny\n[stage src]\noperator = gen\n"                   \
+	"[stage out]\noperator = discard\ninput = src forward\n"
+
+static void
+restart_and_storage_defaults_apply_when_left_out(void)
+{
+	T_OK(parse(JOB_TINY));
+	T_EQ_INT(job.restart.strategy, SM_RESTART_FIXED_DELAY);
+	T_EQ_INT(job.restart.attempts, 100);
+	T_EQ_INT(job.restart.delay_ms, 100);
+	T_EQ_INT(job.restart.max_delay_ms, 60000);
+	T_TRUE(job.restart.multiplier == 2.0);
+	T_EQ_INT(job.restart.reset_after_ms, 600000);
+	T_EQ_INT(job.checkpoint.fail_on_storage_error, 0);
+}
+
+static void
+restart_section_sets_every_key(void)
+{
+	T_OK(parse("[job]\nname = r\n"
+	           "[checkpoint]\nfail_on_storage_error = true\n"
+	           "[restart]\n"
+	           "strategy = exponential-delay\n"
+	           "attempts = 7\n"
+	           "delay_ms = 250\n"
+	           "max_delay_ms = 4000\n"
+	           "backoff_multiplier = 1.5\n"
+	           "reset_after_ms = 0\n"
+	           "[stage src]\noperator = gen\n"
+	           "[stage out]\noperator = discard\ninput = src forward\n"));
+	T_EQ_INT(job.checkpoint.fail_on_storage_error, 1);
+	T_EQ_INT(job.restart.strategy, SM_RESTART_EXPONENTIAL_DELAY);
+	T_EQ_INT(job.restart.attempts, 7);
+	T_EQ_INT(job.restart.delay_ms, 250);
+	T_EQ_INT(job.restart.max_delay_ms, 4000);
+	T_TRUE(job.restart.multiplier == 1.5);
+	T_EQ_INT(job.restart.reset_after_ms, 0);
+	T_EQ_STR(sm_restart_strategy_name(job.restart.strategy),
+	    "exponential-delay");
+
+	T_OK(parse("[job]\nname = r\n[restart]\nstrategy = none\n"
+	           "[stage src]\noperator = gen\n"
+	           "[stage out]\noperator = discard\ninput = src forward\n"));
+	T_EQ_INT(job.restart.strategy, SM_RESTART_NONE);
+	T_OK(parse("[job]\nname = r\n[restart]\nstrategy = fixed-delay\n"
+	           "attempts = 0\ndelay_ms = 0\n"
+	           "[stage src]\noperator = gen\n"
+	           "[stage out]\noperator = discard\ninput = src forward\n"));
+	T_EQ_INT(job.restart.attempts, 0);
+	T_EQ_INT(job.restart.delay_ms, 0);
+}
+
+static void
+restart_delays_follow_the_strategy(void)
+{
+	struct sm_job_restart r = { .strategy = SM_RESTART_FIXED_DELAY,
+		.attempts = 5,
+		.delay_ms = 300,
+		.max_delay_ms = 1000,
+		.multiplier = 2.0 };
+	/* fixed-delay: the same delay every time */
+	for (uint32_t n = 1; n <= 10; n++)
+		T_EQ_INT(sm_job_restart_delay_ms(&r, n), 300);
+
+	/* exponential-delay: 100, 200, 400, ... capped at 1000 */
+	r.strategy = SM_RESTART_EXPONENTIAL_DELAY;
+	r.delay_ms = 100;
+	static const uint64_t want[] = { 100, 100, 200, 400, 800, 1000, 1000 };
+	for (uint32_t n = 0; n < 7; n++)
+		T_EQ_INT(sm_job_restart_delay_ms(&r, n), want[n]);
+	/* no overflow however many restarts */
+	T_EQ_INT(sm_job_restart_delay_ms(&r, UINT32_MAX), 1000);
+	r.max_delay_ms = 604800000;
+	T_EQ_INT(sm_job_restart_delay_ms(&r, 1000000), 604800000);
+
+	/* a fractional multiplier */
+	r.delay_ms = 1000;
+	r.max_delay_ms = 10000;
+	r.multiplier = 1.5;
+	T_EQ_INT(sm_job_restart_delay_ms(&r, 2), 1500);
+	T_EQ_INT(sm_job_restart_delay_ms(&r, 3), 2250);
+	T_EQ_INT(sm_job_restart_delay_ms(&r, 4), 3375);
+	T_EQ_INT(sm_job_restart_delay_ms(&r, 7), 10000);
+
+	/* a multiplier of 1 is a fixed delay below the cap */
+	r.multiplier = 1.0;
+	T_EQ_INT(sm_job_restart_delay_ms(&r, 50), 1000);
+
+	/* a first delay of 0 stays 0 */
+	r.delay_ms = 0;
+	r.multiplier = 2.0;
+	T_EQ_INT(sm_job_restart_delay_ms(&r, 9), 0);
+
+	r.strategy = SM_RESTART_NONE;
+	T_EQ_INT(sm_job_restart_delay_ms(&r, 1), 0);
+}
+
 static void
 file_format_defaults_to_records_unless_fed_by_a_count(void)
 {
@@ -532,6 +630,58 @@ static const struct bad_job bad_jobs[] = {
 	    "job.ini:3:", "syntax error" },
 	{ "an error wins over a later syntax error",
 	    JOB SRC "seed = x\nbogus\n", "job.ini:6:", "invalid integer 'x'" },
+	{ "unknown restart strategy", JOB "[restart]\nstrategy = fixed\n" SRC,
+	    "job.ini:4:",
+	    "unknown restart strategy 'fixed' (expected fixed-delay, "
+	    "exponential-delay, none)" },
+	{ "restart attempts not a number",
+	    JOB "[restart]\nattempts = many\n" SRC,
+	    "job.ini:4:", "invalid integer 'many' for 'attempts'" },
+	{ "negative restart delay", JOB "[restart]\ndelay_ms = -5\n" SRC,
+	    "job.ini:4:", "invalid integer '-5' for 'delay_ms'" },
+	{ "restart delay beyond a week",
+	    JOB "[restart]\ndelay_ms = 604800001\n" SRC,
+	    "job.ini:4:", "'604800001' is out of range for 'delay_ms'" },
+	{ "multiplier below one",
+	    JOB "[restart]\nstrategy = exponential-delay\n"
+	        "backoff_multiplier = 0.5\n" SRC,
+	    "job.ini:5:", "'0.5' is out of range for 'backoff_multiplier'" },
+	{ "multiplier not a decimal",
+	    JOB "[restart]\nstrategy = exponential-delay\n"
+	        "backoff_multiplier = 2e3\n" SRC,
+	    "job.ini:5:", "invalid number '2e3' for 'backoff_multiplier'" },
+	{ "multiplier for a fixed delay",
+	    JOB
+	    "[restart]\nbackoff_multiplier = 2\nstrategy = fixed-delay\n" SRC,
+	    "job.ini:4:",
+	    "'backoff_multiplier' is only valid for strategy "
+	    "exponential-delay (strategy is fixed-delay)" },
+	{ "max delay for the default strategy",
+	    JOB "[restart]\nmax_delay_ms = 5\n" SRC, "job.ini:4:",
+	    "'max_delay_ms' is only valid for strategy exponential-delay" },
+	{ "attempts with strategy none",
+	    JOB "[restart]\nstrategy = none\nattempts = 3\n" SRC,
+	    "job.ini:5:", "'attempts' has no meaning with strategy none" },
+	{ "cap below the first delay",
+	    JOB "[restart]\nstrategy = exponential-delay\ndelay_ms = 500\n"
+	        "max_delay_ms = 100\n" SRC,
+	    "job.ini:6:",
+	    "max_delay_ms (100) must be at least delay_ms (500)" },
+	{ "first delay above the default cap",
+	    JOB "[restart]\nstrategy = exponential-delay\n"
+	        "delay_ms = 70000\n" SRC,
+	    "job.ini:5:", "max_delay_ms (60000) must be at least delay_ms" },
+	{ "duplicate [restart]",
+	    JOB "[restart]\nattempts = 1\n[restart]\n" SRC,
+	    "job.ini:5:", "duplicate section [restart] (first on line 3)" },
+	{ "restart key in [checkpoint]",
+	    JOB "[checkpoint]\nattempts = 1\n" SRC,
+	    "job.ini:4:", "unknown key 'attempts' in [checkpoint]" },
+	{ "fail_on_storage_error not a boolean",
+	    JOB "[checkpoint]\nfail_on_storage_error = yes\n" SRC,
+	    "job.ini:4:",
+	    "invalid value 'yes' for 'fail_on_storage_error' (expected true, "
+	    "false)" },
 	{ "the earliest error of a stage wins",
 	    JOB SRC "[stage c]\ninput = src forward\nparallelism = 3\n"
 	            "records = 1\noperator = count\n",
@@ -719,6 +869,11 @@ static const struct sm_test tests[] = {
 	    defaults_apply_when_keys_are_left_out },
 	{ "file_format_defaults_to_records_unless_fed_by_a_count",
 	    file_format_defaults_to_records_unless_fed_by_a_count },
+	{ "restart_and_storage_defaults_apply_when_left_out",
+	    restart_and_storage_defaults_apply_when_left_out },
+	{ "restart_section_sets_every_key", restart_section_sets_every_key },
+	{ "restart_delays_follow_the_strategy",
+	    restart_delays_follow_the_strategy },
 	{ "max_parallelism_default_grows_with_a_parallelism_above_128",
 	    max_parallelism_default_grows_with_a_parallelism_above_128 },
 	{ "several_inputs_feed_one_stage_in_file_order",

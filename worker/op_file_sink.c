@@ -16,6 +16,15 @@
  * holds exactly the records of the restored checkpoint's history, and
  * replay writes the rest once.
  *
+ * A full disk loses nothing: the sink buffers the staging file's bytes
+ * itself and knows which of them write() took. Bytes the disk has no room
+ * for are held in memory (up to SINK_HOLD_MAX, beyond which the task fails
+ * and the job replays from its last checkpoint); a barrier that cannot
+ * write them declines its checkpoint with SM_ENOSPC and the staging file
+ * goes on growing, so the next checkpoint that can write pre-commits all
+ * of it. A failed fsync leaves the file's contents unknown: the task fails
+ * and the records are replayed.
+ *
  * Output lines: "SUBTASK SEQ KEY VALUE" (records) or "KEY COUNT" (counts).
  */
 #include <dirent.h>
@@ -33,11 +42,19 @@
 #include "operator.h"
 #include "trust.h"
 
+/* Bytes buffered before a write(); a full disk holds at most this many. */
+#define SINK_FLUSH_BYTES ((size_t) 1 << 20)
+#define SINK_HOLD_MAX ((size_t) 256 << 20)
+
 struct sink {
 	char out_dir[512];
 	char pending_dir[530];
 	char staging_path[560];
-	FILE *staging;
+	int staging; /* its fd, -1 = not open */
+	char *buf;   /* bytes not yet taken by write() */
+	size_t len, cap;
+	size_t retry_at;      /* a full disk: try write() again at this len */
+	int failed;           /* an sm_err that ends the task, or SM_OK */
 	size_t staged;        /* records in the staging file */
 	int counts;           /* "KEY COUNT" lines */
 	size_t n_pending;
@@ -86,6 +103,7 @@ sink_open(struct sm_op *op)
 	    s->out_dir);
 	snprintf(s->staging_path, sizeof(s->staging_path),
 	    "%s/.staging-%d", s->out_dir, op->ctx.subtask);
+	s->staging = -1;
 	op->impl = s;
 	if (sink_mkdir(s->out_dir) != SM_OK ||
 	    sink_mkdir(s->pending_dir) != SM_OK)
@@ -93,28 +111,83 @@ sink_open(struct sm_op *op)
 	return SM_OK;
 }
 
+/* sink_drain hands the buffered bytes to the staging file. SM_ENOSPC:
+ * the disk is full and the bytes it did not take stay in the buffer. */
+static int
+sink_drain(struct sink *s)
+{
+	if (s->staging < 0) {
+		s->staging = open(s->staging_path,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (s->staging < 0) {
+			int e = errno;
+			sm_error("sink: cannot open %s: %s", s->staging_path,
+			    strerror(e));
+			return e == ENOSPC || e == EDQUOT ? SM_ENOSPC : SM_EIO;
+		}
+	}
+	size_t off = 0;
+	int rv = SM_OK;
+	while (off < s->len) {
+		ssize_t n = write(s->staging, s->buf + off, s->len - off);
+		if (n > 0) {
+			off += (size_t) n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		rv = n < 0 && (errno == ENOSPC || errno == EDQUOT) ? SM_ENOSPC
+		                                                   : SM_EIO;
+		if (rv == SM_EIO)
+			sm_error("sink: cannot write %s: %s", s->staging_path,
+			    n < 0 ? strerror(errno) : "short write");
+		break;
+	}
+	if (rv == SM_ENOSPC && s->retry_at == 0)
+		sm_warn("sink: %s: no space left on device; holding the "
+		        "records in memory until there is",
+		    s->staging_path);
+	else if (rv == SM_OK && s->retry_at != 0)
+		sm_info("sink: %s: space is back, %zu held bytes written",
+		    s->staging_path, s->len);
+	memmove(s->buf, s->buf + off, s->len - off);
+	s->len -= off;
+	s->retry_at = rv == SM_ENOSPC ? s->len + SINK_FLUSH_BYTES : 0;
+	return rv;
+}
+
 static int
 sink_write(struct sink *s, const struct sm_record *r)
 {
-	if (s->staging == NULL) {
-		s->staging = fopen(s->staging_path, "w");
-		if (s->staging == NULL) {
-			sm_error("sink: cannot open %s: %s", s->staging_path,
-			    strerror(errno));
-			return SM_EIO;
-		}
-		setvbuf(s->staging, NULL, _IOFBF, 1 << 20);
-	}
+	char line[128];
 	int n = s->counts
-	    ? fprintf(s->staging, "%" PRIu64 " %" PRId64 "\n", r->key,
+	    ? snprintf(line, sizeof(line), "%" PRIu64 " %" PRId64 "\n", r->key,
 	          r->value)
-	    : fprintf(s->staging, "%" PRIu32 " %" PRIu64 " %" PRIu64
-	                          " %" PRId64 "\n",
+	    : snprintf(line, sizeof(line),
+	          "%" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRId64 "\n",
 	          r->subtask, r->seq, r->key, r->value);
-	if (n < 0)
+	if (n < 0 || (size_t) n >= sizeof(line))
 		return SM_EIO;
+	if (s->len + (size_t) n > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : SINK_FLUSH_BYTES + 4096;
+		char *b = realloc(s->buf, cap);
+		if (b == NULL)
+			return SM_ENOMEM;
+		s->buf = b;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, line, (size_t) n);
+	s->len += (size_t) n;
 	s->staged++;
-	return SM_OK;
+	if (s->len < SINK_FLUSH_BYTES || s->len < s->retry_at)
+		return SM_OK;
+	int rv = sink_drain(s);
+	if (rv == SM_ENOSPC && s->len > SINK_HOLD_MAX) {
+		sm_error("sink: %s: more than %zu bytes held for a full disk",
+		    s->staging_path, SINK_HOLD_MAX);
+		return SM_ENOSPC;
+	}
+	return rv == SM_ENOSPC ? SM_OK : rv;
 }
 
 static int
@@ -122,6 +195,8 @@ sink_process(struct sm_op *op, const struct sm_record *recs, size_t n,
     struct sm_emitter *out)
 {
 	struct sink *s = op->impl;
+	if (s->failed != SM_OK)
+		return s->failed;
 	for (size_t i = 0; i < n; i++) {
 		int rv = sink_write(s, &recs[i]);
 		if (rv != SM_OK)
@@ -160,27 +235,39 @@ sink_snapshot(struct sm_op *op, uint64_t checkpoint_id,
     struct sm_snapshot_data *out)
 {
 	struct sink *s = op->impl;
-	if (s->staging != NULL && s->staged > 0) {
-		int rv = SM_OK;
-		if (fflush(s->staging) != 0 || fsync(fileno(s->staging)) != 0)
-			rv = SM_EIO;
-		fclose(s->staging);
-		s->staging = NULL;
+	if (s->failed != SM_OK)
+		return s->failed;
+	if (s->staged > 0) {
+		/* No room: decline, keep staging; the next barrier tries. */
+		int rv = sink_drain(s);
 		if (rv != SM_OK)
 			return rv;
+		if (fsync(s->staging) != 0) {
+			sm_error("sink: cannot fsync %s: %s", s->staging_path,
+			    strerror(errno));
+			s->failed = SM_EIO;
+			return SM_EIO;
+		}
+		close(s->staging);
+		s->staging = -1;
 		char name[64], path[700];
 		snprintf(name, sizeof(name), SM_SINK_PENDING_FMT,
 		    op->ctx.subtask, checkpoint_id);
 		snprintf(path, sizeof(path), "%s/%s", s->pending_dir, name);
+		/* From here a failure would leave records outside every
+		 * later pre-commit: the task fails and replays them. */
 		if (rename(s->staging_path, path) != 0) {
 			sm_error("sink: cannot pre-commit %s: %s", path,
 			    strerror(errno));
+			s->failed = SM_EIO;
 			return SM_EIO;
 		}
 		s->staged = 0;
 		if ((rv = sink_fsync_dir(s->pending_dir)) != SM_OK ||
-		    (rv = sink_add_pending(s, name, checkpoint_id)) != SM_OK)
-			return rv;
+		    (rv = sink_add_pending(s, name, checkpoint_id)) != SM_OK) {
+			s->failed = rv == SM_ENOSPC ? SM_EIO : rv;
+			return s->failed;
+		}
 	}
 	out->n_pending = s->n_pending;
 	out->pending = s->pending;
@@ -305,8 +392,9 @@ sink_close(struct sm_op *op)
 	struct sink *s = op->impl;
 	if (s == NULL)
 		return;
-	if (s->staging != NULL)
-		fclose(s->staging);
+	if (s->staging >= 0)
+		close(s->staging);
+	free(s->buf);
 	for (size_t i = 0; i < s->n_pending; i++)
 		free(s->pending[i]);
 	free(s->pending);

@@ -85,6 +85,16 @@ writer_decline(struct sm_snapwriter *w, uint64_t id, const char *reason)
 	    w->cfg.task, w->task_name, reason);
 }
 
+/* A decline caused by error err: a full disk or map (SM_ENOSPC,
+ * SM_EMAPFULL) is a storage decline to the coordinator. */
+static void
+writer_decline_err(struct sm_snapwriter *w, uint64_t id, const char *reason,
+    int err)
+{
+	worker_decline_err(w->cfg.send, w->cfg.send_ctx, w->cfg.epoch, id,
+	    w->cfg.task, w->task_name, reason, err);
+}
+
 /* Ack checkpoint j; inline (len bytes, may be NULL) is an inline
  * snapshot's packed meta. */
 static void
@@ -240,7 +250,7 @@ writer_savepoint(struct sm_snapwriter *w, struct writer_job *j,
 	if (rv != SM_OK) {
 		snprintf(why, sizeof(why), "savepoint write to %s failed: %s",
 		    dir, sm_strerror(rv));
-		writer_decline(w, j->id, why);
+		writer_decline_err(w, j->id, why, rv);
 		return;
 	}
 	writer_ack(w, j, dir, &info, info.bytes, 0, sm_now_us() - t0, NULL, 0);
@@ -352,7 +362,7 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 		w->must_full = 1;
 		snprintf(why, sizeof(why), "snapshot write to %s failed: %s",
 		    sm_store_path(w->cfg.store), sm_strerror(rv));
-		writer_decline(w, j->id, why);
+		writer_decline_err(w, j->id, why, rv);
 		return;
 	}
 	free(w->carry);

@@ -176,11 +176,20 @@ void
 worker_decline(worker_send_fn send, void *ctx, uint64_t epoch, uint64_t id,
     uint32_t task, const char *task_name, const char *reason)
 {
+	worker_decline_err(send, ctx, epoch, id, task, task_name, reason, 0);
+}
+
+void
+worker_decline_err(worker_send_fn send, void *ctx, uint64_t epoch, uint64_t id,
+    uint32_t task, const char *task_name, const char *reason, int err)
+{
 	Snapmark__Decline d = SNAPMARK__DECLINE__INIT;
 	d.epoch = epoch;
 	d.checkpoint_id = id;
 	d.task = task;
 	d.reason = (char *) reason;
+	d.has_error = err != 0;
+	d.error = (uint32_t) err;
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_DECLINE;
 	c.decline = &d;
@@ -382,7 +391,8 @@ task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us,
 		char why[128];
 		snprintf(why, sizeof(why), "operator snapshot failed: %s",
 		    sm_strerror(rv));
-		task_decline(t, id, why);
+		worker_decline_err(t->send, t->send_ctx, t->epoch, id,
+		    (uint32_t) t->task, t->name, why, rv);
 		return SM_OK;
 	}
 	rv = task_send_marker(t, SNAPMARK__FRAME__KIND__BARRIER, id,
@@ -1006,6 +1016,15 @@ task_main(void *arg)
 	task_report(t, SNAPMARK__TASK_EVENT__KIND__RUNNING, 0, NULL);
 	sm_info("task %s: running in epoch %" PRIu64 "%s", t->name, t->epoch,
 	    t->restore ? " (restored)" : "");
+	/* Tests of the restart strategy: this task fails in every epoch. */
+	const char *fail = getenv("SNAPMARK_DEBUG_FAIL_TASK");
+	if (fail != NULL && strcmp(fail, t->name) == 0) {
+		snprintf(why, sizeof(why), "SNAPMARK_DEBUG_FAIL_TASK=%s",
+		    t->name);
+		sm_error("task %s: failed: %s", t->name, why);
+		task_report(t, SNAPMARK__TASK_EVENT__KIND__FAILED, 0, why);
+		return NULL;
+	}
 	rv = t->is_source ? task_run_source(t) : task_run_inner(t);
 	task_run_inbox(t, 1);
 	if (rv != SM_ESTOPPED && !atomic_load(&t->stop)) {

@@ -24,6 +24,11 @@ typedef int (*worker_send_fn)(void *ctx, const Snapmark__Control *c);
  * cannot take part in checkpoint id of epoch, and logs why. */
 void worker_decline(worker_send_fn send, void *ctx, uint64_t epoch,
     uint64_t id, uint32_t task, const char *task_name, const char *reason);
+/* worker_decline_err is worker_decline with the sm_err code behind it
+ * (0: none), so the coordinator can tell a full disk from other reasons. */
+void worker_decline_err(worker_send_fn send, void *ctx, uint64_t epoch,
+    uint64_t id, uint32_t task, const char *task_name, const char *reason,
+    int err);
 
 struct worker_task_config {
 	const struct sm_job *job;          /* outlives the task */
