@@ -81,7 +81,8 @@ coord_trigger(struct coord *c, int manual, int final,
 		if (savepoint_dir[0] == '\0') {
 			char def[700];
 			snprintf(def, sizeof(def),
-			    "%s/savepoints/savepoint-%" PRIu64, c->run_dir, id);
+			    "%s/savepoints/savepoint-%" PRIu64, c->run_dir,
+			    id);
 			if (coord_savepoint_target(c, def, dir, sizeof(dir),
 			        c->savepoint_error,
 			        sizeof(c->savepoint_error)) != SM_OK) {

@@ -98,7 +98,7 @@ struct coord {
 	uint64_t last_complete_us;
 	uint32_t consecutive_failures;
 	int final_in_flight;
-	char savepoint_error[400];      /* why coord_trigger refused a target */
+	char savepoint_error[400]; /* why coord_trigger refused a target */
 };
 
 /* coordinator.c */

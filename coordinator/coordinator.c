@@ -584,13 +584,14 @@ coord_cli_handle(struct coord *c, nng_msg *msg)
 		c->savepoint_error[0] = '\0';
 		int rv = sp && req->dir != NULL && req->dir[0] == '\0'
 		    ? SM_EINVAL
-		    : coord_trigger(c, 1, 0, dir, sp && req->has_stop &&
-		              req->stop, &id);
+		    : coord_trigger(c, 1, 0, dir,
+		          sp && req->has_stop && req->stop, &id);
 		if (rv == SM_OK) {
 			rep.has_checkpoint_id = 1;
 			rep.checkpoint_id = id;
 		} else if (sp && rv == SM_EINVAL) {
-			snprintf(err, sizeof(err), "cannot take a savepoint: %s",
+			snprintf(err, sizeof(err),
+			    "cannot take a savepoint: %s",
 			    c->savepoint_error[0] != '\0'
 			        ? c->savepoint_error
 			        : "the savepoint directory is empty");

@@ -93,8 +93,8 @@ savepoint_pack(struct coord *c, const Snapmark__CheckpointRecord *rec,
 		saved[k] = h->location;
 		if (strcmp(h->location, SM_SNAPSHOT_INLINE) == 0)
 			continue;
-		const char *rel = savepoint_relative(rec->savepoint_dir,
-		    h->location);
+		const char *rel =
+		    savepoint_relative(rec->savepoint_dir, h->location);
 		if (rel == NULL) {
 			sm_error("savepoint %" PRIu64 ": task %u's snapshot "
 			         "%s is not inside %s",
@@ -105,7 +105,8 @@ savepoint_pack(struct coord *c, const Snapmark__CheckpointRecord *rec,
 		h->location = (char *) rel;
 	}
 	if (rv == SM_OK) {
-		Snapmark__SavepointMetadata m = SNAPMARK__SAVEPOINT_METADATA__INIT;
+		Snapmark__SavepointMetadata m =
+		    SNAPMARK__SAVEPOINT_METADATA__INIT;
 		m.record = (Snapmark__CheckpointRecord *) rec;
 		m.job_text = c->job_text;
 		*outlen = snapmark__savepoint_metadata__get_packed_size(&m);
@@ -209,7 +210,8 @@ coord_savepoint_target(struct coord *c, const char *dir, char *out,
 			snprintf(why, whylen,
 			    "savepoint directory %s already exists and is %s",
 			    res,
-			    S_ISDIR(sb.st_mode) ? "not empty" : "not a directory");
+			    S_ISDIR(sb.st_mode) ? "not empty"
+			                        : "not a directory");
 			return SM_EINVAL;
 		}
 	}
@@ -326,8 +328,8 @@ savepoint_resolve(Snapmark__CheckpointRecord *rec, const struct sm_job *old,
 	char name[SM_JOB_NAME_MAX + 16];
 	if (rec->n_tasks != (size_t) old->n_tasks) {
 		snprintf(why, whylen,
-		    "its record lists %zu tasks, its job has %d: the savepoint "
-		    "is incomplete",
+		    "its record lists %zu tasks, its job has %d: the "
+		    "savepoint is incomplete",
 		    rec->n_tasks, old->n_tasks);
 		return SM_ECORRUPT;
 	}
@@ -360,8 +362,8 @@ savepoint_resolve(Snapmark__CheckpointRecord *rec, const struct sm_job *old,
 		}
 		char path[PATH_MAX];
 		int n = snprintf(path, sizeof(path), "%s/%s", dir, rel);
-		char *abs = n > 0 && (size_t) n < sizeof(path) ? strdup(path)
-		                                                : NULL;
+		char *abs =
+		    n > 0 && (size_t) n < sizeof(path) ? strdup(path) : NULL;
 		if (abs == NULL)
 			return SM_ENOMEM;
 		free(h->location);
