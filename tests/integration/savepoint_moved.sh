@@ -3,7 +3,8 @@
 # taken into DIR, moved as a whole to another directory, restores from
 # there with exact output. Nothing is read from, or created at, the
 # directory it was written to (its _metadata names the task stores
-# relative to itself).
+# relative to itself). A savepoint of the older format (absolute locations
+# inside the directory it was written to) restores after a move as well.
 # The expected counts are the failure-free run's, computed by expect.py.
 source "$(dirname "$0")/lib.sh"
 
@@ -49,8 +50,22 @@ echo "$out"
 [[ $out == savepoint*completed* ]] || fail "stop with savepoint failed: $out"
 cluster down >/dev/null
 
-say "move it elsewhere and restore from there"
+# A savepoint written before locations were relative held them absolute
+# (DIR/NAME, DIR where it was written): make such a copy too.
 mkdir "$TEST_TMP/elsewhere"
+cp -a "$TEST_TMP/sp-orig" "$TEST_TMP/elsewhere/sp-legacy"
+protoc --decode=snapmark.SavepointMetadata -I "$SRC/proto" snapmark.proto \
+	<"$TEST_TMP/sp-orig/_metadata" >"$TEST_TMP/meta.txt"
+grep -q 'location: "counter.0"' "$TEST_TMP/meta.txt" ||
+	fail "_metadata does not name the stores relatively: $(grep location "$TEST_TMP/meta.txt")"
+sed -E "s|location: \"([a-z]+\.[0-9]+)\"|location: \"$TEST_TMP/sp-orig/\1\"|" "$TEST_TMP/meta.txt" |
+	protoc --encode=snapmark.SavepointMetadata -I "$SRC/proto" snapmark.proto \
+		>"$TEST_TMP/elsewhere/sp-legacy/_metadata"
+n="$(protoc --decode=snapmark.SavepointMetadata -I "$SRC/proto" snapmark.proto \
+	<"$TEST_TMP/elsewhere/sp-legacy/_metadata" | grep -c "location: \"$TEST_TMP/sp-orig/")"
+[[ $n -eq 6 ]] || fail "the old-style copy has $n absolute locations, want 6"
+
+say "move it elsewhere and restore from there"
 mv "$TEST_TMP/sp-orig" "$TEST_TMP/elsewhere/sp-moved"
 use_run run-after
 cluster up "$JOB" 2 --restore-from "$TEST_TMP/elsewhere/sp-moved" >/dev/null ||
@@ -64,4 +79,14 @@ epochs="$(grep -c 'epoch [0-9]*: deploying' "$RUN/logs/coordinator.log")"
 [[ $epochs -eq 1 ]] || fail "$epochs epochs, want 1"
 python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
 	fail "counts after restoring the moved savepoint are not exact"
+cluster down >/dev/null
+
+say "an old-style savepoint (absolute locations), moved, restores too"
+use_run run-legacy
+cluster up "$JOB" 2 --restore-from "$TEST_TMP/elsewhere/sp-legacy" >/dev/null ||
+	fail "cluster up from the moved old-style savepoint failed"
+cluster wait 60 >/dev/null || fail "restored job did not finish"
+[[ ! -e $TEST_TMP/sp-orig ]] || fail "something was created at the old place"
+python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
+	fail "counts after restoring the old-style savepoint are not exact"
 say "PASS"
