@@ -99,68 +99,68 @@ refused() {
 }
 
 if want missing; then
-say "missing: a task's store removed"
-SP="$(copy sp-missing)"
-rm -r "$SP/counter.0"
-refused missing "$SP" "cannot restore from" "task counter.0" "no snapshot store there"
-[[ ! -e $SP/counter.0 ]] || fail "missing: counter.0 was re-created"
+	say "missing: a task's store removed"
+	SP="$(copy sp-missing)"
+	rm -r "$SP/counter.0"
+	refused missing "$SP" "cannot restore from" "task counter.0" "no snapshot store there"
+	[[ ! -e $SP/counter.0 ]] || fail "missing: counter.0 was re-created"
 fi
 
 if want flipped; then
-say "flipped: one state value changed"
-SP="$(copy sp-flipped)"
-python3 "$TEST_TMP/flip.py" "$SP/counter.1" "$SP_ID" || fail "cannot flip a byte"
-refused flipped "$SP" "task counter.1" "does not verify" "checksum"
+	say "flipped: one state value changed"
+	SP="$(copy sp-flipped)"
+	python3 "$TEST_TMP/flip.py" "$SP/counter.1" "$SP_ID" || fail "cannot flip a byte"
+	refused flipped "$SP" "task counter.1" "does not verify" "checksum"
 fi
 
 if want escaping; then
-say "escaping: a location outside the savepoint"
-SP="$(copy sp-escaping)"
-protoc --decode=snapmark.SavepointMetadata -I "$SRC/proto" snapmark.proto \
-	<"$SP/_metadata" >"$TEST_TMP/meta.txt"
-grep -q 'location: "counter.0"' "$TEST_TMP/meta.txt" ||
-	fail "_metadata does not name counter.0 relatively: $(grep location "$TEST_TMP/meta.txt")"
-sed 's|location: "counter.0"|location: "../sp-good/counter.0"|' "$TEST_TMP/meta.txt" |
-	protoc --encode=snapmark.SavepointMetadata -I "$SRC/proto" snapmark.proto \
-		>"$SP/_metadata"
-refused escaping "$SP" "task counter.0" "does not lie inside the savepoint"
+	say "escaping: a location outside the savepoint"
+	SP="$(copy sp-escaping)"
+	protoc --decode=snapmark.SavepointMetadata -I "$SRC/proto" snapmark.proto \
+		<"$SP/_metadata" >"$TEST_TMP/meta.txt"
+	grep -q 'location: "counter.0"' "$TEST_TMP/meta.txt" ||
+		fail "_metadata does not name counter.0 relatively: $(grep location "$TEST_TMP/meta.txt")"
+	sed 's|location: "counter.0"|location: "../sp-good/counter.0"|' "$TEST_TMP/meta.txt" |
+		protoc --encode=snapmark.SavepointMetadata -I "$SRC/proto" snapmark.proto \
+			>"$SP/_metadata"
+	refused escaping "$SP" "task counter.0" "does not lie inside the savepoint"
 fi
 
 if want cluster; then
-say "cluster: up --restore-from a savepoint with a missing store"
-SP="$(copy sp-cluster)"
-rm -r "$SP/counter.1"
-use_run run-cluster
-if cluster up "$JOB" 2 --restore-from "$SP" >"$TEST_TMP/up.txt" 2>&1; then
-	fail "cluster up from a damaged savepoint succeeded"
-fi
-grep -q "cannot restore from .*task counter.1" "$RUN/logs/coordinator.log" ||
-	fail "cluster: no clear message in the coordinator log"
-! grep -q "epoch [0-9]" "$RUN/logs/coordinator.log" ||
-	fail "cluster: epochs were started: $(grep -c 'epoch [0-9]' "$RUN/logs/coordinator.log")"
-[[ ! -e $SP/counter.1 && ! -e $TEST_TMP/sp-orig ]] ||
-	fail "cluster: directories were created at stale places"
-cluster down >/dev/null
+	say "cluster: up --restore-from a savepoint with a missing store"
+	SP="$(copy sp-cluster)"
+	rm -r "$SP/counter.1"
+	use_run run-cluster
+	if cluster up "$JOB" 2 --restore-from "$SP" >"$TEST_TMP/up.txt" 2>&1; then
+		fail "cluster up from a damaged savepoint succeeded"
+	fi
+	grep -q "cannot restore from .*task counter.1" "$RUN/logs/coordinator.log" ||
+		fail "cluster: no clear message in the coordinator log"
+	! grep -q "epoch [0-9]" "$RUN/logs/coordinator.log" ||
+		fail "cluster: epochs were started: $(grep -c 'epoch [0-9]' "$RUN/logs/coordinator.log")"
+	[[ ! -e $SP/counter.1 && ! -e $TEST_TMP/sp-orig ]] ||
+		fail "cluster: directories were created at stale places"
+	cluster down >/dev/null
 fi
 
 if want late; then
-say "late: a store goes missing after the coordinator verified the savepoint"
-SP="$(copy sp-late)"
-use_run run-late
-mkdir -p "$RUN/logs"
-"$COORD" --job "$JOB" --run-dir "$RUN" --workers 2 --restore-from "$SP" \
-	>>"$RUN/logs/coordinator.log" 2>&1 &
-wait_for 20 grep -q "the job starts from it" "$RUN/logs/coordinator.log"
-rm -r "$SP/counter.0"
-for k in 1 2; do
-	"$WORKER" --id "$k" --run-dir "$RUN" >>"$RUN/logs/worker-$k.log" 2>&1 &
-done
-wait_for 30 state_is FAILED
-status_now
-grep -q "savepoint $SP_ID at .* cannot be restored: task counter.0" "$TEST_TMP/status.txt" ||
-	fail "late: unclear failure: $(cat "$TEST_TMP/status.txt")"
-epochs="$(grep -c 'epoch [0-9]*: deploying' "$RUN/logs/coordinator.log")"
-[[ $epochs -eq 1 ]] || fail "late: $epochs epochs, want 1"
-[[ ! -e $SP/counter.0 ]] || fail "late: a worker re-created counter.0"
+	say "late: a store goes missing after the coordinator verified the savepoint"
+	SP="$(copy sp-late)"
+	use_run run-late
+	mkdir -p "$RUN/logs"
+	"$COORD" --job "$JOB" --run-dir "$RUN" --workers 2 --restore-from "$SP" \
+		>>"$RUN/logs/coordinator.log" 2>&1 &
+	wait_for 20 grep -q "the job starts from it" "$RUN/logs/coordinator.log"
+	rm -r "$SP/counter.0"
+	for k in 1 2; do
+		"$WORKER" --id "$k" --run-dir "$RUN" >>"$RUN/logs/worker-$k.log" 2>&1 &
+	done
+	wait_for 30 state_is FAILED
+	status_now
+	grep -q "savepoint $SP_ID at .* cannot be restored: task counter.0" "$TEST_TMP/status.txt" ||
+		fail "late: unclear failure: $(cat "$TEST_TMP/status.txt")"
+	epochs="$(grep -c 'epoch [0-9]*: deploying' "$RUN/logs/coordinator.log")"
+	[[ $epochs -eq 1 ]] || fail "late: $epochs epochs, want 1"
+	[[ ! -e $SP/counter.0 ]] || fail "late: a worker re-created counter.0"
 fi
 say "PASS"
