@@ -9,6 +9,7 @@
 #include <nng/protocol/pair1/pair.h>
 
 #include "clock.h"
+#include "control.h"
 #include "error.h"
 #include "log.h"
 
@@ -94,7 +95,7 @@ sm_channel_listen(const char *url, uint32_t index, uint64_t epoch,
 	int rv = channel_open(index, epoch, &ch);
 	if (rv != SM_OK)
 		return rv;
-	int nrv = nng_listen(ch->sock, url, NULL, 0);
+	int nrv = sm_listen_private(ch->sock, url, NULL);
 	if (nrv != 0) {
 		sm_error("channel %u: cannot listen at %s: %s", index, url,
 		    nng_strerror(nrv));

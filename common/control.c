@@ -113,3 +113,23 @@ sm_control_recv(nng_socket sock, int flags, Snapmark__Control **out,
 	*pipe = p;
 	return SM_OK;
 }
+
+int
+sm_listen_private(nng_socket sock, const char *url, nng_listener *out)
+{
+	nng_listener l;
+	int rv = nng_listener_create(&l, sock, url);
+	if (rv != 0)
+		return rv;
+	if (strncmp(url, "ipc://", 6) == 0 &&
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) !=
+	        0) {
+		nng_listener_close(l);
+		return rv;
+	}
+	if ((rv = nng_listener_start(l, 0)) != 0)
+		nng_listener_close(l);
+	else if (out != NULL)
+		*out = l;
+	return rv;
+}

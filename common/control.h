@@ -49,4 +49,10 @@ int sm_control_offer(nng_socket sock, const Snapmark__Control *c);
 int sm_control_recv(nng_socket sock, int flags, Snapmark__Control **out,
     nng_pipe *pipe);
 
+/* sm_listen_private is nng_listen(sock, url, out, 0) for snapmark's own
+ * sockets: an ipc:// socket file is made 0600 (NNG_OPT_IPC_PERMISSIONS),
+ * whatever the umask, before anyone can connect. Returns NNG's code. */
+int sm_listen_private(nng_socket sock, const char *url,
+    nng_listener *out);
+
 #endif

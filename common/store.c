@@ -172,7 +172,8 @@ store_err(const struct sm_store *st, const char *what, int rc)
 	}
 }
 
-/* store_mkdirs creates dir and its missing parents (mode 0755). */
+/* store_mkdirs creates dir and its missing parents (mode 0700: state is
+ * nobody else's business, whatever the umask). */
 static int
 store_mkdirs(const char *dir)
 {
@@ -185,7 +186,7 @@ store_mkdirs(const char *dir)
 			continue;
 		char c = *s;
 		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+		if (mkdir(p, 0700) != 0 && errno != EEXIST) {
 			int e = errno;
 			sm_error("store %s: mkdir %s: %s", dir, p,
 			    strerror(e));
@@ -339,8 +340,18 @@ sm_store_open(const char *dir, size_t map_size, unsigned flags,
 	}
 	have_lock = 1;
 
-	if ((rv = store_mkdirs(dir)) != SM_OK)
+	if (flags & SM_STORE_EXISTING) {
+		struct stat sb;
+		char data[PATH_MAX];
+		snprintf(data, sizeof(data), "%s/data.mdb", dir);
+		if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+		    stat(data, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			rv = SM_ENOTFOUND;
+			goto fail;
+		}
+	} else if ((rv = store_mkdirs(dir)) != SM_OK) {
 		goto fail;
+	}
 	if ((rc = mdb_env_create(&st->env)) != 0) {
 		rv = store_err(st, "mdb_env_create", rc);
 		goto fail;
@@ -351,7 +362,7 @@ sm_store_open(const char *dir, size_t map_size, unsigned flags,
 		rv = store_err(st, "mdb_env_set", rc);
 		goto fail;
 	}
-	if ((rc = mdb_env_open(st->env, dir, envflags, 0644)) != 0) {
+	if ((rc = mdb_env_open(st->env, dir, envflags, 0600)) != 0) {
 		rv = store_err(st, "mdb_env_open", rc);
 		goto fail;
 	}

@@ -32,12 +32,18 @@ struct sm_txn;
 
 #define SM_STORE_DURABLE 0x1
 
-/* sm_store_open opens (creating the directory and its parents, mode 0755,
- * if needed) the environment in dir with an initial map of map_size bytes
- * (0 = 64 MiB), or of the size the environment grew to earlier if that is
- * larger. Open a directory at most once per process (an LMDB rule). Errors:
- * SM_EINVAL, SM_ENOMEM, SM_EIO (directory or file access), SM_ECORRUPT (not
- * an LMDB environment), SM_ESTORE. */
+/* SM_STORE_EXISTING opens only an environment that is already there (DIR
+ * holds data.mdb): nothing is created, SM_ENOTFOUND otherwise. Restores
+ * open snapshots of other tasks and savepoints this way, so a stale or
+ * wrong location never leaves an empty environment behind. */
+#define SM_STORE_EXISTING 0x2
+
+/* sm_store_open opens (creating the directory and its parents, mode 0700,
+ * if needed; its files are 0600) the environment in dir with an initial
+ * map of map_size bytes (0 = 64 MiB), or of the size the environment grew to
+ * earlier if that is larger. Open a directory at most once per process (an
+ * LMDB rule). Errors: SM_EINVAL, SM_ENOMEM, SM_EIO (directory or file access),
+ * SM_ECORRUPT (not an LMDB environment), SM_ESTORE. */
 int sm_store_open(const char *dir, size_t map_size, unsigned flags,
     struct sm_store **out);
 

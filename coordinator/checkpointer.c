@@ -72,6 +72,16 @@ coord_trigger(struct coord *c, int manual, int final,
 		return SM_EAGAIN;
 	if (c->n_pending == COORD_MAX_PENDING)
 		return SM_EAGAIN;
+	/* A savepoint target is checked and created before anything is
+	 * sent; the default one, which needs the id, right after. */
+	char dir[700];
+	c->savepoint_error[0] = '\0';
+	if (savepoint_dir != NULL && savepoint_dir[0] != '\0' &&
+	    coord_savepoint_target(c, savepoint_dir, dir, sizeof(dir),
+	        c->savepoint_error, sizeof(c->savepoint_error)) != SM_OK) {
+		sm_warn("savepoint refused: %s", c->savepoint_error);
+		return SM_EINVAL;
+	}
 	uint64_t id, now = sm_now_us();
 	int rv = coord_catalog_next_id(c->cat, &id);
 	if (rv != SM_OK) {
@@ -92,12 +102,20 @@ coord_trigger(struct coord *c, int manual, int final,
 	p->final = final;
 	p->stop = stop;
 	if (savepoint_dir != NULL) {
-		char dir[700];
-		if (savepoint_dir[0] == '\0')
-			snprintf(dir, sizeof(dir), "%s/savepoints/savepoint-%"
-			    PRIu64, c->run_dir, id);
-		else
-			snprintf(dir, sizeof(dir), "%s", savepoint_dir);
+		if (savepoint_dir[0] == '\0') {
+			char def[700];
+			snprintf(def, sizeof(def),
+			    "%s/savepoints/savepoint-%" PRIu64, c->run_dir,
+			    id);
+			if (coord_savepoint_target(c, def, dir, sizeof(dir),
+			        c->savepoint_error,
+			        sizeof(c->savepoint_error)) != SM_OK) {
+				sm_warn("savepoint refused: %s",
+				    c->savepoint_error);
+				coord_pending_free(p);
+				return SM_EINVAL;
+			}
+		}
 		if ((p->savepoint_dir = strdup(dir)) == NULL) {
 			coord_pending_free(p);
 			return SM_ENOMEM;

@@ -86,7 +86,9 @@ static const char cli_usage_text[] =
     "                     it to complete or fail\n"
     "  savepoint [--stop] [--dir DIR]\n"
     "                     write a full, self-contained snapshot of the job\n"
-    "                     to DIR (default RUN/savepoints/savepoint-ID),\n"
+    "                     to DIR, an absolute path, empty or new, outside\n"
+    "                     the run dir's live state (default\n"
+    "                     RUN/savepoints/savepoint-ID),\n"
     "                     never removed by retention; waits for it; with\n"
     "                     --stop the job stops once it is written\n"
     "  help               this text\n"
@@ -563,13 +565,9 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 		req.command = SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT;
 		req.has_stop = 1;
 		req.stop = o->stop;
-		/* The coordinator may run elsewhere: send an absolute path. */
+		/* Absolute (cli_parse): the coordinator checks the rest. */
 		if (o->dir != NULL) {
-			if (o->dir[0] == '/')
-				snprintf(dir, sizeof(dir), "%s", o->dir);
-			else if (getcwd(dir, sizeof(dir) - 2) != NULL)
-				snprintf(dir + strlen(dir),
-				    sizeof(dir) - strlen(dir), "/%s", o->dir);
+			snprintf(dir, sizeof(dir), "%s", o->dir);
 			req.dir = dir;
 		}
 	}
@@ -732,6 +730,13 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 	if (problem[0] == '\0' && (o->stop || o->dir != NULL) &&
 	    o->cmd != CLI_SAVEPOINT)
 		CLI_PROBLEM("--stop and --dir only apply to savepoint");
+	/* The coordinator writes the savepoint, maybe elsewhere, in its own
+	 * working directory: only an absolute path means the same there. */
+	if (problem[0] == '\0' && o->dir != NULL && o->dir[0] != '/')
+		CLI_PROBLEM("--dir must be an absolute path%s%s%s",
+		    o->dir[0] == '\0' ? " (it is empty)" : ", not '",
+		    o->dir[0] == '\0' ? "" : o->dir,
+		    o->dir[0] == '\0' ? "" : "'");
 #undef CLI_PROBLEM
 
 	if (problem[0] != '\0') {

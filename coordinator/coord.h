@@ -119,6 +119,7 @@ struct coord {
 	uint64_t running_since_us;
 	/* A failed final checkpoint is triggered again from then on. */
 	uint64_t final_retry_us;
+	char savepoint_error[400]; /* why coord_trigger refused a target */
 };
 
 /* coordinator.c */
@@ -151,6 +152,12 @@ void coord_recovery_start(struct coord *c);
 int coord_savepoint_load(struct coord *c, const char *dir, char *why,
     size_t whylen);
 void coord_savepoint_free(struct coord *c);
+/* coord_savepoint_target checks a savepoint target and creates it (0700):
+ * absolute, no "." or ".." in it, empty or absent, and inside the run dir
+ * only under RUN/savepoints/. *out receives it with symlinks resolved;
+ * SM_EINVAL/SM_EIO with the reason in why otherwise. */
+int coord_savepoint_target(struct coord *c, const char *dir, char *out,
+    size_t outlen, char *why, size_t whylen);
 /* coord_savepoint_write writes DIR/_metadata for a completed savepoint. */
 int coord_savepoint_write(struct coord *c,
     const Snapmark__CheckpointRecord *rec);

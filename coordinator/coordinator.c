@@ -585,7 +585,7 @@ coord_cli_handle(struct coord *c, nng_msg *msg)
 	Snapmark__TaskMetrics *tm = NULL, **tmp = NULL;
 	Snapmark__CheckpointRecord **recs = NULL, *one = NULL;
 	size_t n_recs = 0, n_catalog = 0;
-	char err[160];
+	char err[600];
 	int from_catalog = 0;
 
 	Snapmark__CliRequest *req = snapmark__cli_request__unpack(NULL,
@@ -646,11 +646,24 @@ coord_cli_handle(struct coord *c, nng_msg *msg)
 		int sp = req->command ==
 		    SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT;
 		const char *dir = sp ? (req->dir != NULL ? req->dir : "") : NULL;
-		int rv = coord_trigger(c, 1, 0, dir, sp && req->has_stop &&
-		        req->stop, &id);
+		/* "" from the CLI is an empty --dir, refused; no --dir at
+		 * all is the default RUN/savepoints/savepoint-ID. */
+		c->savepoint_error[0] = '\0';
+		int rv = sp && req->dir != NULL && req->dir[0] == '\0'
+		    ? SM_EINVAL
+		    : coord_trigger(c, 1, 0, dir,
+		          sp && req->has_stop && req->stop, &id);
 		if (rv == SM_OK) {
 			rep.has_checkpoint_id = 1;
 			rep.checkpoint_id = id;
+		} else if (sp && rv == SM_EINVAL) {
+			snprintf(err, sizeof(err),
+			    "cannot take a savepoint: %s",
+			    c->savepoint_error[0] != '\0'
+			        ? c->savepoint_error
+			        : "the savepoint directory is empty");
+			rep.ok = 0;
+			rep.error = err;
 		} else {
 			snprintf(err, sizeof(err),
 			    rv == SM_EAGAIN && c->state != COORD_RUNNING
@@ -799,12 +812,13 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 	}
 	if (run_dir == NULL)
 		run_dir = "run";
-	mkdir(run_dir, 0755);
+	mkdir(run_dir, 0700);
 	if (realpath(run_dir, a->run_dir) == NULL) {
 		fprintf(stderr, "snapmark-coordinator: run directory %s: %s\n",
 		    run_dir, strerror(errno));
 		return 2;
 	}
+	chmod(a->run_dir, 0700);
 	if (a->workers == 0) {
 		char path[600];
 		snprintf(path, sizeof(path), "%s/workers", a->run_dir);
@@ -854,7 +868,7 @@ coord_worker_open(struct coord_worker *w)
 static int
 coord_worker_listen(struct coord_worker *w)
 {
-	int nrv = nng_listen(w->sock, w->url, &w->listener, 0);
+	int nrv = sm_listen_private(w->sock, w->url, &w->listener);
 	if (nrv == 0) {
 		w->listening = 1;
 		w->opened_us = sm_now_us();
@@ -1037,7 +1051,7 @@ coord_setup(struct coord *c, const struct coord_args *a)
 	if ((nrv = nng_rep0_open(&c->cli)) != 0 ||
 	    (nrv = nng_socket_set_size(c->cli, NNG_OPT_RECVMAXSZ, 65536)) !=
 	        0 ||
-	    (nrv = nng_listen(c->cli, a->cli, NULL, 0)) != 0) {
+	    (nrv = sm_listen_private(c->cli, a->cli, NULL)) != 0) {
 		sm_error("cannot listen for the CLI at %s: %s", a->cli,
 		    nng_strerror(nrv));
 		return 1;
@@ -1165,6 +1179,9 @@ int
 main(int argc, char **argv)
 {
 	struct coord_args args;
+	/* The run dir, the catalog, the sockets and savepoints are the
+	 * user's alone, whatever umask the coordinator was started with. */
+	umask(077);
 	int rv = coord_parse_args(&args, argc, argv);
 	if (rv != 0)
 		return rv;

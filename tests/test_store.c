@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -753,7 +754,43 @@ be64_round_trips_in_big_endian_byte_order(void)
 	T_TRUE(memcmp(lo, hi, 8) < 0);
 }
 
+/* SM_STORE_EXISTING opens what is there and creates nothing where
+ * nothing is: a restore from a stale location leaves no empty store. */
+STORE_TEST(existing_opens_only_a_store_that_is_there)
+{
+	struct sm_store *st = NULL;
+	struct stat sb;
+	T_ERR(sm_store_open(dir, 0, SM_STORE_EXISTING, &st), SM_ENOTFOUND);
+	T_TRUE(stat(dir, &sb) != 0);
+	T_TRUE(stat(tmp_root, &sb) == 0);
+	T_OK(sm_store_open(dir, 0, 0, &st)); /* creates, 0700 / 0600 */
+	T_TRUE(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700);
+	char data[512];
+	snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	T_TRUE(stat(data, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	const struct kv kv[] = { { "k", "v" } };
+	T_OK(put_strings(st, kv, 1));
+	T_OK(sm_store_sync(st));
+	sm_store_close(st);
+	st = NULL;
+	T_OK(sm_store_open(dir, 0, SM_STORE_EXISTING, &st));
+	struct get_arg g;
+	T_OK(get_string(st, "k", &g));
+	T_TRUE(strcmp(g.buf, "v") == 0);
+	sm_store_close(st);
+	/* A directory without data.mdb is not a store either. */
+	char empty[256];
+	snprintf(empty, sizeof(empty), "%s/empty", tmp_root);
+	T_TRUE(mkdir(empty, 0700) == 0);
+	st = NULL;
+	T_ERR(sm_store_open(empty, 0, SM_STORE_EXISTING, &st), SM_ENOTFOUND);
+	snprintf(data, sizeof(data), "%s/data.mdb", empty);
+	T_TRUE(stat(data, &sb) != 0);
+}
+
 static const struct sm_test tests[] = {
+	{ "existing_opens_only_a_store_that_is_there",
+	    existing_opens_only_a_store_that_is_there },
 	{ "put_get_del_round_trip_in_a_directory_open_creates",
 	    put_get_del_round_trip_in_a_directory_open_creates },
 	{ "bad_keys_and_writes_in_a_read_transaction_are_refused",

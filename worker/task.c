@@ -790,10 +790,14 @@ task_read_handle(struct worker_task *t, const Snapmark__SnapshotHandle *h,
 		return trv;
 	struct sm_store *src = t->store;
 	int rv = SM_OK;
+	/* Another task's store or a savepoint's: open it only if it is
+	 * there, never create an empty one at a stale location. */
 	if (strcmp(h->location, sm_store_path(t->store)) != 0)
-		rv = sm_store_open(h->location, 0, 0, &src);
+		rv = sm_store_open(h->location, 0, SM_STORE_EXISTING, &src);
 	if (rv != SM_OK) {
-		snprintf(why, whylen, "cannot open %s", h->location);
+		snprintf(why, whylen, "cannot open %s: %s", h->location,
+		    rv == SM_ENOTFOUND ? "no snapshot store there"
+		                       : sm_strerror(rv));
 		return rv;
 	}
 	rv = sm_snapshot_read(src, h->task, h->checkpoint_id, h->checksum, d,

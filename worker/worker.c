@@ -473,12 +473,13 @@ worker_parse_args(struct worker *w, int argc, char **argv)
 	}
 	if (run_dir == NULL)
 		run_dir = "run";
-	mkdir(run_dir, 0755);
+	mkdir(run_dir, 0700);
 	if (realpath(run_dir, w->run_dir) == NULL) {
 		fprintf(stderr, "snapmark-worker: run directory %s: %s\n",
 		    run_dir, strerror(errno));
 		return 2;
 	}
+	chmod(w->run_dir, 0700);
 	char base[600];
 	if (coordinator != NULL)
 		snprintf(base, sizeof(base), "%s", coordinator);
@@ -496,7 +497,7 @@ worker_parse_args(struct worker *w, int argc, char **argv)
 	} else {
 		char sock[600];
 		snprintf(sock, sizeof(sock), "%s/sock", w->run_dir);
-		mkdir(sock, 0755);
+		mkdir(sock, 0700);
 		snprintf(w->data_prefix, sizeof(w->data_prefix),
 		    "ipc://%s/", sock);
 		/* sun_path holds 107 bytes: leave room for "e<epoch>-c<n>". */
@@ -519,6 +520,9 @@ main(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	w.heartbeat_ms = 500;
 	w.heartbeat_timeout_ms = 10000; /* until a Deploy brings the job's */
+	/* The run dir, its stores, sockets and output are the user's alone,
+	 * whatever umask the worker was started with. */
+	umask(077);
 	int rv = worker_parse_args(&w, argc, argv);
 	if (rv != 0)
 		return rv;
