@@ -1,5 +1,6 @@
 /*
- * log.c - line-oriented logging to stderr.
+ * log.c - line-oriented logging to stderr. Every line starts with an
+ * ISO-8601 UTC timestamp with milliseconds, 2026-11-21T21:34:45.211Z.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "log.h"
@@ -36,7 +37,7 @@ sm_log(enum sm_log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	int n = snprintf(line, sizeof(line),
-	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ld %s %s ", tm.tm_year + 1900,
+	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s ", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 	    ts.tv_nsec / 1000000, log_process, names[level]);
 	va_list ap;

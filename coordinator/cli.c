@@ -33,6 +33,7 @@
 #include "error.h"
 #include "json.h"
 #include "snapmark.pb-c.h"
+#include "version.h"
 
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
@@ -102,6 +103,7 @@ static const char cli_usage_text[] =
     "                     60000 for trigger --wait)\n"
     "  --json             print one JSON object instead of text\n"
     "  -h, --help         this text\n"
+    "  --version          print the version and exit\n"
     "\n"
     "exit status: 0 ok, 1 failed (no coordinator, error reply, failed\n"
     "checkpoint), 2 bad usage\n";
@@ -660,6 +662,9 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 		nlen = eq != NULL ? (size_t) (eq - a) : strlen(a);
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			help = 1;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("snapmark %s\n", SM_VERSION_STRING);
+			exit(0);
 		} else if (strcmp(a, "--json") == 0) {
 			o->json = 1;
 		} else if (strcmp(a, "--wait") == 0) {

@@ -103,21 +103,23 @@ cli_text_size(char *buf, size_t cap, uint64_t bytes)
 	return buf;
 }
 
-/* cli_fmt_time: local wall time of ms since 1970, optionally with date. */
+/*
+ * cli_fmt_time: ms since 1970 as an ISO-8601 UTC time with milliseconds,
+ * 2026-11-21T21:34:45.211Z, the same form as the log lines' timestamps.
+ */
 static const char *
-cli_fmt_time(char *buf, size_t cap, uint64_t ms, int date)
+cli_fmt_time(char *buf, size_t cap, uint64_t ms)
 {
 	time_t sec = (time_t) (ms / 1000);
 	struct tm tm;
-	char hms[32];
+	char ymdhms[32];
 
-	if (localtime_r(&sec, &tm) == NULL ||
-	    strftime(hms, sizeof(hms), date ? "%Y-%m-%d %H:%M:%S" : "%H:%M:%S",
-	        &tm) == 0) {
+	if (gmtime_r(&sec, &tm) == NULL ||
+	    strftime(ymdhms, sizeof(ymdhms), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
 		snprintf(buf, cap, "%" PRIu64, ms);
 		return buf;
 	}
-	snprintf(buf, cap, "%s.%03u", hms, (unsigned) (ms % 1000));
+	snprintf(buf, cap, "%s.%03uZ", ymdhms, (unsigned) (ms % 1000));
 	return buf;
 }
 
@@ -394,7 +396,7 @@ cli_record_row(struct cli_table *t, const CheckpointRecord *r)
 	cli_table_take(t, cli_fmt("%s", cli_status_name(r->status)));
 	cli_table_take(t,
 	    cli_fmt("%s",
-	        cli_fmt_time(when, sizeof(when), r->trigger_time_ms, 0)));
+	        cli_fmt_time(when, sizeof(when), r->trigger_time_ms)));
 	cli_table_take(t,
 	    cli_fmt("%s",
 	        pending || !r->has_duration_us
@@ -452,7 +454,7 @@ cli_text_record(const CheckpointRecord *r)
 	printf("id: %" PRIu64 "\nstatus: %s\ntype: %s\n", r->id,
 	    cli_status_name(r->status), cli_kind(r));
 	printf("triggered: %s\n",
-	    cli_fmt_time(buf, sizeof(buf), r->trigger_time_ms, 1));
+	    cli_fmt_time(buf, sizeof(buf), r->trigger_time_ms));
 	printf("duration: %s\n",
 	    r->has_duration_us
 	        ? cli_fmt_duration(buf, sizeof(buf), r->duration_us)

@@ -56,6 +56,7 @@
 #include "coord.h"
 #include "error.h"
 #include "log.h"
+#include "version.h"
 
 #define COORD_MAX_PIPE_EVENTS 1024
 /* How long termination waits for NNG to close the sockets. */
@@ -736,7 +737,8 @@ coord_usage(FILE *f)
 	    "                 start the job from a savepoint directory (keyed "
 	    "stages may\n"
 	    "                 change parallelism); used until the job's first "
-	    "checkpoint\n");
+	    "checkpoint\n"
+	    "  --version      print the version and exit\n");
 }
 
 struct coord_args {
@@ -759,6 +761,7 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 		{ "cli", required_argument, NULL, 'c' },
 		{ "restore-from", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *run_dir = getenv("SNAPMARK_RUN_DIR");
@@ -797,6 +800,9 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 			break;
 		case 'h':
 			coord_usage(stdout);
+			exit(0);
+		case 'V':
+			printf("snapmark-coordinator %s\n", SM_VERSION_STRING);
 			exit(0);
 		default:
 			coord_usage(stderr);

@@ -2,8 +2,9 @@
 # scripts/lib.sh - small bash helpers shared by the scripts in scripts/.
 #
 # Sourced, never run. Owns: where the repository is (SM_ROOT), how a script
-# prints its step lines and dies, and running a command as root when it has
-# to (apt-get). Nothing here starts processes or touches a build directory.
+# prints its step lines, banners and usage and dies, whether it may use
+# colours, and running a command as root when it has to (apt-get). Nothing
+# here starts processes or touches a build directory.
 
 # SM_ROOT is the repository root, whatever the caller's working directory.
 SM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,4 +44,32 @@ as_root() {
 # is_uint S: S is a non-negative decimal integer.
 is_uint() {
 	[[ $1 =~ ^[0-9]+$ ]]
+}
+
+# sm_color: true when output may carry colour escapes: stdout is a terminal
+# and NO_COLOR is not set (https://no-color.org; set to anything, even
+# empty, it turns colours off).
+sm_color() {
+	[[ -t 1 && -z ${NO_COLOR+set} ]]
+}
+
+# banner MSG: a section heading on stdout, bold on a terminal.
+banner() {
+	if sm_color; then
+		printf '\n\033[1m== %s\033[0m\n' "$*"
+	else
+		printf '\n== %s\n' "$*"
+	fi
+}
+
+# sm_usage CODE: prints the script's usage text, $sm_usage_text, and exits
+# CODE: on stdout for 0 (asked for with -h/--help), else on stderr (bad
+# arguments, exit 2).
+sm_usage() {
+	if [[ $1 -eq 0 ]]; then
+		printf '%s\n' "$sm_usage_text"
+	else
+		printf '%s\n' "$sm_usage_text" >&2
+	fi
+	exit "$1"
 }

@@ -31,6 +31,7 @@
 #include "jobfile.h"
 #include "log.h"
 #include "task.h"
+#include "version.h"
 
 struct worker {
 	int id;
@@ -415,7 +416,8 @@ worker_usage(FILE *f)
 	    "  --data-prefix P    where this worker's tasks listen: "
 	    "ipc://DIR/sock/ (default)\n"
 	    "                     or tcp://HOST:PORT (channel c listens on "
-	    "PORT+c)\n");
+	    "PORT+c)\n"
+	    "  --version          print the version and exit\n");
 }
 
 static int
@@ -427,6 +429,7 @@ worker_parse_args(struct worker *w, int argc, char **argv)
 		{ "coordinator", required_argument, NULL, 'c' },
 		{ "data-prefix", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *run_dir = getenv("SNAPMARK_RUN_DIR");
@@ -459,6 +462,9 @@ worker_parse_args(struct worker *w, int argc, char **argv)
 			break;
 		case 'h':
 			worker_usage(stdout);
+			exit(0);
+		case 'V':
+			printf("snapmark-worker %s\n", SM_VERSION_STRING);
 			exit(0);
 		default:
 			worker_usage(stderr);

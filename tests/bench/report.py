@@ -715,15 +715,27 @@ class Report:
                        "at the end. (Each Deploy lists every task's data address, so deploying "
                        "costs workers x tasks: see the deploy column.)"
                        % (c, len(f), ", ".join(str(int(x)) for x in dl.values()), tasks))
+        # One ack message per task (a line over the task counts) and acks
+        # batched per worker (the configuration the summary headlines; its
+        # own points, drawn whenever it was measured).
         pts = [[t, pct(la, 50), pct(tc, 50) if tc else "NaN"] for c, (t, w, la, tc, f, dl) in res.items()
                if la and w >= 100 and "batched" not in c]
-        if pts:
+        bpts = [[t, pct(la, 50), pct(tc, 50) if tc else "NaN"] for c, (t, w, la, tc, f, dl) in res.items()
+                if la and w >= 100 and "batched" in c]
+        if pts or bpts:
+            plots = []
+            if pts:
+                plots += ["'sc.dat' u 1:2 w lp pt 7 lc 1 t 'last ack -> committed'",
+                          "'sc.dat' u 1:3 w lp pt 7 lc 2 t 'trigger -> committed'"]
+            if bpts:
+                plots += ["'scb.dat' u 1:2 w lp pt 5 ps 1.5 lc 1 t 'last ack -> committed, acks batched per worker'",
+                          "'scb.dat' u 1:3 w lp pt 5 ps 1.5 lc 2 t 'trigger -> committed, acks batched per worker'"]
+            plots.append("50 w l dt 2 lc 0 t 'target at 10,000 tasks (50 ms)'")
             png = self.gnuplot("scale.png",
                                "set title 'Coordinator: time to commit a checkpoint of many tasks'\n"
                                "set xlabel 'tasks'\nset ylabel 'ms (p50)'\nset logscale xy\nset xrange [500:20000]\n"
-                               "plot 'sc.dat' u 1:2 w lp t 'last ack -> committed', 'sc.dat' u 1:3 w lp t 'trigger -> committed', "
-                               "50 w l dt 2 t 'target at 10,000 tasks (50 ms)'\n",
-                               {"sc.dat": sorted(pts)})
+                               "plot " + ", ".join(plots) + "\n",
+                               {"sc.dat": sorted(pts), "scb.dat": sorted(bpts)})
             self.w()
             self.w("![coordinator scale](bench/%s)" % png)
         self.errors("scale")

@@ -173,7 +173,7 @@ class Bench:
     @staticmethod
     def log_time(line):
         """Seconds since 1970 of a log line's ISO-8601 UTC timestamp."""
-        ts = line.split(" ", 1)[0]
+        ts = line.split(" ", 1)[0].rstrip("Z")
         t = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%f")
         return t.replace(tzinfo=dt.timezone.utc).timestamp()
 

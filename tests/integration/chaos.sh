@@ -269,7 +269,7 @@ def ms(ts):
     return calendar.timegm(time.strptime(base, '%Y-%m-%dT%H:%M:%S')) * 1000 + int(frac[:3].ljust(3, '0'))
 open_cp, spans, aborted = {}, [], 0
 for line in open(log, errors='replace'):
-    m = re.match(r'(\d{4}-\d\d-\d\dT[\d:.]+) ', line)
+    m = re.match(r'(\d{4}-\d\d-\d\dT[\d:.]+)Z? ', line)
     if not m:
         continue
     t = ms(m.group(1))

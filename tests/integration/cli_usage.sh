@@ -336,9 +336,9 @@ check "checkpoints: newest first, with type, duration, size, acks"
 run --run-dir "$RUN" checkpoints
 expect_rc 0
 expect_line "ID +TYPE +STATUS +TRIGGERED +DURATION +SIZE +FULL +ACKED +FAILURE"
-expect_line "8 +periodic +PENDING +[0-9:.]{12} +- +- +- +0/2"
-expect_line "7 +manual +COMPLETED +[0-9:.]{12} +2.1 ms +48.0 KiB +- +2/2"
-expect_line "6 +periodic +FAILED +[0-9:.]{12} +10.00 s +- +- +1/2 +timeout after 10000 ms"
+expect_line "8 +periodic +PENDING +2023-11-14T22:13:21\.000Z +- +- +- +0/2"
+expect_line "7 +manual +COMPLETED +2023-11-14T22:13:20\.123Z +2.1 ms +48.0 KiB +- +2/2"
+expect_line "6 +periodic +FAILED +2023-11-14T22:13:19\.000Z +10.00 s +- +- +1/2 +timeout after 10000 ms"
 [ "$(sed -n 2p "$WORK/out" | cut -c1)" = 8 ] || fail "not newest first"
 
 check "checkpoints --json: records without tasks, status as a name"
