@@ -4,7 +4,8 @@
 # and checkpoints keep completing.
 #
 # Two gen stages (left: 2 subtasks, right: 1; the same 500 keys, different
-# seeds; about 10 s of data) both -hash-> count (2) -forward-> file (2),
+# seeds; about 25 s of data, so that three kills and restores fit in it on
+# a loaded machine under ASan) both -hash-> count (2) -forward-> file (2),
 # a checkpoint every 200 ms. Each counter subtask has two inputs and three
 # input channels; in at-least-once mode it never blocks a channel that
 # delivered barrier n while it waits for n on the others, so records after
@@ -31,16 +32,16 @@ mode = at_least_once
 [stage left]
 operator = gen
 parallelism = 2
-records = 60000
-rate = 6000
+records = 50000
+rate = 2000
 keys = 500
 seed = 11
 
 [stage right]
 operator = gen
 parallelism = 1
-records = 90000
-rate = 9000
+records = 75000
+rate = 3000
 keys = 500
 seed = 23
 
@@ -119,7 +120,7 @@ for name in worker-2 worker-1 worker-3; do
 	# A checkpoint completes before every kill, so each kill rolls back
 	# to a checkpoint taken in the epoch it ends.
 	query
-	wait_until 30 "a checkpoint after $LATEST" completed_after "$LATEST"
+	wait_until 120 "a checkpoint after $LATEST" completed_after "$LATEST"
 	sleep 0.3
 	query
 	[[ $ST == RUNNING ]] || fail "job is $ST before killing $name: it must still be running (make it carry more data)"
@@ -128,16 +129,16 @@ for name in worker-2 worker-1 worker-3; do
 	say "killed $name (latest completed checkpoint: $LATEST, epoch $EPOCH)"
 	sleep 0.2
 	cluster start "$name" >/dev/null
-	wait_until 30 "the job to run again" is_running
+	wait_until 120 "the job to run again" is_running
 	say "started $name again; RUNNING in epoch $EPOCH, restored from checkpoint $RESTORED"
 done
 
 # Recovery did not stop the checkpointing: one more completes in the last
 # epoch (the final one, at the latest).
 query
-wait_until 30 "a checkpoint after $LATEST" completed_after_or_finished "$LATEST"
+wait_until 120 "a checkpoint after $LATEST" completed_after_or_finished "$LATEST"
 
-if ! out="$(cluster wait 120 2>&1)"; then
+if ! out="$(cluster wait 240 2>&1)"; then
 	echo "$out"
 	fail "job did not reach FINISHED"
 fi

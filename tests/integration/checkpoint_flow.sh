@@ -25,7 +25,7 @@ retained = 15
 operator = gen
 parallelism = 2
 records = 24000
-rate = 4000
+rate = 2000
 keys = 20000
 seed = 11
 [stage counter]
@@ -49,7 +49,7 @@ n = sum(1 for c in json.load(sys.stdin)["checkpoints"]
 sys.exit(0 if n >= int(sys.argv[1]) else 1)' "$1"
 }
 say "periodic checkpoints complete while records flow"
-wait_for 20 completed 3
+wait_for 120 completed 3
 
 say "a checkpoint triggered from the CLI completes and says so"
 line="$(cli trigger --wait)"
@@ -124,7 +124,7 @@ print(f"checkpoint {rec['id']} ({kind}): offsets {offsets}, count state matches 
 PY
 }
 say "the job finishes with exact output"
-cluster wait 60 >/dev/null || fail "job did not finish"
+cluster wait 180 >/dev/null || fail "job did not finish"
 python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
 	fail "committed output is not exact"
 

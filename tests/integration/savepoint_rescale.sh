@@ -19,7 +19,7 @@ retained = 2
 operator = gen
 parallelism = 2
 records = 30000
-rate = 10000
+rate = 3000   ; ~10 s of data: a savepoint is taken while it still runs
 keys = 4000
 seed = 5
 [stage counter]
@@ -48,7 +48,7 @@ echo "$out"
 [[ $out =~ ^savepoint\ ([0-9]+)\ completed\ in\ .*:\ $TEST_TMP/sp-kept$ ]] ||
 	fail "unexpected savepoint output: $out"
 sp_id="${BASH_REMATCH[1]}"
-cluster wait 60 >/dev/null || fail "job did not finish"
+cluster wait 180 >/dev/null || fail "job did not finish"
 latest="$(cli status | sed -n 's/^latest completed checkpoint: //p')"
 ((latest > sp_id + 2)) || fail "not enough checkpoints after the savepoint"
 [[ -f $TEST_TMP/sp-kept/_metadata ]] || fail "savepoint metadata gone"
@@ -70,7 +70,7 @@ rescale() { # rescale FROM_JOB TO_JOB TO_WORKERS LABEL
 	local from=$1 to=$2 workers=$3 label=$4
 	use_run "run-$label-before"
 	cluster up "$from" 2 >/dev/null
-	wait_for 20 completed_at_least 1
+	wait_for 120 completed_at_least 1
 	local out
 	out="$(cli savepoint --stop --dir "$TEST_TMP/sp-$label")"
 	echo "$out"
@@ -82,7 +82,7 @@ rescale() { # rescale FROM_JOB TO_JOB TO_WORKERS LABEL
 	cluster up "$to" "$workers" --restore-from "$TEST_TMP/sp-$label" >/dev/null
 	grep -q "deploying [0-9]* tasks from savepoint" "$RUN/logs/coordinator.log" ||
 		fail "the job did not start from the savepoint"
-	cluster wait 60 >/dev/null || fail "restored job did not finish"
+	cluster wait 180 >/dev/null || fail "restored job did not finish"
 	python3 "$SRC/tests/integration/expect.py" check "$RUN" "$to" ||
 		fail "counts after rescaling ($label) differ from the failure-free run"
 	cluster down >/dev/null
