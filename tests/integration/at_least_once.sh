@@ -4,8 +4,8 @@
 # and checkpoints keep completing.
 #
 # Two gen stages (left: 2 subtasks, right: 1; the same 500 keys, different
-# seeds; about 25 s of data, so that three kills and restores fit in it on
-# a loaded machine under ASan) both -hash-> count (2) -forward-> file (2),
+# seeds; about 10 s of data, the last record of each source held back until
+# the kills are done) both -hash-> count (2) -forward-> file (2),
 # a checkpoint every 200 ms. Each counter subtask has two inputs and three
 # input channels; in at-least-once mode it never blocks a channel that
 # delivered barrier n while it waits for n on the others, so records after
@@ -32,16 +32,16 @@ mode = at_least_once
 [stage left]
 operator = gen
 parallelism = 2
-records = 50000
-rate = 2000
+records = 60000
+rate = 6000
 keys = 500
 seed = 11
 
 [stage right]
 operator = gen
 parallelism = 1
-records = 75000
-rate = 3000
+records = 90000
+rate = 9000
 keys = 500
 seed = 23
 
@@ -113,6 +113,7 @@ completed_after_or_finished() {
 }
 
 say "starting: left gen (2) + right gen (1) -hash-> count (2) -> file (2), mode = at_least_once"
+hold_sources
 cluster up "$JOB" 3 >/dev/null || fail "cluster up failed"
 
 kills=0
@@ -135,6 +136,7 @@ done
 
 # Recovery did not stop the checkpointing: one more completes in the last
 # epoch (the final one, at the latest).
+release_sources
 query
 wait_until 120 "a checkpoint after $LATEST" completed_after_or_finished "$LATEST"
 

@@ -25,7 +25,7 @@ retained = 15
 operator = gen
 parallelism = 2
 records = 24000
-rate = 2000
+rate = 4000
 keys = 20000
 seed = 11
 [stage counter]
@@ -39,6 +39,7 @@ input = counter forward
 INI
 
 say "start a coordinator and 2 workers"
+hold_sources # until the CLI-triggered checkpoint is done
 cluster up "$JOB" 2 >/dev/null
 
 completed() {
@@ -57,6 +58,7 @@ echo "$line"
 [[ $line =~ ^checkpoint\ ([0-9]+)\ completed\ in\ [0-9.]+\ (ms|s)\ \(6\ tasks,\ [0-9.]+\ (B|KiB|MiB)\)$ ]] ||
 	fail "unexpected trigger output: $line"
 manual="${BASH_REMATCH[1]}"
+release_sources
 
 say "every completed checkpoint lists every task"
 cli --json checkpoints >"$TEST_TMP/list.json"

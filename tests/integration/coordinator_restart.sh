@@ -2,9 +2,9 @@
 # coordinator_restart.sh - SIGKILL the coordinator mid-run and start it
 # again: it reads its LMDB catalog, keeps checkpoint ids increasing, lets the
 # workers reconnect, restores the job from the latest completed checkpoint,
-# and the committed counts are exact. The job carries ~15 s of data, so the
-# kill and the restore land long before its end even on a loaded machine;
-# waits are for events, with generous bounds.
+# and the committed counts are exact. The sources hold their last record
+# until the restore is done, so the kill cannot race the job's end however
+# loaded the machine is; waits are for events, with generous bounds.
 source "$(dirname "$0")/lib.sh"
 
 JOB="$TEST_TMP/restart.ini"
@@ -16,8 +16,8 @@ interval_ms = 150
 [stage source]
 operator = gen
 parallelism = 2
-records = 45000
-rate = 3000
+records = 50000
+rate = 12000
 keys = 300
 [stage counter]
 operator = count
@@ -34,6 +34,7 @@ max_id() {
 import json, sys
 print(max([c["id"] for c in json.load(sys.stdin)["checkpoints"]] or [0]))'
 }
+hold_sources
 cluster up "$JOB" 3 >/dev/null
 wait_for 120 completed_at_least 1
 before="$(max_id)"
@@ -51,6 +52,7 @@ restored="$(sed -n 's/^restored from checkpoint: //p' <<<"$status")"
 ((restored >= latest)) || fail "restored $restored, older than $latest"
 grep -qE '^restarts: 1$' <<<"$status" || fail "restart not counted"
 cli trigger --wait >/dev/null || fail "a checkpoint after the restart failed"
+release_sources
 after="$(max_id)"
 ((after > before)) || fail "checkpoint ids went back: $after after $before"
 say "ids keep growing: $before before the kill, $after after"

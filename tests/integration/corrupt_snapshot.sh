@@ -31,8 +31,8 @@ done
 
 JOB="$TEST_TMP/keyed.ini"
 cat >"$JOB" <<'EOF'
-; 2 x 60000 records at 5000/s per subtask over 500 keys: ~12 s of data, so
-; that the kill lands long before the end even on a loaded machine.
+; 2 x 60000 records at 15000/s per subtask over 500 keys: ~4 s of data; the
+; sources hold their last record until the test has done its faults.
 ; Tasks go round-robin over 2 workers: worker 1 runs src.0 count.0 sink.0.
 [job]
 name = keyed
@@ -45,7 +45,7 @@ retained = 3
 operator = gen
 parallelism = 2
 records = 60000
-rate = 5000
+rate = 15000
 keys = 500
 
 [stage count]
@@ -168,6 +168,7 @@ use_run() {
 # read once the epoch has failed), TASK (count task of worker-1), LOC (its
 # LMDB dir), KILL_LINE (coordinator log length at the kill).
 start_and_kill() {
+	hold_sources "${RUN##*/}"
 	cluster up "$JOB" 2
 	wait_for 120 completed_at_least "$1"
 	TASK="$(count_task_on_worker1)"
@@ -236,6 +237,7 @@ scenario_corrupt() {
 	[[ $(field 'restored from checkpoint') == "$m" ]] ||
 		fail "status says restored from '$(field 'restored from checkpoint')', want $m"
 	((N > m)) || fail "restored $m is not older than $N"
+	release_sources "${RUN##*/}"
 
 	say "corrupt: the job finishes with exact counts"
 	cluster wait 180 || fail "job did not finish"

@@ -15,8 +15,9 @@
 #      stays up and keeps answering.
 # Afterwards the job finishes, with exactly-once output (expect.py).
 #
-# The job has ~11 s of data (long enough that it still runs after the probes
-# on a loaded machine); the three probes run at the same time,
+# The job has only ~4 s of data (its source holds its last record until the
+# probes are done, so it still runs then however loaded the machine is); the
+# three probes run at the same time,
 # right after the first checkpoint, while every channel is connected.
 #
 # Needs nngcat (nng-utils) and python3; exits 77 (skip) without them.
@@ -33,7 +34,7 @@ done
 
 JOB="$TEST_TMP/garbage.ini"
 cat >"$JOB" <<'EOF'
-; 40000 records at 3500/s: about 11 s of data flowing through
+; 40000 records at 10000/s: about 4 s of data flowing through
 ; src.0 --c0--> pass.0 --c1--> sink.0
 [job]
 name = garbage
@@ -45,7 +46,7 @@ interval_ms = 200
 operator = gen
 parallelism = 1
 records = 40000
-rate = 3500
+rate = 10000
 
 [stage pass]
 operator = passthrough
@@ -83,7 +84,8 @@ all_alive() {
 	done
 }
 
-say "starting a coordinator and 2 workers on an 11 s job"
+say "starting a coordinator and 2 workers on a 4 s job"
+hold_sources
 cluster up "$JOB" 2
 wait_for 120 completed_at_least 1
 EPOCH="$(field epoch)"
@@ -149,6 +151,7 @@ cli status
 
 # ------------------------------------------------------------ the end
 say "the job finishes, every process still up"
+release_sources
 cluster wait 180
 all_alive
 say "no epoch failed, nothing restarted"

@@ -20,8 +20,8 @@ command -v python3 >/dev/null 2>&1 || {
 
 JOB="$TEST_TMP/hung.ini"
 cat >"$JOB" <<'EOF'
-; 2 x 30000 records at 2500/s per subtask: ~12 s of data, so that the
-; hang and the restore land long before the end on a loaded machine too.
+; 2 x 30000 records at 8000/s per subtask: ~4 s of data, the last record
+; held back until the restore is seen.
 ; Tasks go round-robin: worker 1 runs src.0 pass.0 sink.0,
 ; worker 2 runs src.1 pass.1 sink.1.
 [job]
@@ -36,7 +36,7 @@ interval_ms = 200
 operator = gen
 parallelism = 2
 records = 30000
-rate = 2500
+rate = 8000
 seed = 5
 
 [stage pass]
@@ -79,6 +79,7 @@ diagnose_worker2() {
 }
 
 say "starting a coordinator and 2 workers (heartbeat 100 ms, timeout 1000 ms)"
+hold_sources
 cluster up "$JOB" 2
 wait_for 120 completed_at_least 2
 status_now
@@ -166,6 +167,7 @@ grep -E "epoch $NEW_EPOCH: (deploying [0-9]+ tasks, restoring checkpoint $RESTOR
 	fail "no coordinator line about restoring checkpoint $RESTORED in epoch $NEW_EPOCH"
 
 say "the job finishes with exactly-once output"
+release_sources
 cluster wait 180 || fail "job did not finish"
 python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
 	fail "expect.py check failed"

@@ -7,8 +7,9 @@
 # SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS makes every task wait 2000 ms between
 # forwarding the barrier and writing its snapshot: the kill (a bare
 # kill -KILL right after the trigger, not `cluster kill`, whose start-up is
-# slow on a loaded machine) lands inside that window. The job carries ~16 s
-# of data, so it still runs when the second checkpoint is triggered.
+# slow on a loaded machine) lands inside that window. The sources hold
+# their last record until the restore is seen, so the job still runs when
+# the second checkpoint is triggered however loaded the machine is.
 source "$(dirname "$0")/lib.sh"
 export SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS=2000
 
@@ -22,8 +23,8 @@ timeout_ms = 20000
 [stage source]
 operator = gen
 parallelism = 2
-records = 40000
-rate = 2500
+records = 50000
+rate = 10000
 [stage relay]
 operator = passthrough
 parallelism = 2
@@ -34,6 +35,7 @@ parallelism = 2
 input = relay forward
 INI
 
+hold_sources
 cluster up "$JOB" 2 >/dev/null
 say "a first checkpoint completes despite the slow upload"
 first="$(cli trigger --wait)"
@@ -68,6 +70,7 @@ cluster start worker-1 >/dev/null
 wait_for 120 state_is RUNNING
 cli status | grep -qx "restored from checkpoint: $good" ||
 	fail "restored from the wrong checkpoint: $(cli status | grep restored)"
+release_sources
 
 cluster wait 180 >/dev/null || fail "job did not finish"
 python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||

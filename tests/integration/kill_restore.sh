@@ -15,8 +15,8 @@ interval_ms = 150
 [stage source]
 operator = gen
 parallelism = 2
-records = 45000
-rate = 4000   ; ~11 s of data: the kill lands long before the end
+records = 60000
+rate = 15000   ; held at the last record until the restore is seen
 [stage relay]
 operator = passthrough
 parallelism = 2
@@ -27,6 +27,7 @@ parallelism = 2
 input = relay forward
 INI
 
+hold_sources
 cluster up "$JOB" 2 >/dev/null
 wait_for 120 completed_at_least 1
 [[ $(cli status | sed -n 's/^state: //p') == RUNNING ]] ||
@@ -49,6 +50,7 @@ grep -qE '^restored from checkpoint: [0-9]+$' <<<"$status" ||
 	fail "status does not say which checkpoint was restored"
 grep -qE 'all 6 tasks running; restored from checkpoint [0-9]+, [0-9.]+ ms after the failure' \
 	"$RUN/logs/coordinator.log" || fail "restore time not logged"
+release_sources
 
 cluster wait 180 >/dev/null || fail "job did not finish"
 python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||

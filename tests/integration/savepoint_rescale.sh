@@ -19,7 +19,7 @@ retained = 2
 operator = gen
 parallelism = 2
 records = 30000
-rate = 3000   ; ~10 s of data: a savepoint is taken while it still runs
+rate = 10000   ; held at the last record until the savepoint is taken
 keys = 4000
 seed = 5
 [stage counter]
@@ -42,12 +42,14 @@ on_exit 'for r in "$TEST_TMP"/run-*; do SNAPMARK_RUN_DIR=$r "$SRC/scripts/cluste
 
 say "1. a savepoint outlives retention"
 use_run run-a
+hold_sources run-a
 cluster up "$JOB2" 2 >/dev/null
 out="$(cli savepoint --dir "$TEST_TMP/sp-kept")"
 echo "$out"
 [[ $out =~ ^savepoint\ ([0-9]+)\ completed\ in\ .*:\ $TEST_TMP/sp-kept$ ]] ||
 	fail "unexpected savepoint output: $out"
 sp_id="${BASH_REMATCH[1]}"
+release_sources run-a
 cluster wait 180 >/dev/null || fail "job did not finish"
 latest="$(cli status | sed -n 's/^latest completed checkpoint: //p')"
 ((latest > sp_id + 2)) || fail "not enough checkpoints after the savepoint"
@@ -69,6 +71,7 @@ cluster down >/dev/null
 rescale() { # rescale FROM_JOB TO_JOB TO_WORKERS LABEL
 	local from=$1 to=$2 workers=$3 label=$4
 	use_run "run-$label-before"
+	hold_sources "$label" # no release: the savepoint stops the job
 	cluster up "$from" 2 >/dev/null
 	wait_for 120 completed_at_least 1
 	local out
@@ -79,6 +82,7 @@ rescale() { # rescale FROM_JOB TO_JOB TO_WORKERS LABEL
 	cluster down >/dev/null
 
 	use_run "run-$label-after"
+	unset SNAPMARK_DEBUG_GEN_HOLD
 	cluster up "$to" "$workers" --restore-from "$TEST_TMP/sp-$label" >/dev/null
 	grep -q "deploying [0-9]* tasks from savepoint" "$RUN/logs/coordinator.log" ||
 		fail "the job did not start from the savepoint"
@@ -93,6 +97,7 @@ say "3. stop with savepoint at parallelism 3, restore at 1"
 rescale "$JOB3" "$JOB1" 1 3to1
 
 say "a savepoint of another job shape is refused clearly"
+unset SNAPMARK_DEBUG_GEN_HOLD
 use_run run-bad
 bad="$TEST_TMP/bad.ini"
 sed 's/^parallelism = 2$/parallelism = 3/' "$JOB2" >"$bad" # sources too
