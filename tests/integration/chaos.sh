@@ -13,10 +13,11 @@
 #                exact count
 # Both carry about 25 s of data. The kills take 6-8 s on an idle 2-core
 # machine, but every fork of the test (and every restore) is slower on a
-# loaded one or under ASan while the sources keep their pace: the margin
-# keeps the kills inside the run there too. Afterwards each job must reach
-# FINISHED on its own and expect.py check (the independent model of the gen
-# source) must pass.
+# loaded one or under ASan while the sources keep their pace: the sources
+# hold back their last record until the kills are done (hold_sources,
+# SNAPMARK_DEBUG_GEN_HOLD), so the job cannot end before them. Afterwards
+# each job must reach FINISHED on its own and expect.py check (the
+# independent model of the gen source) must pass.
 #
 # Randomness: one seed drives everything (bash's $RANDOM, seeded with it):
 # for each kill episode the delay before the kill (50-600 ms), the victim
@@ -57,8 +58,8 @@
 #                                  paused shorter (300-1200 ms) and one longer
 #                                  (2000-3500 ms) than the heartbeat timeout
 #                                  (the jobs then run with heartbeat_ms = 100,
-#                                  heartbeat_timeout_ms = 1500 and 40% more
-#                                  data), and the coordinator paused once per
+#                                  heartbeat_timeout_ms = 1500), and the
+#                                  coordinator paused once per
 #                                  job, short in one job and long in the other.
 #                                  After each pause the job must recover: a
 #                                  checkpoint triggered after the SIGCONT
@@ -470,6 +471,9 @@ chaos_job() {
 	rand 6; sink_pick=$R
 	rand 3; fin_coord=$((R == 0))
 	use_run "$job"
+	# Each source holds back its last record until the kills are done,
+	# so that a slow (loaded) machine cannot end the job before them.
+	hold_sources "$job"
 	say "== job $job: $what"
 	cluster up "$jobfile" "$WORKERS" >/dev/null || fail "cluster up $job failed"
 	JOB_T0="$(now_ms)"
@@ -594,6 +598,7 @@ chaos_job() {
 			hits="$(classify | sed -n 's/^SUMMARY \([0-9]*\) .*/\1/p')"
 		fi
 	done
+	release_sources "$job"
 	local loop_kills=$kills fin_what=off
 	if ((KILL_AFTER_FINISH)) && [[ $ST == FINISHED ]]; then
 		fin_what="none (the job FINISHED during the kills)"
@@ -684,13 +689,11 @@ chaos_job() {
 LOG_PID=
 on_exit stop_following
 
-# With pauses: heartbeats that make a 2-3.5 s pause a timeout, and 40% more
-# data for the time the pauses and their recoveries take.
+# With pauses: heartbeats that make a 2-3.5 s pause a timeout.
 HB=""
 PT_RECORDS=150000 CT_RECORDS=120000
 if ((PAUSES)); then
 	HB=$'heartbeat_ms = 100\n'"heartbeat_timeout_ms = $HB_TIMEOUT_MS"
-	PT_RECORDS=210000 CT_RECORDS=168000
 fi
 
 cat >"$TEST_TMP/passthrough.ini" <<EOF

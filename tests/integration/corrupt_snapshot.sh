@@ -40,6 +40,10 @@ name = keyed
 [checkpoint]
 interval_ms = 200
 retained = 3
+; Full snapshots: checkpoint N holds state entries of its own even when the
+; held sources have long stopped changing the counts (a delta would be
+; empty, leaving nothing to corrupt).
+incremental = 0
 
 [stage src]
 operator = gen
