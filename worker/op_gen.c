@@ -10,8 +10,16 @@
  *   r       = mix(mix(seed ^ ((s + 1) * 0x9E3779B97F4A7C15)) + seq)
  *   key     = r % keys
  *   value   = r >> 40
+ *
+ * Tests only: with SNAPMARK_DEBUG_GEN_HOLD=PATH in the environment, a
+ * bounded gen holds back its last record until PATH exists, so a test can
+ * inject a fault into a running job without racing the job's end however
+ * slow the machine is (it creates PATH once the fault is done). Meant for
+ * jobs with a `rate`: a held source is then polled once a millisecond.
  */
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "error.h"
@@ -23,6 +31,7 @@ struct gen {
 	uint64_t next_seq;
 	uint64_t rate_start_us;
 	uint64_t rate_start_seq;
+	char *hold_path; /* SNAPMARK_DEBUG_GEN_HOLD, NULL once released */
 };
 
 static uint64_t
@@ -60,6 +69,12 @@ gen_open(struct sm_op *op)
 	g->stream = gen_mix(g->seed ^ ((uint64_t) (op->ctx.subtask + 1) *
 	                                  0x9E3779B97F4A7C15u));
 	g->rate_start_us = sm_now_us();
+	const char *hold = getenv("SNAPMARK_DEBUG_GEN_HOLD");
+	if (hold != NULL && hold[0] != '\0' &&
+	    (g->hold_path = strdup(hold)) == NULL) {
+		free(g);
+		return SM_ENOMEM;
+	}
 	op->impl = g;
 	return SM_OK;
 }
@@ -72,6 +87,17 @@ gen_generate(struct sm_op *op, struct sm_emitter *out, size_t max,
 	size_t n = max;
 	if (g->records > 0 && g->next_seq + n > g->records)
 		n = (size_t) (g->records - g->next_seq);
+	if (g->hold_path != NULL && g->records > 0 &&
+	    g->next_seq + n >= g->records) {
+		if (access(g->hold_path, F_OK) == 0) {
+			free(g->hold_path);
+			g->hold_path = NULL;
+		} else {
+			n = g->next_seq + 1 < g->records
+			    ? (size_t) (g->records - 1 - g->next_seq)
+			    : 0;
+		}
+	}
 	if (g->rate > 0) {
 		/* Emit no more than rate * elapsed since the rate window
 		 * began (restarted at open and restore). */
@@ -132,7 +158,10 @@ gen_restore(struct sm_op *op, uint64_t checkpoint_id,
 static void
 gen_close(struct sm_op *op)
 {
-	free(op->impl);
+	struct gen *g = op->impl;
+	if (g != NULL)
+		free(g->hold_path);
+	free(g);
 }
 
 const struct sm_op_ops sm_op_gen = {

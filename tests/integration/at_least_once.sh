@@ -4,7 +4,8 @@
 # and checkpoints keep completing.
 #
 # Two gen stages (left: 2 subtasks, right: 1; the same 500 keys, different
-# seeds; about 10 s of data) both -hash-> count (2) -forward-> file (2),
+# seeds; about 10 s of data, the last record of each source held back until
+# the kills are done) both -hash-> count (2) -forward-> file (2),
 # a checkpoint every 200 ms. Each counter subtask has two inputs and three
 # input channels; in at-least-once mode it never blocks a channel that
 # delivered barrier n while it waits for n on the others, so records after
@@ -112,6 +113,7 @@ completed_after_or_finished() {
 }
 
 say "starting: left gen (2) + right gen (1) -hash-> count (2) -> file (2), mode = at_least_once"
+hold_sources
 cluster up "$JOB" 3 >/dev/null || fail "cluster up failed"
 
 kills=0
@@ -119,7 +121,7 @@ for name in worker-2 worker-1 worker-3; do
 	# A checkpoint completes before every kill, so each kill rolls back
 	# to a checkpoint taken in the epoch it ends.
 	query
-	wait_until 30 "a checkpoint after $LATEST" completed_after "$LATEST"
+	wait_until 120 "a checkpoint after $LATEST" completed_after "$LATEST"
 	sleep 0.3
 	query
 	[[ $ST == RUNNING ]] || fail "job is $ST before killing $name: it must still be running (make it carry more data)"
@@ -128,16 +130,17 @@ for name in worker-2 worker-1 worker-3; do
 	say "killed $name (latest completed checkpoint: $LATEST, epoch $EPOCH)"
 	sleep 0.2
 	cluster start "$name" >/dev/null
-	wait_until 30 "the job to run again" is_running
+	wait_until 120 "the job to run again" is_running
 	say "started $name again; RUNNING in epoch $EPOCH, restored from checkpoint $RESTORED"
 done
 
 # Recovery did not stop the checkpointing: one more completes in the last
 # epoch (the final one, at the latest).
+release_sources
 query
-wait_until 30 "a checkpoint after $LATEST" completed_after_or_finished "$LATEST"
+wait_until 120 "a checkpoint after $LATEST" completed_after_or_finished "$LATEST"
 
-if ! out="$(cluster wait 120 2>&1)"; then
+if ! out="$(cluster wait 240 2>&1)"; then
 	echo "$out"
 	fail "job did not reach FINISHED"
 fi

@@ -13,10 +13,11 @@
 #                exact count
 # Both carry about 25 s of data. The kills take 6-8 s on an idle 2-core
 # machine, but every fork of the test (and every restore) is slower on a
-# loaded one or under ASan while the sources keep their pace: the margin
-# keeps the kills inside the run there too. Afterwards each job must reach
-# FINISHED on its own and expect.py check (the independent model of the gen
-# source) must pass.
+# loaded one or under ASan while the sources keep their pace: the sources
+# hold back their last record until the kills are done (hold_sources,
+# SNAPMARK_DEBUG_GEN_HOLD), so the job cannot end before them. Afterwards
+# each job must reach FINISHED on its own and expect.py check (the
+# independent model of the gen source) must pass.
 #
 # Randomness: one seed drives everything (bash's $RANDOM, seeded with it):
 # for each kill episode the delay before the kill (50-600 ms), the victim
@@ -49,6 +50,33 @@
 # Kills are plain `kill -KILL PID` on the pid scripts/cluster recorded (not
 # `cluster kill`, whose own start-up would blur "at the trigger"); every
 # victim is then started again with `cluster start NAME`.
+#
+# Three more kinds of fault, each on unless its variable is 0 (the seed
+# draws the same numbers either way, so a seed replays the other kinds'
+# decisions with a kind turned off):
+#   CHAOS_PAUSES=1                 SIGSTOP/SIGCONT pauses: per job one worker
+#                                  paused shorter (300-1200 ms) and one longer
+#                                  (2000-3500 ms) than the heartbeat timeout
+#                                  (the jobs then run with heartbeat_ms = 100,
+#                                  heartbeat_timeout_ms = 1500), and the
+#                                  coordinator paused once per
+#                                  job, short in one job and long in the other.
+#                                  After each pause the job must recover: a
+#                                  checkpoint triggered after the SIGCONT
+#                                  completes (or the job finishes) within
+#                                  60 s, else the test fails (a hang).
+#   CHAOS_KILL_AFTER_CHECKPOINT=1  per job two kills of a worker that hosts a
+#                                  sink task, the moment the coordinator logs
+#                                  "checkpoint N completed" (the sink has yet
+#                                  to publish N's pre-committed output).
+#   CHAOS_KILL_AFTER_FINISH=1      the moment the coordinator logs the final
+#                                  checkpoint's completion, a sink's worker
+#                                  (and, for one seed in three, then the
+#                                  coordinator) is killed and started again;
+#                                  the job must still end FINISHED with
+#                                  every record committed.
+# Every CLI call is bounded (30 s): a `snapmark status` that hangs fails the
+# test instead of hanging it.
 
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -63,6 +91,18 @@ fi
 echo "chaos seed: $SEED"
 echo "replay with: CHAOS_SEED=$SEED meson test -C build chaos --print-errorlogs"
 RANDOM=$SEED
+
+# The kinds of fault beyond the SIGKILL storm (see the header).
+for var in CHAOS_PAUSES CHAOS_KILL_AFTER_CHECKPOINT CHAOS_KILL_AFTER_FINISH; do
+	[[ ${!var:-1} =~ ^[01]$ ]] || fail "$var must be 0 or 1, not '${!var}'"
+done
+PAUSES=${CHAOS_PAUSES:-1}
+KILL_AFTER_CP=${CHAOS_KILL_AFTER_CHECKPOINT:-1}
+KILL_AFTER_FINISH=${CHAOS_KILL_AFTER_FINISH:-1}
+HB_TIMEOUT_MS=1500 # the jobs' heartbeat_timeout_ms when PAUSES=1
+echo "fault kinds: kills, pauses=$PAUSES, kill after checkpoint=$KILL_AFTER_CP, kill after finish=$KILL_AFTER_FINISH"
+# Which job pauses its coordinator longer than the heartbeat timeout.
+COORD_LONG_JOB=$((RANDOM % 2))
 
 KILLS_TARGET=${CHAOS_KILLS:-12} # kills aimed at per job
 KILLS_MIN=10                    # fewer than this per job fails the test
@@ -141,8 +181,14 @@ check_all_alive() {
 # stderr is ours to look at).
 cli_checked() {
 	CLI_RC=0
-	CLI_OUT="$(cli "$@" 2>"$TEST_TMP/cli.err")" || CLI_RC=$?
+	CLI_OUT="$(timeout -k 5 30 "$B/coordinator/snapmark" --run-dir "$RUN" "$@" \
+		2>"$TEST_TMP/cli.err")" || CLI_RC=$?
 	CLI_ERR="$(<"$TEST_TMP/cli.err")"
+	if ((CLI_RC == 124 || CLI_RC == 137)); then
+		printf '%s\n' "$CLI_ERR"
+		diagnose
+		fail "snapmark $* did not return within 30 s: the CLI hangs (seed $SEED)"
+	fi
 	if [[ $CLI_ERR =~ runtime\ error|ERROR:\ (AddressSanitizer|LeakSanitizer) ]]; then
 		printf '%s\n' "$CLI_ERR"
 		fail "sanitizer report from: snapmark $* (exit $CLI_RC)"
@@ -163,6 +209,14 @@ query() {
 	[[ $CLI_OUT =~ (^|$'\n')state:\ ([A-Z_]+) ]] && ST=${BASH_REMATCH[2]}
 	[[ $CLI_OUT =~ (^|$'\n')pending\ checkpoints:\ ([^$'\n']*) ]] && PEND=${BASH_REMATCH[2]}
 	[[ $CLI_OUT =~ (^|$'\n')restarts:\ ([0-9]+) ]] && RESTARTS=${BASH_REMATCH[2]}
+	# The workers that host a sink task, from the WORKER/TASKS table (the
+	# last list seen is kept while the job is between epochs).
+	local row sinks=()
+	while read -r row; do
+		[[ $row =~ ^([0-9]+)\ +(yes|no)\ +[0-9-]+\ +([^ ]*sink\.[0-9][^ ]*)$ ]] &&
+			sinks+=("worker-${BASH_REMATCH[1]}")
+	done <<<"$CLI_OUT"
+	((${#sinks[@]} == 0)) || SINK_WORKERS=("${sinks[@]}")
 	return 0
 }
 
@@ -221,6 +275,88 @@ wait_trigger() {
 		fi
 	done
 	return 1
+}
+
+# drain_log: skip the lines the coordinator logged so far.
+drain_log() {
+	local line fd=${CPLOG[0]}
+	while read -r -t 0 -u "$fd" && read -r -t 1 -u "$fd" line; do
+		:
+	done
+}
+
+# wait_log_line MS REGEX: until the coordinator logs a line matching REGEX
+# (lines logged before the call are skipped only if drain_log ran first), at
+# most MS ms; the line is left in LOG_LINE (BASH_REMATCH from the match).
+wait_log_line() {
+	local fd=${CPLOG[0]}
+	local deadline=$((${EPOCHREALTIME//[.,]/} / 1000 + $1))
+	while ((${EPOCHREALTIME//[.,]/} / 1000 < deadline)); do
+		read -r -t 0.2 -u "$fd" LOG_LINE || continue
+		[[ $LOG_LINE =~ $2 ]] && return 0
+	done
+	return 1
+}
+
+# wait_recovered MS: until a checkpoint triggered after this call completes
+# (the job runs again), or the final one completes; at most MS ms. Sets
+# RECOVERED_MS. The caller drains the log first.
+wait_recovered() {
+	local fd=${CPLOG[0]} t0=${EPOCHREALTIME//[.,]/} line
+	local deadline=$((${EPOCHREALTIME//[.,]/} / 1000 + $1))
+	local -A fresh=()
+	while ((${EPOCHREALTIME//[.,]/} / 1000 < deadline)); do
+		read -r -t 0.2 -u "$fd" line || continue
+		if [[ $line =~ checkpoint\ ([0-9]+)\ triggered ]]; then
+			fresh[${BASH_REMATCH[1]}]=1
+		elif [[ $line =~ checkpoint\ ([0-9]+)\ completed ]] &&
+			[[ -n ${fresh[${BASH_REMATCH[1]}]:-} || $line == *"(final)"* ]]; then
+			RECOVERED_MS=$(((${EPOCHREALTIME//[.,]/} - t0) / 1000))
+			return 0
+		fi
+	done
+	return 1
+}
+
+# pause NAME MS WHAT: SIGSTOP NAME for MS ms, SIGCONT it, and wait until
+# the job has recovered (see wait_recovered); a job that does not within
+# 60 s fails the test.
+pause() {
+	local name=$1 ms=$2 what=$3 pid t line
+	read -r pid <"$RUN/pids/$name.pid"
+	pid_alive "$pid" || fail "$name (pid $pid) died on its own before its pause"
+	query
+	if [[ $ST == FINISHED ]]; then
+		say "job FINISHED before the pause of $name"
+		return 0
+	fi
+	t=$(now_ms)
+	kill -STOP "$pid"
+	pauses=$((pauses + 1))
+	say "pause #$pauses: SIGSTOP $name (pid $pid) for $ms ms ($what); job was $ST"
+	msleep "$ms"
+	drain_log
+	kill -CONT "$pid"
+	if ! wait_recovered 60000; then
+		query
+		diagnose
+		fail "job did not recover within 60 s after $name was paused for $ms ms ($what): state $ST, last failure in the log: $(grep -E 'failed|no heartbeat' "$RUN/logs/coordinator.log" | tail -n 3) (seed $SEED)"
+	fi
+	printf -v line '#%-3d +%6.3fs  %-12s paused %4d ms (%s); recovered %d ms after SIGCONT' \
+		"$pauses" "$((t - JOB_T0))e-3" "$name" "$ms" "$what" "$RECOVERED_MS"
+	P_LINE+=("$line")
+	say "   job recovered $RECOVERED_MS ms after SIGCONT of $name"
+	check_all_alive "after the pause of $name"
+}
+
+# sink_worker I: into SINK: one of the workers that host a sink task (the
+# I-th, modulo their number) by the latest status.
+sink_worker() {
+	if ((${#SINK_WORKERS[@]} == 0)); then
+		SINK=worker-$((1 + $1 % WORKERS))
+	else
+		SINK=${SINK_WORKERS[$1 % ${#SINK_WORKERS[@]}]}
+	fi
 }
 
 # diagnose: evidence for a job that does not finish: the processes and,
@@ -308,8 +444,36 @@ chaos_job() {
 	local job=$1 jobfile=$2 what=$3
 	local kills=0 coord_kills=0 doubles=0 restore_kills=0 episode=0 hits=0
 	local delay victim at_cp mode pause second order name name2 how out
-	K_MS=() K_LINE=()
+	local pauses=0 after_cp=0 at_done
+	K_MS=() K_LINE=() P_LINE=() SINK_WORKERS=()
+	# The new kinds' schedule, drawn up front whether or not they are on:
+	# the episodes (1..KILLS_TARGET-4) of the pauses and of the kills
+	# right after a checkpoint completes, the victims and the durations.
+	local span=$((KILLS_TARGET - 4)) p_ws_at p_wl_at p_c_at p_ws p_wl
+	local p_ws_ms p_wl_ms p_c_ms p_c_what ck1_at ck2_at sink_pick fin_coord
+	rand "$span"; p_ws_at=$((1 + R))
+	rand "$span"; p_wl_at=$((1 + R))
+	rand "$span"; p_c_at=$((1 + R))
+	rand "$WORKERS"; p_ws=$((1 + R))
+	rand "$WORKERS"; p_wl=$((1 + R))
+	rand 901; p_ws_ms=$((300 + R))
+	rand 1501; p_wl_ms=$((2000 + R))
+	rand 901; p_c_ms=$((300 + R))
+	rand 1501
+	p_c_what="shorter than the heartbeat timeout"
+	if (((${#SUMMARY[@]} % 2) == COORD_LONG_JOB)); then
+		p_c_ms=$((2000 + R))
+		p_c_what="longer than the heartbeat timeout"
+	fi
+	rand "$span"; ck1_at=$((1 + R))
+	rand "$span"; ck2_at=$((1 + R))
+	((ck2_at != ck1_at)) || ck2_at=$((ck1_at % span + 1))
+	rand 6; sink_pick=$R
+	rand 3; fin_coord=$((R == 0))
 	use_run "$job"
+	# Each source holds back its last record until the kills are done,
+	# so that a slow (loaded) machine cannot end the job before them.
+	hold_sources "$job"
 	say "== job $job: $what"
 	cluster up "$jobfile" "$WORKERS" >/dev/null || fail "cluster up $job failed"
 	JOB_T0="$(now_ms)"
@@ -347,6 +511,20 @@ chaos_job() {
 		fi
 		name=${NAMES[victim]}
 		name2=${NAMES[second]}
+		at_done=0
+		if ((KILL_AFTER_CP && (episode == ck1_at || episode == ck2_at))); then
+			at_done=1
+			at_cp=0
+		fi
+
+		if ((PAUSES)); then
+			((episode != p_ws_at)) ||
+				pause "worker-$p_ws" "$p_ws_ms" "shorter than the heartbeat timeout"
+			((episode != p_wl_at)) ||
+				pause "worker-$p_wl" "$p_wl_ms" "longer than the heartbeat timeout"
+			((episode != p_c_at)) ||
+				pause coordinator "$p_c_ms" "$p_c_what"
+		fi
 
 		msleep "$delay"
 		check_all_alive "before kill #$((kills + 1))"
@@ -355,10 +533,27 @@ chaos_job() {
 			say "job $job FINISHED before the kills were done"
 			break
 		fi
+		if ((at_done)); then
+			sink_worker "$sink_pick"
+			sink_pick=$((sink_pick + 1))
+			name=$SINK
+			[[ $name2 != "$name" ]] || name2=coordinator
+		fi
 		[[ $ST == RUNNING ]] || restore_kills=$((restore_kills + 1))
 		aim "$name"
 		how="after ${delay} ms"
-		if ((at_cp)); then
+		if ((at_done)); then
+			# The sink's worker dies the moment the coordinator
+			# says N completed: the sink has N's pre-committed
+			# output still to publish.
+			drain_log
+			if wait_log_line 5000 'checkpoint ([0-9]+) completed'; then
+				how="right after checkpoint ${BASH_REMATCH[1]} completed"
+				after_cp=$((after_cp + 1))
+			else
+				how="after ${delay} ms + 5 s without a completion"
+			fi
+		elif ((at_cp)); then
 			# A checkpoint is in flight for a few ms only: kill
 			# the moment the coordinator logs the next trigger.
 			if wait_trigger; then
@@ -403,11 +598,45 @@ chaos_job() {
 			hits="$(classify | sed -n 's/^SUMMARY \([0-9]*\) .*/\1/p')"
 		fi
 	done
+	release_sources "$job"
+	local loop_kills=$kills fin_what=off
+	if ((KILL_AFTER_FINISH)) && [[ $ST == FINISHED ]]; then
+		fin_what="none (the job FINISHED during the kills)"
+		say "job $job FINISHED during the kills: no kill after the finish"
+	elif ((KILL_AFTER_FINISH)); then
+		# The end: the moment the coordinator says the final
+		# checkpoint completed, a sink's worker dies (and maybe the
+		# coordinator after it), before the sink may have published.
+		query
+		sink_worker "$sink_pick"
+		name=$SINK
+		aim "$name"
+		if ! wait_log_line 180000 'checkpoint ([0-9]+) completed.*\(final\)'; then
+			diagnose
+			fail "job $job: its final checkpoint did not complete within 180 s after the kills (seed $SEED)"
+		fi
+		local final=${BASH_REMATCH[1]}
+		ST="final completed" PEND=-
+		sigkill "$name" "right after final checkpoint $final completed"
+		fin_what="$name"
+		if ((fin_coord)); then
+			aim coordinator
+			sigkill coordinator "right after killing $name at the end"
+			restart coordinator
+			fin_what+=" and the coordinator"
+		fi
+		restart "$name"
+		fin_what+=" killed right after final checkpoint $final completed"
+	fi
 	stop_following
 	TOTAL_KILLS=$((TOTAL_KILLS + kills))
-	say "job $job: $kills kills in $episode episodes ($coord_kills of the coordinator, $doubles double kills, $restore_kills while the job was not RUNNING)"
-	((kills >= KILLS_MIN)) ||
-		fail "job $job got only $kills kills (want >= $KILLS_MIN) before it finished: make it carry more data"
+	say "job $job: $kills kills in $episode episodes ($coord_kills of the coordinator, $doubles double kills, $restore_kills while the job was not RUNNING, $after_cp right after a checkpoint completed), $pauses pauses"
+	((loop_kills >= KILLS_MIN)) ||
+		fail "job $job got only $loop_kills kills (want >= $KILLS_MIN) before it finished: make it carry more data"
+	((!KILL_AFTER_CP || after_cp >= 1)) ||
+		fail "job $job: no kill landed right after a checkpoint completed (seed $SEED)"
+	((!PAUSES || pauses == 3)) ||
+		fail "job $job: $pauses pauses instead of 3 (seed $SEED)"
 
 	check_all_alive "after the kills"
 	if ! out="$(cluster wait 180 2>&1)"; then
@@ -432,6 +661,10 @@ chaos_job() {
 			"$(sed -n "s/^kill #$((i + 1)): //p" <<<"$cls")"
 	done
 	say "job $job: $hit of $kills kills landed while a checkpoint was in flight ($aborted checkpoints aborted by a failure)"
+	if ((${#P_LINE[@]} > 0)); then
+		say "job $job pauses (times from the cluster's start):"
+		printf '  %s\n' "${P_LINE[@]}"
+	fi
 	((hit >= 1)) || fail "job $job: no kill landed while a checkpoint was in flight (seed $SEED)"
 	((restore_kills >= 1)) || fail "job $job: no kill landed during a restore (seed $SEED)"
 
@@ -443,7 +676,7 @@ chaos_job() {
 		cluster logs | tail -n 60
 		fail "job $job: committed output is not exactly-once (seed $SEED)"
 	fi
-	SUMMARY+=("$job: $kills kills ($coord_kills coordinator, $restore_kills during a restore, $hit during a checkpoint), $RESTARTS restarts, $(head -n 1 <<<"$out")")
+	SUMMARY+=("$job: $kills kills ($coord_kills coordinator, $restore_kills during a restore, $hit during a checkpoint, $after_cp right after one completed), $pauses pauses, after the finish: $fin_what; $RESTARTS restarts, $(head -n 1 <<<"$out")")
 
 	# Leaks show when the processes exit: bring them down now and look, as
 	# lib.sh does at exit for the last run dir only.
@@ -456,9 +689,17 @@ chaos_job() {
 LOG_PID=
 on_exit stop_following
 
-cat >"$TEST_TMP/passthrough.ini" <<'EOF'
+# With pauses: heartbeats that make a 2-3.5 s pause a timeout.
+HB=""
+PT_RECORDS=150000 CT_RECORDS=120000
+if ((PAUSES)); then
+	HB=$'heartbeat_ms = 100\n'"heartbeat_timeout_ms = $HB_TIMEOUT_MS"
+fi
+
+cat >"$TEST_TMP/passthrough.ini" <<EOF
 [job]
 name = chaos_passthrough
+$HB
 
 [checkpoint]
 interval_ms = 100
@@ -466,7 +707,7 @@ interval_ms = 100
 [stage source]
 operator = gen
 parallelism = 2
-records = 150000
+records = $PT_RECORDS
 rate = 6000
 seed = 101
 
@@ -481,9 +722,10 @@ parallelism = 2
 input = relay forward
 EOF
 
-cat >"$TEST_TMP/count.ini" <<'EOF'
+cat >"$TEST_TMP/count.ini" <<EOF
 [job]
 name = chaos_count
+$HB
 
 [checkpoint]
 interval_ms = 100
@@ -491,7 +733,7 @@ interval_ms = 100
 [stage source]
 operator = gen
 parallelism = 2
-records = 120000
+records = $CT_RECORDS
 rate = 5000
 keys = 2000
 seed = 202
@@ -508,9 +750,9 @@ input = counter forward
 EOF
 
 chaos_job passthrough "$TEST_TMP/passthrough.ini" \
-	"gen (2 x 150000 at 6000/s) -> passthrough (2) -> file (2), checkpoint every 100 ms"
+	"gen (2 x $PT_RECORDS at 6000/s) -> passthrough (2) -> file (2), checkpoint every 100 ms"
 chaos_job count "$TEST_TMP/count.ini" \
-	"gen (2 x 120000 at 5000/s, 2000 keys) -hash-> count (3) -> file (3), checkpoint every 100 ms"
+	"gen (2 x $CT_RECORDS at 5000/s, 2000 keys) -hash-> count (3) -> file (3), checkpoint every 100 ms"
 
 say "seed $SEED: $TOTAL_KILLS kills in all"
 for line in "${SUMMARY[@]}"; do

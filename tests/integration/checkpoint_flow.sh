@@ -39,6 +39,7 @@ input = counter forward
 INI
 
 say "start a coordinator and 2 workers"
+hold_sources # until the CLI-triggered checkpoint is done
 cluster up "$JOB" 2 >/dev/null
 
 completed() {
@@ -49,7 +50,7 @@ n = sum(1 for c in json.load(sys.stdin)["checkpoints"]
 sys.exit(0 if n >= int(sys.argv[1]) else 1)' "$1"
 }
 say "periodic checkpoints complete while records flow"
-wait_for 20 completed 3
+wait_for 120 completed 3
 
 say "a checkpoint triggered from the CLI completes and says so"
 line="$(cli trigger --wait)"
@@ -57,6 +58,7 @@ echo "$line"
 [[ $line =~ ^checkpoint\ ([0-9]+)\ completed\ in\ [0-9.]+\ (ms|s)\ \(6\ tasks,\ [0-9.]+\ (B|KiB|MiB)\)$ ]] ||
 	fail "unexpected trigger output: $line"
 manual="${BASH_REMATCH[1]}"
+release_sources
 
 say "every completed checkpoint lists every task"
 cli --json checkpoints >"$TEST_TMP/list.json"
@@ -124,7 +126,7 @@ print(f"checkpoint {rec['id']} ({kind}): offsets {offsets}, count state matches 
 PY
 }
 say "the job finishes with exact output"
-cluster wait 60 >/dev/null || fail "job did not finish"
+cluster wait 180 >/dev/null || fail "job did not finish"
 python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
 	fail "committed output is not exact"
 

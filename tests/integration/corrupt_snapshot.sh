@@ -31,7 +31,8 @@ done
 
 JOB="$TEST_TMP/keyed.ini"
 cat >"$JOB" <<'EOF'
-; 2 x 60000 records at 15000/s per subtask over 500 keys: ~4 s of data.
+; 2 x 60000 records at 15000/s per subtask over 500 keys: ~4 s of data; the
+; sources hold their last record until the test has done its faults.
 ; Tasks go round-robin over 2 workers: worker 1 runs src.0 count.0 sink.0.
 [job]
 name = keyed
@@ -39,6 +40,10 @@ name = keyed
 [checkpoint]
 interval_ms = 200
 retained = 3
+; Full snapshots: checkpoint N holds state entries of its own even when the
+; held sources have long stopped changing the counts (a delta would be
+; empty, leaving nothing to corrupt).
+incremental = 0
 
 [stage src]
 operator = gen
@@ -167,12 +172,16 @@ use_run() {
 # read once the epoch has failed), TASK (count task of worker-1), LOC (its
 # LMDB dir), KILL_LINE (coordinator log length at the kill).
 start_and_kill() {
+	hold_sources "${RUN##*/}"
 	cluster up "$JOB" 2
-	wait_for 15 completed_at_least "$1"
+	wait_for 120 completed_at_least "$1"
 	TASK="$(count_task_on_worker1)"
 	KILL_LINE="$(log_lines)"
+	status_now
+	[[ $(field state) == RUNNING ]] ||
+		fail "job is $(field state) before the kill: it must still be running (make it carry more data)"
 	cluster kill worker-1
-	wait_for 5 state_is RESTARTING
+	wait_for 60 state_is RESTARTING
 	N="$(field 'latest completed checkpoint')"
 	if ! [[ $N =~ ^[0-9]+$ ]] || ((N < $1)); then
 		fail "latest completed checkpoint is '$N' after the kill"
@@ -197,7 +206,7 @@ scenario_corrupt() {
 
 	say "corrupt: restart worker-1; $TASK must refuse checkpoint $N"
 	cluster start worker-1
-	wait_for 15 has_log_after "$KILL_LINE" "ERROR checkpoint $N is unusable"
+	wait_for 60 has_log_after "$KILL_LINE" "ERROR checkpoint $N is unusable"
 	local line
 	line="$(log_after "$KILL_LINE" "ERROR checkpoint $N is unusable")"
 	echo "$line"
@@ -214,7 +223,7 @@ scenario_corrupt() {
 	fi
 
 	say "corrupt: the coordinator falls back to checkpoint $prev (the previous completed one)"
-	wait_for 10 has_log_after "$KILL_LINE" "restoring checkpoint $prev\$"
+	wait_for 60 has_log_after "$KILL_LINE" "restoring checkpoint $prev\$"
 	log_after "$KILL_LINE" "falling back|restoring checkpoint|unusable"
 	has_log_after "$KILL_LINE" "falling back to checkpoint $prev: newer checkpoint $N is unusable" ||
 		fail "no 'falling back to checkpoint $prev' line"
@@ -227,14 +236,15 @@ scenario_corrupt() {
 	fi
 
 	say "corrupt: the job runs again from checkpoint $m"
-	wait_for 10 state_is RUNNING
+	wait_for 60 state_is RUNNING
 	cli status
 	[[ $(field 'restored from checkpoint') == "$m" ]] ||
 		fail "status says restored from '$(field 'restored from checkpoint')', want $m"
 	((N > m)) || fail "restored $m is not older than $N"
+	release_sources "${RUN##*/}"
 
 	say "corrupt: the job finishes with exact counts"
-	cluster wait 60
+	cluster wait 180 || fail "job did not finish"
 	python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
 		fail "expect.py check failed"
 
@@ -258,7 +268,7 @@ scenario_missing() {
 
 	say "missing: restart worker-1; no checkpoint can be restored"
 	cluster start worker-1
-	wait_for 20 state_is FAILED
+	wait_for 60 state_is FAILED
 	cli status
 	[[ $(field 'last failure') == *"no usable checkpoint"* ]] ||
 		fail "last failure is '$(field 'last failure')', want it to say there is no usable checkpoint"

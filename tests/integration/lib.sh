@@ -26,6 +26,13 @@
 #   field NAME              the value of "NAME: value" in the last status_now
 #   state_is STATE          the job's state is STATE now
 #   completed_at_least N    the latest completed checkpoint is >= N
+#   hold_sources [NAME]     bounded gen sources of the processes started
+#                           from now on hold back their last record until
+#                           release_sources NAME (SNAPMARK_DEBUG_GEN_HOLD,
+#                           worker/op_gen.c): a fault injected before the
+#                           release cannot race the job's end, however
+#                           loaded the machine is
+#   release_sources [NAME]  let them finish
 set -euo pipefail
 
 SRC="${SNAPMARK_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -120,6 +127,14 @@ completed_at_least() {
 	local v
 	v="$(field 'latest completed checkpoint')"
 	[[ $v =~ ^[0-9]+$ ]] && ((v >= $1))
+}
+
+hold_sources() {
+	export SNAPMARK_DEBUG_GEN_HOLD="$TEST_TMP/release-${1:-sources}"
+}
+
+release_sources() {
+	: >"$TEST_TMP/release-${1:-sources}"
 }
 
 # _sanitizer_reports: the cluster's processes run detached from the test,

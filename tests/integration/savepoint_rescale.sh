@@ -19,7 +19,7 @@ retained = 2
 operator = gen
 parallelism = 2
 records = 30000
-rate = 10000
+rate = 10000   ; held at the last record until the savepoint is taken
 keys = 4000
 seed = 5
 [stage counter]
@@ -42,13 +42,15 @@ on_exit 'for r in "$TEST_TMP"/run-*; do SNAPMARK_RUN_DIR=$r "$SRC/scripts/cluste
 
 say "1. a savepoint outlives retention"
 use_run run-a
+hold_sources run-a
 cluster up "$JOB2" 2 >/dev/null
 out="$(cli savepoint --dir "$TEST_TMP/sp-kept")"
 echo "$out"
 [[ $out =~ ^savepoint\ ([0-9]+)\ completed\ in\ .*:\ $TEST_TMP/sp-kept$ ]] ||
 	fail "unexpected savepoint output: $out"
 sp_id="${BASH_REMATCH[1]}"
-cluster wait 60 >/dev/null || fail "job did not finish"
+release_sources run-a
+cluster wait 180 >/dev/null || fail "job did not finish"
 latest="$(cli status | sed -n 's/^latest completed checkpoint: //p')"
 ((latest > sp_id + 2)) || fail "not enough checkpoints after the savepoint"
 [[ -f $TEST_TMP/sp-kept/_metadata ]] || fail "savepoint metadata gone"
@@ -69,8 +71,9 @@ cluster down >/dev/null
 rescale() { # rescale FROM_JOB TO_JOB TO_WORKERS LABEL
 	local from=$1 to=$2 workers=$3 label=$4
 	use_run "run-$label-before"
+	hold_sources "$label" # no release: the savepoint stops the job
 	cluster up "$from" 2 >/dev/null
-	wait_for 20 completed_at_least 1
+	wait_for 120 completed_at_least 1
 	local out
 	out="$(cli savepoint --stop --dir "$TEST_TMP/sp-$label")"
 	echo "$out"
@@ -79,10 +82,11 @@ rescale() { # rescale FROM_JOB TO_JOB TO_WORKERS LABEL
 	cluster down >/dev/null
 
 	use_run "run-$label-after"
+	unset SNAPMARK_DEBUG_GEN_HOLD
 	cluster up "$to" "$workers" --restore-from "$TEST_TMP/sp-$label" >/dev/null
 	grep -q "deploying [0-9]* tasks from savepoint" "$RUN/logs/coordinator.log" ||
 		fail "the job did not start from the savepoint"
-	cluster wait 60 >/dev/null || fail "restored job did not finish"
+	cluster wait 180 >/dev/null || fail "restored job did not finish"
 	python3 "$SRC/tests/integration/expect.py" check "$RUN" "$to" ||
 		fail "counts after rescaling ($label) differ from the failure-free run"
 	cluster down >/dev/null
@@ -93,6 +97,7 @@ say "3. stop with savepoint at parallelism 3, restore at 1"
 rescale "$JOB3" "$JOB1" 1 3to1
 
 say "a savepoint of another job shape is refused clearly"
+unset SNAPMARK_DEBUG_GEN_HOLD
 use_run run-bad
 bad="$TEST_TMP/bad.ini"
 sed 's/^parallelism = 2$/parallelism = 3/' "$JOB2" >"$bad" # sources too

@@ -30,7 +30,7 @@ INI
 
 say "start a coordinator and 1 worker"
 cluster up "$JOB" 1 >/dev/null
-wait_for 20 completed_at_least 1
+wait_for 120 completed_at_least 1
 
 # check_metrics FILE: the invariants of one status --json sample; prints
 # the sink's records in.
@@ -64,7 +64,7 @@ PY
 }
 
 say "every running task reports consistent counts"
-wait_for 10 cli --json status >/dev/null
+wait_for 60 cli --json status >/dev/null
 sleep 0.3
 cli --json status >"$TEST_TMP/s1.json"
 first="$(check_metrics "$TEST_TMP/s1.json")" || fail "first sample: $first"
@@ -100,7 +100,7 @@ ok = st["state"] == "RUNNING" and st["epoch"] > int(sys.argv[2]) and \
 sys.exit(0 if ok else 1)
 PY
 }
-wait_for 30 restored
+wait_for 120 restored
 sleep 0.3
 cli --json status >"$TEST_TMP/s3.json"
 after="$(check_metrics "$TEST_TMP/s3.json")" || fail "after restore: $after"
