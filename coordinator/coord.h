@@ -26,6 +26,8 @@ enum coord_job_state {
 	COORD_RESTARTING,  /* an epoch failed; redeploying */
 	COORD_FINISHED,    /* the final checkpoint committed */
 	COORD_FAILED,      /* cannot go on (no usable checkpoint) */
+	COORD_FINISHING,   /* the final checkpoint committed; waiting for
+	                      every task to confirm its output is published */
 };
 
 struct coord_worker {
@@ -120,6 +122,13 @@ struct coord {
 	/* A failed final checkpoint is triggered again from then on. */
 	uint64_t final_retry_us;
 	char savepoint_error[400]; /* why coord_trigger refused a target */
+
+	/* FINISHING: the final checkpoint (or the stopping savepoint) whose
+	 * publication every task of the epoch must confirm before FINISHED. */
+	uint64_t finishing_id;
+	int finishing_stop;
+	unsigned char *task_published;
+	int n_published;
 };
 
 /* coordinator.c */
@@ -163,6 +172,9 @@ int coord_savepoint_write(struct coord *c,
     const Snapmark__CheckpointRecord *rec);
 void coord_fail_epoch(struct coord *c, const char *reason);
 void coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev);
+/* coord_begin_finishing enters FINISHING for checkpoint id of the current
+ * epoch: FINISHED follows once every task reported it PUBLISHED. */
+void coord_begin_finishing(struct coord *c, uint64_t id, int stop);
 /* coord_recovery_tick deploys a new epoch when every worker is alive (and
  * the restart strategy's delay has passed). */
 void coord_recovery_tick(struct coord *c, uint64_t now_us);

@@ -114,6 +114,8 @@ coord_state_name(enum coord_job_state s)
 		return "FINISHED";
 	case COORD_FAILED:
 		return "FAILED";
+	case COORD_FINISHING:
+		return "FINISHING";
 	}
 	return "UNKNOWN";
 }
@@ -989,10 +991,12 @@ coord_setup(struct coord *c, const struct coord_args *a)
 	c->task_names = calloc((size_t) c->job.n_tasks, sizeof(char *));
 	c->task_running = calloc((size_t) c->job.n_tasks, 1);
 	c->task_drained = calloc((size_t) c->job.n_tasks, 1);
+	c->task_published = calloc((size_t) c->job.n_tasks, 1);
 	c->metrics = calloc((size_t) c->job.n_tasks, sizeof(*c->metrics));
 	if (c->workers == NULL || c->task_worker == NULL ||
 	    c->task_names == NULL || c->task_running == NULL ||
-	    c->task_drained == NULL || c->metrics == NULL)
+	    c->task_drained == NULL || c->task_published == NULL ||
+	    c->metrics == NULL)
 		return 1;
 	/* Tasks are spread round-robin and stay with their worker id, so a
 	 * restarted worker takes back exactly the tasks it had. */
@@ -1229,6 +1233,7 @@ main(int argc, char **argv)
 	free(c.task_worker);
 	free(c.task_running);
 	free(c.task_drained);
+	free(c.task_published);
 	free(c.metrics);
 	free(c.job_text);
 	return rv;

@@ -53,6 +53,7 @@ enum task_cmd_kind { CMD_TRIGGER, CMD_COMPLETE, CMD_ABORT };
 struct task_cmd {
 	enum task_cmd_kind kind;
 	uint64_t id;
+	int confirm;          /* CMD_COMPLETE: report PUBLISHED when done */
 	char *savepoint_dir;
 	size_t n_retained;
 	uint64_t *retained;
@@ -109,6 +110,7 @@ struct worker_task {
 	struct sm_align align;
 	struct task_emitter emitter;
 	int drained;
+	uint64_t publish_only_id;           /* see worker_task_config */
 	uint64_t debug_snapshot_delay_us;   /* SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS */
 
 	pthread_t thread;
@@ -448,9 +450,10 @@ worker_task_trigger(struct worker_task *t, uint64_t id,
 
 void
 worker_task_complete(struct worker_task *t, uint64_t id,
-    const uint64_t *retained, size_t n_retained)
+    const uint64_t *retained, size_t n_retained, int confirm)
 {
-	struct task_cmd c = { .kind = CMD_COMPLETE, .id = id };
+	struct task_cmd c = { .kind = CMD_COMPLETE, .id = id,
+		.confirm = confirm };
 	if (n_retained > 0) {
 		c.retained = malloc(n_retained * sizeof(uint64_t));
 		if (c.retained != NULL) {
@@ -518,6 +521,10 @@ task_run_inbox(struct worker_task *t, int only_complete)
 			if (rv == SM_OK)
 				sm_snapwriter_prune(t->writer, c->id,
 				    c->retained, c->n_retained);
+			if (rv == SM_OK && c->confirm)
+				task_report(t,
+				    SNAPMARK__TASK_EVENT__KIND__PUBLISHED,
+				    c->id, NULL);
 			break;
 		case CMD_ABORT:
 			sm_align_abort(&t->align, c->id);
@@ -1001,6 +1008,24 @@ task_open_outputs(struct worker_task *t)
 	return SM_OK;
 }
 
+/* The job is finishing: the restore published the final checkpoint's
+ * output; confirm it, then wait for FinishJob (or a stop) without
+ * processing anything. */
+static void
+task_publish_only(struct worker_task *t)
+{
+	task_report(t, SNAPMARK__TASK_EVENT__KIND__PUBLISHED,
+	    t->publish_only_id, NULL);
+	sm_info("task %s: published checkpoint %" PRIu64 " in epoch %" PRIu64
+	        "; the job is finishing",
+	    t->name, t->publish_only_id, t->epoch);
+	while (!atomic_load(&t->stop)) {
+		struct pollfd p = { .fd = t->wake_fd, .events = POLLIN };
+		poll(&p, 1, 100);
+		task_run_inbox(t, 1);
+	}
+}
+
 static void *
 task_main(void *arg)
 {
@@ -1015,6 +1040,10 @@ task_main(void *arg)
 		    t->name, id, why);
 		task_report(t, SNAPMARK__TASK_EVENT__KIND__RESTORE_FAILED, id,
 		    why);
+		return NULL;
+	}
+	if (t->publish_only_id != 0) {
+		task_publish_only(t);
 		return NULL;
 	}
 	task_report(t, SNAPMARK__TASK_EVENT__KIND__RUNNING, 0, NULL);
@@ -1116,6 +1145,7 @@ worker_task_start(const struct worker_task_config *cfg,
 	t->task_prefix = cfg->task_prefix;
 	t->send = cfg->send;
 	t->send_ctx = cfg->send_ctx;
+	t->publish_only_id = cfg->publish_only_id;
 	t->emitter.base.emit = task_emit;
 	t->emitter.base.emit_many = task_emit_many;
 	t->emitter.t = t;
