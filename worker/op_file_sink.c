@@ -318,13 +318,14 @@ sink_notify_complete(struct sm_op *op, uint64_t checkpoint_id)
 	     i++) {
 		if (s->pending_id[i] > checkpoint_id)
 			continue;
-		sm_info("sink %d: publishing checkpoint %" PRIu64 " in %" PRIu64
-		        " ms (SNAPMARK_DEBUG_PUBLISH_DELAY_MS)",
+		sm_info("sink %d: publishing checkpoint %" PRIu64
+		        " in %" PRIu64 " ms (SNAPMARK_DEBUG_PUBLISH_DELAY_MS)",
 		    op->ctx.subtask, checkpoint_id, s->debug_publish_delay_ms);
 		struct timespec ts = {
 			.tv_sec = (time_t) (s->debug_publish_delay_ms / 1000),
 			.tv_nsec = (long) (s->debug_publish_delay_ms % 1000) *
-			    1000000L };
+			    1000000L
+		};
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			;
 		break;

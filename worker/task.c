@@ -53,7 +53,7 @@ enum task_cmd_kind { CMD_TRIGGER, CMD_COMPLETE, CMD_ABORT };
 struct task_cmd {
 	enum task_cmd_kind kind;
 	uint64_t id;
-	int confirm;          /* CMD_COMPLETE: report PUBLISHED when done */
+	int confirm; /* CMD_COMPLETE: report PUBLISHED when done */
 	char *savepoint_dir;
 	size_t n_retained;
 	uint64_t *retained;
@@ -452,7 +452,8 @@ void
 worker_task_complete(struct worker_task *t, uint64_t id,
     const uint64_t *retained, size_t n_retained, int confirm)
 {
-	struct task_cmd c = { .kind = CMD_COMPLETE, .id = id,
+	struct task_cmd c = { .kind = CMD_COMPLETE,
+		.id = id,
 		.confirm = confirm };
 	if (n_retained > 0) {
 		c.retained = malloc(n_retained * sizeof(uint64_t));
