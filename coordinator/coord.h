@@ -127,6 +127,7 @@ struct coord {
 	 * publication every task of the epoch must confirm before FINISHED. */
 	uint64_t finishing_id;
 	int finishing_stop;
+	uint64_t finishing_since_us;
 	unsigned char *task_published;
 	int n_published;
 };

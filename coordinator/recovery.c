@@ -751,6 +751,7 @@ coord_begin_finishing(struct coord *c, uint64_t id, int stop)
 	c->state = COORD_FINISHING;
 	c->finishing_id = id;
 	c->finishing_stop = stop;
+	c->finishing_since_us = sm_now_us();
 	memset(c->task_published, 0, (size_t) c->job.n_tasks);
 	c->n_published = 0;
 	sm_info("job '%s' finishing: %s %" PRIu64 " committed; waiting for "
@@ -904,6 +905,20 @@ done:
 void
 coord_recovery_tick(struct coord *c, uint64_t now_us)
 {
+	/* A confirmation that never comes (a lost message, a wedged task)
+	 * must not keep the job FINISHING for good: a new epoch publishes
+	 * again, which is idempotent. */
+	uint64_t limit = c->job.checkpoint.timeout_ms * 1000;
+	if (c->state == COORD_FINISHING &&
+	    now_us - c->finishing_since_us > limit) {
+		char why[160];
+		snprintf(why, sizeof(why),
+		    "%d of %d tasks confirmed publishing checkpoint %" PRIu64
+		    " within %" PRIu64 " ms",
+		    c->n_published, c->job.n_tasks, c->finishing_id,
+		    c->job.checkpoint.timeout_ms);
+		coord_fail_epoch(c, why);
+	}
 	if ((c->state == COORD_CREATED || c->state == COORD_RESTARTING) &&
 	    !c->deployed && now_us >= c->restart_due_us &&
 	    recovery_all_workers_alive(c))
@@ -951,6 +966,7 @@ coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev)
 		    c->task_published[ev->task])
 			break;
 		c->task_published[ev->task] = 1;
+		c->finishing_since_us = sm_now_us(); /* progress */
 		if (++c->n_published == c->job.n_tasks)
 			recovery_finished(c);
 		break;

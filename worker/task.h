@@ -39,9 +39,9 @@ struct worker_task_config {
 	const Snapmark__TaskRestore *restore;  /* NULL: start fresh */
 	worker_send_fn send;
 	void *send_ctx;
-	/* Not 0: the job is finishing. The task restores this (final)
-	 * checkpoint - a sink publishes what it pre-committed - reports
-	 * PUBLISHED and then only waits to be stopped. */
+	/* Not 0: the job is finishing. A sink restores this (final)
+	 * checkpoint, publishing what it pre-committed; every task then
+	 * reports PUBLISHED and only waits to be stopped. */
 	uint64_t publish_only_id;
 };
 
