@@ -32,7 +32,11 @@ input = relay forward
 INI
 
 cluster up "$JOB" 2 >/dev/null
-cluster wait 120 >/dev/null || fail "job did not finish"
+# The moment the job is FINISHED, nothing may be left unpublished.
+wait_for 120 state_is FINISHED
+unpublished="$(find "$RUN/output/.pending" -name "part-*" | wc -l)"
+((unpublished == 0)) ||
+	fail "FINISHED with $unpublished pre-committed files unpublished"
 python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
 	fail "committed output is not exact"
 grep -E 'epoch [0-9]+ failed: [0-9]+ of 6 tasks confirmed publishing checkpoint' \
@@ -40,6 +44,4 @@ grep -E 'epoch [0-9]+ failed: [0-9]+ of 6 tasks confirmed publishing checkpoint'
 	fail "the missing confirmations did not fail the epoch"
 grep -E 'deploying 6 tasks to publish final checkpoint' "$RUN/logs/coordinator.log" ||
 	fail "no publish-only epoch"
-left="$(find "$RUN/output/.pending" -name "part-*" | wc -l)"
-((left == 0)) || fail "$left pre-committed files left unpublished"
 say "PASS"
