@@ -909,7 +909,7 @@ coord_recovery_tick(struct coord *c, uint64_t now_us)
 	 * must not keep the job FINISHING for good: a new epoch publishes
 	 * again, which is idempotent. */
 	uint64_t limit = c->job.checkpoint.timeout_ms * 1000;
-	if (c->state == COORD_FINISHING &&
+	if (c->state == COORD_FINISHING && now_us > c->finishing_since_us &&
 	    now_us - c->finishing_since_us > limit) {
 		char why[160];
 		snprintf(why, sizeof(why),
