@@ -459,6 +459,8 @@ coord_check_own_pause(struct coord *c, uint64_t now, uint64_t slept_us)
 			c->workers[i].last_seen_us = now;
 	for (int i = 0; i < c->n_pending; i++)
 		c->pending[i]->deadline_us += gap;
+	if (c->state == COORD_FINISHING) /* publish confirmations too */
+		c->finishing_since_us += gap;
 }
 
 static void
