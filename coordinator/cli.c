@@ -140,12 +140,23 @@ static const char cli_usage_text[] =
 static void cli_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* While cli_hold is set, the last error is kept in cli_held instead of
+ * printed: a lost SAVEPOINT reply is only an error if the savepoint
+ * cannot be found afterwards. */
+static int cli_hold;
+static char cli_held[1024];
+
 static void
 cli_err(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("snapmark: ", stderr);
 	va_start(ap, fmt);
+	if (cli_hold) {
+		vsnprintf(cli_held, sizeof(cli_held), fmt, ap);
+		va_end(ap);
+		return;
+	}
+	fputs("snapmark: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
@@ -925,6 +936,11 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 	int req_ms = o->timeout_ms > 0 ? o->timeout_ms : CLI_TIMEOUT_MS;
 	int wait_ms = o->timeout_ms > 0 ? o->timeout_ms : CLI_WAIT_TIMEOUT_MS;
 	uint64_t id;
+
+	/* A wait leaves itself time after the request: its reply may be
+	 * lost while the savepoint or checkpoint goes ahead. */
+	if ((o->cmd == CLI_SAVEPOINT || o->wait) && req_ms > wait_ms / 2)
+		req_ms = wait_ms / 2 > 0 ? wait_ms / 2 : 1;
 	int rv;
 
 	char dir[PATH_MAX];
@@ -943,19 +959,28 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 	/* Wall clock, as in CheckpointRecord.trigger_time_ms; a second of
 	 * slack for clocks read on either side. */
 	uint64_t sent_ms = sm_wall_ms() - 1000;
-	if ((rv = cli_call(c, &req, req_ms, &reply)) != SM_OK) {
+	cli_hold = o->cmd == CLI_SAVEPOINT;
+	rv = cli_call(c, &req, req_ms, &reply);
+	if (rv != SM_OK && cli_hold && (rv == SM_ETIMEDOUT || rv == SM_ECLOSED)) {
 		/* The reply to a SAVEPOINT that was sent got lost: the
 		 * savepoint may well be under way; look for it. */
-		if (o->cmd != CLI_SAVEPOINT ||
-		    (rv != SM_ETIMEDOUT && rv != SM_ECLOSED) ||
-		    cli_find_savepoint(c, req.dir, sent_ms, &id) != SM_OK)
+		char lost[sizeof(cli_held)];
+		snprintf(lost, sizeof(lost), "%s", cli_held);
+		if (cli_find_savepoint(c, req.dir, sent_ms, &id) == SM_OK) {
+			cli_hold = 0;
+			rv = cli_wait(c, o, id, req_ms, cli_left_ms(c),
+			    "savepoint");
 			goto fail;
-		cli_err("savepoint %" PRIu64 " was started all the same; "
-		        "waiting for it",
-		    id);
-		rv = cli_wait(c, o, id, req_ms, cli_left_ms(c), "savepoint");
-		goto fail;
+		}
+		snprintf(cli_held, sizeof(cli_held), "%s", lost);
 	}
+	if (cli_hold && rv != SM_OK) {
+		cli_hold = 0;
+		cli_err("%s", cli_held);
+	}
+	cli_hold = 0;
+	if (rv != SM_OK)
+		goto fail;
 	if (!reply->has_checkpoint_id) {
 		rv = cli_malformed(c, "no checkpoint id");
 		goto fail;
