@@ -150,16 +150,22 @@ static void
 cli_err(const char *fmt, ...)
 {
 	va_list ap;
+	sigset_t alarm, old;
 	va_start(ap, fmt);
 	if (cli_hold) {
 		vsnprintf(cli_held, sizeof(cli_held), fmt, ap);
 		va_end(ap);
 		return;
 	}
+	/* One whole line: the watchdog's message never cuts into it. */
+	sigemptyset(&alarm);
+	sigaddset(&alarm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alarm, &old);
 	fputs("snapmark: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* ------------------------------------------------------------ connection */
@@ -229,7 +235,8 @@ cli_on_alarm(int sig)
 }
 
 /* cli_watchdog ends the process CLI_WATCHDOG_GRACE_MS after the command's
- * deadline if it is still running then (NNG blocked somewhere). */
+ * deadline if it is still running then (NNG blocked somewhere);
+ * cli_watchdog_off once the outcome is known. */
 static void
 cli_watchdog(const struct cli_conn *c)
 {
@@ -247,6 +254,14 @@ cli_watchdog(const struct cli_conn *c)
 	memset(&it, 0, sizeof(it));
 	it.it_value.tv_sec = ms / 1000;
 	it.it_value.tv_usec = (ms % 1000) * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void
+cli_watchdog_off(void)
+{
+	struct itimerval it;
+	memset(&it, 0, sizeof(it));
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
@@ -295,6 +310,23 @@ cli_coordinator_pid(const struct cli_conn *c, long *pid)
 		char *close_paren = strrchr(buf, ')');
 		if (close_paren != NULL && close_paren[1] == ' ' &&
 		    close_paren[2] == 'Z')
+			return 0;
+	}
+	/* A recycled pid is not ours: scripts/cluster starts the
+	 * coordinator with "--run-dir RUN" on its command line. */
+	snprintf(stat_path, sizeof(stat_path), "/proc/%ld/cmdline", *pid);
+	if ((f = fopen(stat_path, "r")) != NULL) {
+		char cmd[PATH_MAX + 4096];
+		size_t len = fread(cmd, 1, sizeof(cmd) - 1, f);
+		int ours = 0;
+		fclose(f);
+		cmd[len] = '\0';
+		for (size_t i = 0; i + 1 < len; i += strlen(cmd + i) + 1)
+			if (strcmp(cmd + i, "--run-dir") == 0 &&
+			    strcmp(cmd + i + strlen(cmd + i) + 1,
+			        c->run_dir) == 0)
+				ours = 1;
+		if (len > 0 && !ours)
 			return 0;
 	}
 	return 1;
@@ -846,10 +878,22 @@ cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
 			    what, id, wait_ms);
 			return SM_ETIMEDOUT;
 		}
+		/* A poll that runs out of time after a pending answer means
+		 * "still pending", not "no answer". */
+		cli_hold = polls > 0;
 		rv = cli_fetch(c, id, left < req_ms ? left : req_ms, &reply,
 		    &r);
-		if (rv != SM_OK)
+		cli_hold = 0;
+		if (rv == SM_ETIMEDOUT && polls > 0 && cli_left_ms(c) == 0) {
+			cli_err("%s %" PRIu64 " still pending after %d ms",
+			    what, id, wait_ms);
 			return rv;
+		}
+		if (rv != SM_OK) {
+			if (polls > 0)
+				cli_err("%s", cli_held);
+			return rv;
+		}
 		if (r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__PENDING)
 			break;
 		snapmark__cli_reply__free_unpacked(reply, NULL);
@@ -1205,9 +1249,10 @@ main(int argc, char **argv)
 		break;
 	}
 done:
-	/* No nng_close (see the top of this file): exit closes the
-	 * connection without waiting for NNG. */
-	cli_step = "writing the output";
+	/* The outcome is known: no watchdog message after it. No nng_close
+	 * (see the top of this file): exit closes the connection without
+	 * waiting for NNG. */
+	cli_watchdog_off();
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_err("cannot write output");
 		rv = SM_EIO;
