@@ -226,8 +226,8 @@ cli_on_alarm(int sig)
 	(void) sig;
 	/* Only async-signal-safe calls: write and _exit. */
 	const char *step = cli_step;
-	ssize_t n = write(STDERR_FILENO, cli_watchdog_msg,
-	    strlen(cli_watchdog_msg));
+	ssize_t n =
+	    write(STDERR_FILENO, cli_watchdog_msg, strlen(cli_watchdog_msg));
 	n = write(STDERR_FILENO, step, strlen(step));
 	n = write(STDERR_FILENO, ")\n", 2);
 	(void) n;
@@ -382,14 +382,15 @@ cli_probe_once(const struct cli_conn *c, const char *path)
 			break;
 		}
 		if (sent < sizeof(hello)) {
-			ssize_t w = send(fd, hello + sent, sizeof(hello) - sent,
-			    MSG_NOSIGNAL);
+			ssize_t w = send(fd, hello + sent,
+			    sizeof(hello) - sent, MSG_NOSIGNAL);
 			if (w < 0 && errno == ENOTCONN) {
 				/* Still connecting (backlog full): retry. */
 				if (connect(fd, (struct sockaddr *) &sun,
 				        sizeof(sun)) != 0 &&
 				    errno != EISCONN && errno != EAGAIN &&
-				    errno != EINPROGRESS && errno != EALREADY) {
+				    errno != EINPROGRESS &&
+				    errno != EALREADY) {
 					rv = errno;
 					break;
 				}
@@ -416,8 +417,9 @@ cli_probe_once(const struct cli_conn *c, const char *path)
 		if (r > 0)
 			have += (size_t) r;
 	}
-	if (rv == 0 && (got[0] != 0 || got[1] != 'S' || got[2] != 'P' ||
-	                   got[3] != 0 || got[4] != 0x00 || got[5] != 0x31))
+	if (rv == 0 &&
+	    (got[0] != 0 || got[1] != 'S' || got[2] != 'P' || got[3] != 0 ||
+	        got[4] != 0x00 || got[5] != 0x31))
 		rv = EPROTO;
 	close(fd);
 	return rv;
@@ -446,10 +448,11 @@ cli_probe(struct cli_conn *c)
 		if (rv == 0)
 			return SM_OK;
 		if (rv == ETIMEDOUT) {
-			cli_err("coordinator at %s did not answer within %d ms "
-			        "(it accepted the connection but did not "
-			        "complete NNG's handshake: stopped, overloaded, "
-			        "or not a snapmark coordinator)",
+			cli_err(
+			    "coordinator at %s did not answer within %d ms "
+			    "(it accepted the connection but did not "
+			    "complete NNG's handshake: stopped, overloaded, "
+			    "or not a snapmark coordinator)",
 			    c->url, c->total_ms);
 			return SM_ETIMEDOUT;
 		}
@@ -470,8 +473,7 @@ cli_probe(struct cli_conn *c)
 			if (alive == 0)
 				snprintf(why, sizeof(why),
 				    "; its pid %ld is gone", pid);
-			cli_err("coordinator is not running: %s %s%s",
-			    path,
+			cli_err("coordinator is not running: %s %s%s", path,
 			    rv == ENOENT ? "does not exist"
 			                 : "refuses connections",
 			    why);
@@ -479,7 +481,8 @@ cli_probe(struct cli_conn *c)
 		}
 		/* Alive but not listening (yet): starting up. */
 		if (cli_left_ms(c) * 1000 <= CLI_PROBE_RETRY_US) {
-			cli_err("coordinator at %s did not answer within %d ms "
+			cli_err("coordinator at %s did not answer within %d "
+			        "ms "
 			        "(pid %ld is running but %s)",
 			    c->url, c->total_ms, pid,
 			    rv == ENOENT ? "has not created its socket"
@@ -622,8 +625,8 @@ nng_fail:
 		nng_msg_free(msg);
 		msg = NULL;
 	}
-	if ((rv == NNG_ECONNRESET || rv == NNG_ECLOSED) && cli_idempotent(req) &&
-	    sm_now_us() + 20000 < deadline) {
+	if ((rv == NNG_ECONNRESET || rv == NNG_ECLOSED) &&
+	    cli_idempotent(req) && sm_now_us() + 20000 < deadline) {
 		/* The connection broke under a read-only request: again,
 		 * once NNG has reconnected. */
 		sm_sleep_us(10000);
@@ -960,7 +963,8 @@ cli_find_savepoint(struct cli_conn *c, const char *dir, uint64_t since_ms,
 	rv = SM_ENOTFOUND;
 	for (size_t i = 0; i < reply->n_checkpoints; i++) {
 		const CheckpointRecord *r = reply->checkpoints[i];
-		if (r->savepoint_dir == NULL || r->trigger_time_ms < since_ms ||
+		if (r->savepoint_dir == NULL ||
+		    r->trigger_time_ms < since_ms ||
 		    (dir != NULL && strcmp(r->savepoint_dir, dir) != 0))
 			continue;
 		if (rv != SM_OK || r->id > *id)
@@ -1005,7 +1009,8 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 	uint64_t sent_ms = sm_wall_ms() - 1000;
 	cli_hold = o->cmd == CLI_SAVEPOINT;
 	rv = cli_call(c, &req, req_ms, &reply);
-	if (rv != SM_OK && cli_hold && (rv == SM_ETIMEDOUT || rv == SM_ECLOSED)) {
+	if (rv != SM_OK && cli_hold &&
+	    (rv == SM_ETIMEDOUT || rv == SM_ECLOSED)) {
 		/* The reply to a SAVEPOINT that was sent got lost: the
 		 * savepoint may well be under way; look for it. */
 		char lost[sizeof(cli_held)];
@@ -1222,8 +1227,8 @@ main(int argc, char **argv)
 	/* The whole command ends within its timeout: a wait's is longer. */
 	c.total_ms = timeout_ms;
 	if (o.cmd == CLI_SAVEPOINT || (o.cmd == CLI_TRIGGER && o.wait))
-		c.total_ms = o.timeout_ms > 0 ? o.timeout_ms
-		                              : CLI_WAIT_TIMEOUT_MS;
+		c.total_ms =
+		    o.timeout_ms > 0 ? o.timeout_ms : CLI_WAIT_TIMEOUT_MS;
 	c.deadline_us = sm_now_us() + (uint64_t) c.total_ms * 1000;
 	if ((rv = cli_address(&o, c.url, sizeof(c.url), c.run_dir,
 	         sizeof(c.run_dir))) != SM_OK)

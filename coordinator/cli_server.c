@@ -5,9 +5,9 @@
  * just enough of NNG's wire protocol for a req0 peer (the snapmark CLI,
  * nngcat --req0): the 8-byte SP handshake (0 'S' 'P' 0, protocol number,
  * 0 0; rep0 is 0x31, req0 0x30), then frames of a type byte (1, a
- * message), an 8-byte big-endian length and a body. A request body starts with the req0 routing words
- * (4 bytes each, the last one, the request id, with its top bit set); the
- * reply carries them back in front of the answer.
+ * message), an 8-byte big-endian length and a body. A request body starts with
+ * the req0 routing words (4 bytes each, the last one, the request id, with its
+ * top bit set); the reply carries them back in front of the answer.
  *
  * Why not an NNG listener: NNG 1.5.2's ipc listener stops handing new
  * connections to the socket for good after clients hang up in the middle
@@ -42,14 +42,14 @@
 #define CLI_SERVER_MAX_CONNS 256
 #define CLI_SERVER_MAX_REQUEST ((size_t) 65536)
 #define CLI_SERVER_MAX_OUTPUT ((size_t) 256 << 20)
-#define CLI_SERVER_HELLO_US 10000000ULL  /* 10 s */
-#define CLI_SERVER_WRITE_US 10000000ULL  /* 10 s */
-#define CLI_SERVER_IDLE_US 300000000ULL  /* 5 min */
+#define CLI_SERVER_HELLO_US 10000000ULL /* 10 s */
+#define CLI_SERVER_WRITE_US 10000000ULL /* 10 s */
+#define CLI_SERVER_IDLE_US 300000000ULL /* 5 min */
 #define CLI_SERVER_MAX_HOPS 8
 #define CLI_SERVER_LISTEN_TAG UINT32_MAX
 
 struct cli_server_conn {
-	int fd; /* -1: free slot */
+	int fd;   /* -1: free slot */
 	int open; /* handshake done */
 	uint8_t hello[8];
 	size_t hello_got;
@@ -135,8 +135,8 @@ cli_server_open(struct cli_server **sp, const char *path,
 	s->handler = handler;
 	s->arg = arg;
 	s->ep = epoll_create1(EPOLL_CLOEXEC);
-	s->listen_fd = socket(AF_UNIX,
-	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->listen_fd =
+	    socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->ep < 0 || s->listen_fd < 0)
 		goto fail;
 	if (cli_server_bind(s->listen_fd, path) != 0) {
@@ -211,10 +211,9 @@ cli_server_accept(struct cli_server *s, uint64_t now)
 		}
 		/* The handshake starts with our half; a peer already gone
 		 * just loses its connection. */
-		if (k == NULL || send(fd, cli_server_hello,
-		                     sizeof(cli_server_hello),
-		                     MSG_NOSIGNAL) !=
-		        (ssize_t) sizeof(cli_server_hello)) {
+		if (k == NULL ||
+		    send(fd, cli_server_hello, sizeof(cli_server_hello),
+		        MSG_NOSIGNAL) != (ssize_t) sizeof(cli_server_hello)) {
 			close(fd);
 			continue;
 		}
@@ -342,8 +341,8 @@ cli_server_read(struct cli_server *s, struct cli_server_conn *k, uint64_t now)
 			k->in = in;
 			k->in_cap = cap;
 		}
-		ssize_t r = recv(k->fd, k->in + k->in_len, k->in_cap - k->in_len,
-		    0);
+		ssize_t r =
+		    recv(k->fd, k->in + k->in_len, k->in_cap - k->in_len, 0);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return 0;
 		if (r <= 0)
@@ -365,7 +364,8 @@ cli_server_read(struct cli_server *s, struct cli_server_conn *k, uint64_t now)
 		}
 		memmove(k->in, k->in + at, k->in_len - at);
 		k->in_len -= at;
-		if (k->out_len > k->out_off && cli_server_flush(s, k, now) != 0)
+		if (k->out_len > k->out_off &&
+		    cli_server_flush(s, k, now) != 0)
 			return -1;
 	}
 	return 0;

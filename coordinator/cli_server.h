@@ -17,8 +17,8 @@ struct cli_server;
  * reply body in *reply (NULL: no reply, e.g. out of memory) of *reply_len
  * bytes, which the server frees.
  */
-typedef void (*cli_server_handler)(void *arg, const uint8_t *req,
-    size_t len, uint8_t **reply, size_t *reply_len);
+typedef void (*cli_server_handler)(void *arg, const uint8_t *req, size_t len,
+    uint8_t **reply, size_t *reply_len);
 
 /* cli_server_open listens on the unix socket path (a stale socket file
  * nobody listens on is replaced). SM_OK, or a negative SM_E* code with

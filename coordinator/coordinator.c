@@ -608,8 +608,8 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 	char err[600];
 	int from_catalog = 0;
 
-	Snapmark__CliRequest *req = snapmark__cli_request__unpack(NULL,
-	    body_len, body);
+	Snapmark__CliRequest *req =
+	    snapmark__cli_request__unpack(NULL, body_len, body);
 	rep.ok = 1;
 	if (req == NULL || ws == NULL || wsp == NULL) {
 		sm_warn("cli: malformed request of %zu bytes", body_len);
@@ -742,13 +742,13 @@ coord_cli_serve(struct coord *c, uint64_t now)
 		return;
 	}
 	nng_msg *msg, *out;
-	for (int k = 0; k < 64 &&
-	     nng_recvmsg(c->cli, &msg, NNG_FLAG_NONBLOCK) == 0;
+	for (int k = 0;
+	     k < 64 && nng_recvmsg(c->cli, &msg, NNG_FLAG_NONBLOCK) == 0;
 	     k++) {
 		uint8_t *reply = NULL;
 		size_t len = 0;
-		coord_cli_answer(c, nng_msg_body(msg), nng_msg_len(msg), &reply,
-		    &len);
+		coord_cli_answer(c, nng_msg_body(msg), nng_msg_len(msg),
+		    &reply, &len);
 		if (reply != NULL && nng_msg_alloc(&out, len) == 0) {
 			memcpy(nng_msg_body(out), reply, len);
 			if (nng_msg_header_append(out, nng_msg_header(msg),
