@@ -1176,7 +1176,7 @@ coord_loop(struct coord *c)
 		return;
 	}
 	coord_epoll_fd = ep;
-	uint64_t wait_us = 0;
+	uint64_t wait_us = 0, cli_next_us = 0;
 	while (!coord_terminate) {
 		int timeout = (int) ((wait_us + 999) / 1000);
 		if (timeout > 100)
@@ -1186,13 +1186,21 @@ coord_loop(struct coord *c)
 		coord_check_own_pause(c, sm_now_us(),
 		    (uint64_t) timeout * 1000);
 		coord_drain_pipe_events(c);
+		int cli_ready = 0;
 		for (int k = 0; k < n; k++) {
 			uint32_t tag = ev[k].data.u32;
 			if (tag >= 2)
 				coord_serve_worker(c, &c->workers[tag - 2]);
+			else if (tag == 0)
+				cli_ready = 1;
 		}
 		uint64_t now = sm_now_us();
-		coord_cli_serve(c, now);
+		/* The CLI when it has something, and every 100 ms for its
+		 * connections' deadlines. */
+		if (cli_ready || now >= cli_next_us) {
+			coord_cli_serve(c, now);
+			cli_next_us = now + 100000;
+		}
 		coord_heartbeat_tick(c, now);
 		coord_reopen_tick(c, now);
 		coord_recovery_tick(c, now);
