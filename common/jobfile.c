@@ -26,11 +26,14 @@
 #include "jobfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -1007,8 +1010,29 @@ sm_job_load(const char *path, struct sm_job *job, char **text_out, char *err,
 	const char *nul;
 	int rv, e;
 
-	if ((f = fopen(path, "rb")) == NULL)
+	/* Opened without blocking and checked before it is read: a FIFO or
+	 * a device given as the job file would block the reader forever. */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
 		goto fail_errno;
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		goto fail_errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return SM_EINVAL;
+	}
+	if ((f = fdopen(fd, "rb")) == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+		goto fail_errno;
+	}
 	if ((buf = malloc(JF_MAX_TEXT + 1)) == NULL) {
 		fclose(f);
 		snprintf(err, errlen, "%s: out of memory", path);

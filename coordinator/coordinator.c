@@ -870,6 +870,22 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 	}
 	if (run_dir == NULL)
 		run_dir = "run";
+	/* The job is parsed before anything is created: a rejected job (or
+	 * a --job that is no regular file) leaves no run directory behind. */
+	{
+		struct sm_job *probe = calloc(1, sizeof(*probe));
+		char err[512];
+		int lrv = probe == NULL ? SM_ENOMEM
+		                        : sm_job_load(a->job, probe, NULL, err,
+		                              sizeof(err));
+		if (probe == NULL)
+			snprintf(err, sizeof(err), "out of memory");
+		free(probe);
+		if (lrv != SM_OK) {
+			fprintf(stderr, "snapmark-coordinator: %s\n", err);
+			return 2;
+		}
+	}
 	mkdir(run_dir, 0700);
 	if (realpath(run_dir, a->run_dir) == NULL) {
 		fprintf(stderr, "snapmark-coordinator: run directory %s: %s\n",
