@@ -323,6 +323,10 @@ sm_store_open(const char *dir, size_t map_size, unsigned flags,
 		map_size = SM_STORE_DEFAULT_MAP;
 	if ((flags & SM_STORE_DURABLE) == 0)
 		envflags |= MDB_NOSYNC;
+	if (flags & SM_STORE_READONLY) {
+		envflags |= MDB_RDONLY;
+		flags |= SM_STORE_EXISTING;
+	}
 
 	if (pthread_mutex_init(&st->write_mu, NULL) != 0) {
 		rv = SM_ENOMEM;
@@ -394,7 +398,8 @@ sm_store_open(const char *dir, size_t map_size, unsigned flags,
 		sm_warn("store %s: cleared %d stale reader%s", dir, dead,
 		    dead == 1 ? "" : "s");
 
-	if ((rv = store_begin(st, 0, &txn)) != SM_OK)
+	if ((rv = store_begin(st,
+	         (flags & SM_STORE_READONLY) ? MDB_RDONLY : 0, &txn)) != SM_OK)
 		goto fail;
 	rc = mdb_dbi_open(txn, NULL, 0, &st->dbi);
 	if (rc == 0)

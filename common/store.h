@@ -38,6 +38,11 @@ struct sm_txn;
  * wrong location never leaves an empty environment behind. */
 #define SM_STORE_EXISTING 0x2
 
+/* SM_STORE_READONLY (implies SM_STORE_EXISTING) opens an environment
+ * with MDB_RDONLY: only sm_store_read may be used. `snapmark` reads an
+ * ended job's catalog this way (coordinator/catalog.h). */
+#define SM_STORE_READONLY 0x4
+
 /* sm_store_open opens (creating the directory and its parents, mode 0700,
  * if needed; its files are 0600) the environment in dir with an initial
  * map of map_size bytes (0 = 64 MiB), or of the size the environment grew to

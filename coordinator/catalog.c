@@ -30,6 +30,21 @@ coord_catalog_open(const char *dir, struct coord_catalog **out)
 	return SM_OK;
 }
 
+int
+coord_catalog_open_readonly(const char *dir, struct coord_catalog **out)
+{
+	struct coord_catalog *cat = calloc(1, sizeof(*cat));
+	if (cat == NULL)
+		return SM_ENOMEM;
+	int rv = sm_store_open(dir, 0, SM_STORE_READONLY, &cat->store);
+	if (rv != SM_OK) {
+		free(cat);
+		return rv;
+	}
+	*out = cat;
+	return SM_OK;
+}
+
 void
 coord_catalog_close(struct coord_catalog *cat)
 {
@@ -463,4 +478,66 @@ int
 coord_catalog_latest(struct coord_catalog *cat, uint64_t *id)
 {
 	return coord_catalog_counter(cat, "latest", id);
+}
+
+/* Retention: COMPLETED checkpoints beyond the newest `keep` of the "C"
+ * index become DISCARDED (the record stays, the index entry goes). */
+struct record_discard {
+	size_t keep;
+	uint64_t *ids; /* out: the ids discarded */
+	size_t max, n;
+};
+
+static int
+record_discard_fn(struct sm_txn *txn, void *arg)
+{
+	struct record_discard *d = arg;
+	uint64_t scan[512];
+	struct id_list l = { .ids = scan };
+	size_t want = d->keep + d->max;
+	if (want > 512)
+		want = 512;
+	int rv = sm_txn_scan_newest(txn, "C", 1, want, id_list_one, &l);
+	for (size_t i = d->keep; rv == SM_OK && i < l.n; i++) {
+		unsigned char key[9];
+		const void *val;
+		size_t vlen;
+		record_key(key, scan[i]);
+		Snapmark__CheckpointRecord *r = NULL;
+		if (sm_txn_get(txn, key, sizeof(key), &val, &vlen) == SM_OK)
+			r = snapmark__checkpoint_record__unpack(NULL, vlen,
+			    val);
+		if (r != NULL) {
+			r->status =
+			    SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED;
+			size_t len =
+			    snapmark__checkpoint_record__get_packed_size(r);
+			uint8_t *buf = malloc(len);
+			if (buf == NULL) {
+				snapmark__checkpoint_record__free_unpacked(r,
+				    NULL);
+				return SM_ENOMEM;
+			}
+			snapmark__checkpoint_record__pack(r, buf);
+			rv = sm_txn_put(txn, key, sizeof(key), buf, len);
+			free(buf);
+			snapmark__checkpoint_record__free_unpacked(r, NULL);
+		}
+		key[0] = 'C';
+		if (rv == SM_OK)
+			rv = sm_txn_del(txn, key, sizeof(key));
+		if (rv == SM_OK && d->n < d->max)
+			d->ids[d->n++] = scan[i];
+	}
+	return rv;
+}
+
+int
+coord_catalog_discard_beyond(struct coord_catalog *cat, size_t keep,
+    uint64_t *ids, size_t max, size_t *n)
+{
+	struct record_discard d = { .keep = keep, .ids = ids, .max = max };
+	int rv = sm_store_write(cat->store, record_discard_fn, &d);
+	*n = rv == SM_OK ? d.n : 0;
+	return rv;
 }

@@ -4,7 +4,7 @@
  * environment opened with full durability (every commit is fsync'ed).
  *
  * Keys and values (all values protobuf, see proto/snapmark.proto):
- *   "c" id(8 bytes BE)  CheckpointRecord (COMPLETED or FAILED)
+ *   "c" id(8 bytes BE)  CheckpointRecord (COMPLETED, FAILED or DISCARDED)
  *   "C" id              Counter(id): index of the restorable checkpoints
  *                       (completed, not savepoints)
  *   "next_id"           Counter: the lowest id never handed out
@@ -28,6 +28,11 @@
 struct coord_catalog;
 
 int coord_catalog_open(const char *dir, struct coord_catalog **out);
+/* coord_catalog_open_readonly opens an existing catalog with MDB_RDONLY
+ * (the CLI reading the catalog of a coordinator that is not running);
+ * SM_ENOTFOUND if there is none. Only the read functions may be used. */
+int coord_catalog_open_readonly(const char *dir,
+    struct coord_catalog **out);
 void coord_catalog_close(struct coord_catalog *cat);
 
 /* coord_catalog_check_job records the job fingerprint on first use and
@@ -89,5 +94,13 @@ int coord_catalog_completed_ids(struct coord_catalog *cat, size_t max,
 
 /* coord_catalog_latest returns the latest completed id (0 if none). */
 int coord_catalog_latest(struct coord_catalog *cat, uint64_t *id);
+
+/* coord_catalog_discard_beyond applies retention to the records: every
+ * COMPLETED checkpoint (not a savepoint) older than the newest `keep`
+ * becomes DISCARDED (its snapshots may be deleted by the tasks) and leaves
+ * the index of restorable checkpoints, in one durable transaction. Up to
+ * max of the ids discarded are written to ids, their count to *n. */
+int coord_catalog_discard_beyond(struct coord_catalog *cat, size_t keep,
+    uint64_t *ids, size_t max, size_t *n);
 
 #endif

@@ -919,7 +919,9 @@ cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
 		cli_text_ms(dur, sizeof(dur), r->duration_us);
 	else
 		snprintf(dur, sizeof(dur), "?");
-	if (r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED) {
+	/* DISCARDED: it completed, and a newer one already displaced it. */
+	if (r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED ||
+	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED) {
 		cli_text_bytes(r, &bytes);
 		if (!o->json)
 			printf("%s %" PRIu64 " completed in %s (%" PRIu32

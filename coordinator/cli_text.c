@@ -476,6 +476,11 @@ cli_text_record(const CheckpointRecord *r)
 		printf("epoch: %" PRIu64 "\n", r->epoch);
 	else
 		printf("epoch: -\n");
+	int discarded =
+	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED;
+	if (discarded)
+		printf("discarded: retention removed its snapshots; it "
+		       "cannot be restored\n");
 	if (r->failure_reason != NULL) {
 		fputs("failure: ", stdout);
 		cli_puts_clean(r->failure_reason);
@@ -515,7 +520,10 @@ cli_text_record(const CheckpointRecord *r)
 		else
 			cli_table_take(&t, cli_fmt("-"));
 		cli_table_take(&t, cli_fmt("%08" PRIx32, h->checksum));
-		cli_table_take(&t, cli_fmt("%s", h->location));
+		/* A discarded checkpoint's locations are gone: not shown
+		 * as if they could be used. */
+		cli_table_take(&t,
+		    cli_fmt("%s", discarded ? "(deleted)" : h->location));
 	}
 	rv = cli_table_print(&t);
 	cli_table_fini(&t);
