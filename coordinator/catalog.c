@@ -541,3 +541,54 @@ coord_catalog_discard_beyond(struct coord_catalog *cat, size_t keep,
 	*n = rv == SM_OK ? d.n : 0;
 	return rv;
 }
+
+struct catalog_bytes {
+	const char *name;
+	const void *buf; /* put */
+	size_t len;
+	void *out;       /* get: malloc'ed */
+};
+
+static int
+bytes_put_fn(struct sm_txn *txn, void *arg)
+{
+	struct catalog_bytes *b = arg;
+	return sm_txn_put(txn, b->name, strlen(b->name), b->buf, b->len);
+}
+
+int
+coord_catalog_put_bytes(struct coord_catalog *cat, const char *name,
+    const void *buf, size_t len)
+{
+	struct catalog_bytes b = { .name = name, .buf = buf, .len = len };
+	return sm_store_write(cat->store, bytes_put_fn, &b);
+}
+
+static int
+bytes_get_fn(struct sm_txn *txn, void *arg)
+{
+	struct catalog_bytes *b = arg;
+	const void *val;
+	size_t vlen;
+	int rv = sm_txn_get(txn, b->name, strlen(b->name), &val, &vlen);
+	if (rv != SM_OK)
+		return rv;
+	if ((b->out = malloc(vlen > 0 ? vlen : 1)) == NULL)
+		return SM_ENOMEM;
+	memcpy(b->out, val, vlen);
+	b->len = vlen;
+	return SM_OK;
+}
+
+int
+coord_catalog_get_bytes(struct coord_catalog *cat, const char *name,
+    void **buf, size_t *len)
+{
+	struct catalog_bytes b = { .name = name };
+	int rv = sm_store_read(cat->store, bytes_get_fn, &b);
+	if (rv == SM_OK) {
+		*buf = b.out;
+		*len = b.len;
+	}
+	return rv;
+}

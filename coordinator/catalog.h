@@ -12,6 +12,8 @@
  *   "latest"            Counter: the latest COMPLETED checkpoint
  *   "restarts"          Counter: epochs that ended in a failure
  *   "job"               JobFingerprint
+ *   "final_state"       text: FINISHED, CANCELED or FAILED, once ended
+ *   "final_status"      JobStatus: `snapmark status` when the job ended
  *
  * Ids and epochs are persisted before they are used, so they never repeat,
  * also across coordinator restarts. A completed record and the "latest"
@@ -100,6 +102,16 @@ int coord_catalog_latest(struct coord_catalog *cat, uint64_t *id);
  * becomes DISCARDED (its snapshots may be deleted by the tasks) and leaves
  * the index of restorable checkpoints, in one durable transaction. Up to
  * max of the ids discarded are written to ids, their count to *n. */
+/* coord_catalog_put_bytes durably stores len bytes under `name` (same
+ * naming rule as put_text); coord_catalog_get_bytes reads them into a
+ * malloc'ed *buf (SM_ENOTFOUND if there are none). The coordinator keeps
+ * the job's last status there ("final_status", a packed JobStatus) when
+ * the job ends, for `snapmark` to read once it is gone. */
+int coord_catalog_put_bytes(struct coord_catalog *cat, const char *name,
+    const void *buf, size_t len);
+int coord_catalog_get_bytes(struct coord_catalog *cat, const char *name,
+    void **buf, size_t *len);
+
 int coord_catalog_discard_beyond(struct coord_catalog *cat, size_t keep,
     uint64_t *ids, size_t max, size_t *n);
 

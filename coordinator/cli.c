@@ -47,6 +47,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "catalog.h"
 #include "cli_text.h"
 #include "clock.h"
 #include "error.h"
@@ -77,6 +78,8 @@ enum cli_cmd {
 	CLI_SHOW,
 	CLI_TRIGGER,
 	CLI_SAVEPOINT,
+	CLI_CANCEL,
+	CLI_STOP, /* savepoint --stop; cli_parse turns it into that */
 };
 
 struct cli_opts {
@@ -121,7 +124,14 @@ static const char cli_usage_text[] =
     "                     RUN/savepoints/savepoint-ID),\n"
     "                     never removed by retention; waits for it; with\n"
     "                     --stop the job stops once it is written\n"
+    "  stop [--dir DIR]   the same as savepoint --stop\n"
+    "  cancel             stop the job without a savepoint: CANCELED, the\n"
+    "                     output stays as of the latest completed\n"
+    "                     checkpoint\n"
     "  help               this text\n"
+    "\n"
+    "Once the job has ended and its coordinator exited, status,\n"
+    "checkpoints and show read RUN/coordinator (the catalog) read-only.\n"
     "\n"
     "options (before or after the command):\n"
     "  --run-dir DIR      the cluster's run directory (default:\n"
@@ -559,10 +569,127 @@ cli_idempotent(const CliRequest *req)
  * whose connection broke is sent again while time is left; for the others
  * the message says the request may have been carried out (SM_ECLOSED).
  */
+/* ------------------------------------------- the catalog of an ended job */
+
+/*
+ * Once the job has ended (FINISHED, CANCELED, FAILED) its coordinator
+ * exits; it left "final_status" in its catalog. status, checkpoints and
+ * show then read RUN/coordinator with MDB_RDONLY, like a history server:
+ * only a coordinator that is not running is replaced this way, and only
+ * for a job that ended (a crashed coordinator is reported as before).
+ */
+static struct coord_catalog *cli_catalog;
+static Snapmark__JobStatus *cli_final;
+static int cli_json_out; /* --json: the notice goes to stderr */
+static char cli_catalog_dir[PATH_MAX + 32];
+
+static int
+cli_open_catalog(const struct cli_conn *c)
+{
+	void *buf = NULL;
+	size_t len = 0;
+	int rv;
+
+	if (c->run_dir[0] == '\0')
+		return SM_ENOTFOUND;
+	snprintf(cli_catalog_dir, sizeof(cli_catalog_dir), "%s/coordinator",
+	    c->run_dir);
+	if ((rv = coord_catalog_open_readonly(cli_catalog_dir,
+	         &cli_catalog)) != SM_OK)
+		return rv;
+	rv = coord_catalog_get_bytes(cli_catalog, "final_status", &buf, &len);
+	if (rv == SM_OK &&
+	    (cli_final = snapmark__job_status__unpack(NULL, len, buf)) ==
+	        NULL)
+		rv = SM_ECORRUPT;
+	free(buf);
+	if (rv != SM_OK) {
+		coord_catalog_close(cli_catalog);
+		cli_catalog = NULL;
+	}
+	return rv;
+}
+
+/* cli_call_catalog answers req from the catalog, as the coordinator would
+ * (a packed and unpacked CliReply, freed by the caller alike). */
+static int
+cli_call_catalog(CliRequest *req, CliReply **replyp)
+{
+	CliReply rep = SNAPMARK__CLI_REPLY__INIT;
+	Snapmark__CheckpointRecord **recs = NULL, *one = NULL;
+	size_t n = 0;
+	char err[96];
+	int rv = SM_OK;
+	static int told;
+
+	if (!told++)
+		fprintf(cli_json_out ? stderr : stdout,
+		    "%scoordinator not running; from the catalog of %s "
+		    "(read-only)\n",
+		    cli_json_out ? "snapmark: " : "", cli_catalog_dir);
+
+	rep.ok = 1;
+	switch (req->command) {
+	case SNAPMARK__CLI_REQUEST__COMMAND__STATUS:
+		cli_final->has_coordinator_running = 1;
+		cli_final->coordinator_running = 0;
+		cli_final->catalog = cli_catalog_dir;
+		rep.status = cli_final;
+		break;
+	case SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS:
+		rv = coord_catalog_list(cli_catalog, 100, 0, &recs, &n);
+		rep.checkpoints = recs;
+		rep.n_checkpoints = rv == SM_OK ? n : 0;
+		break;
+	case SNAPMARK__CLI_REQUEST__COMMAND__SHOW:
+		if (coord_catalog_get(cli_catalog, req->checkpoint_id, &one) ==
+		    SM_OK) {
+			rep.checkpoints = &one;
+			rep.n_checkpoints = 1;
+		} else {
+			snprintf(err, sizeof(err), "no checkpoint %" PRIu64,
+			    req->checkpoint_id);
+			rep.ok = 0;
+			rep.error = err;
+		}
+		break;
+	default:
+		rep.ok = 0;
+		rep.error = "the job has ended: its coordinator is not running";
+	}
+	size_t len = snapmark__cli_reply__get_packed_size(&rep);
+	uint8_t *buf = malloc(len > 0 ? len : 1);
+	CliReply *reply = NULL;
+	if (buf != NULL && rv == SM_OK) {
+		snapmark__cli_reply__pack(&rep, buf);
+		reply = snapmark__cli_reply__unpack(NULL, len, buf);
+	}
+	free(buf);
+	for (size_t i = 0; i < n; i++)
+		snapmark__checkpoint_record__free_unpacked(recs[i], NULL);
+	free(recs);
+	if (one != NULL)
+		snapmark__checkpoint_record__free_unpacked(one, NULL);
+	if (reply == NULL) {
+		cli_err("cannot read the catalog %s: %s", cli_catalog_dir,
+		    sm_strerror(rv != SM_OK ? rv : SM_ENOMEM));
+		return rv != SM_OK ? rv : SM_ENOMEM;
+	}
+	if (!reply->ok) {
+		cli_err("%s", cli_text_clean(reply->error));
+		snapmark__cli_reply__free_unpacked(reply, NULL);
+		return SM_EINVAL;
+	}
+	*replyp = reply;
+	return SM_OK;
+}
+
 static int
 cli_call(struct cli_conn *c, CliRequest *req, int timeout_ms,
     CliReply **replyp)
 {
+	if (cli_catalog != NULL)
+		return cli_call_catalog(req, replyp);
 	nng_msg *msg = NULL;
 	CliReply *reply = NULL;
 	uint64_t deadline = sm_now_us() + (uint64_t) timeout_ms * 1000;
@@ -1057,6 +1184,33 @@ fail:
 	return rv;
 }
 
+/* cli_cancel: stop the job without a savepoint. */
+static int
+cli_cancel(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+{
+	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
+	CliReply *reply = NULL;
+	struct sm_json j;
+	int rv;
+
+	req.command = SNAPMARK__CLI_REQUEST__COMMAND__CANCEL;
+	if ((rv = cli_call(c, &req, timeout_ms, &reply)) != SM_OK)
+		return rv;
+	if (o->json) {
+		sm_json_init(&j);
+		sm_json_object_begin(&j);
+		sm_json_key(&j, "state");
+		sm_json_string(&j, "CANCELED");
+		sm_json_object_end(&j);
+		rv = cli_emit_json(&j);
+		sm_json_fini(&j);
+	} else {
+		printf("job canceled\n");
+	}
+	snapmark__cli_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
 /* ------------------------------------------------------------- arguments */
 
 /* cli_parse_u64 accepts only plain decimal digits that fit. */
@@ -1087,7 +1241,7 @@ static int
 cli_parse(int argc, char **argv, struct cli_opts *o)
 {
 	static const char *const names[] = { "help", "status", "checkpoints",
-		"show", "trigger", "savepoint" };
+		"show", "trigger", "savepoint", "cancel", "stop" };
 	const char *pos[3] = { NULL, NULL, NULL };
 	char problem[256] = "";
 	int npos = 0, help = 0, dashdash = 0;
@@ -1170,12 +1324,18 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 		CLI_PROBLEM("no command given");
 	if (problem[0] == '\0') {
 		size_t k = 0;
-		while (k < 6 && strcmp(pos[0], names[k]) != 0)
+		while (k < 8 && strcmp(pos[0], names[k]) != 0)
 			k++;
-		if (k == 6)
+		if (k == 8)
 			CLI_PROBLEM("unknown command '%s'", pos[0]);
 		else
 			o->cmd = (enum cli_cmd) k;
+		if (o->cmd == CLI_STOP) {
+			if (o->stop)
+				CLI_PROBLEM("--stop only applies to savepoint");
+			o->cmd = CLI_SAVEPOINT;
+			o->stop = 1;
+		}
 	}
 	if (problem[0] == '\0' && o->cmd == CLI_SHOW) {
 		if (npos < 2)
@@ -1236,8 +1396,23 @@ main(int argc, char **argv)
 	         sizeof(c.run_dir))) != SM_OK)
 		goto done;
 	cli_watchdog(&c);
-	if ((rv = cli_connect(&c)) != SM_OK)
-		goto done;
+	/* Read-only commands keep their errors until it is known whether
+	 * the catalog of an ended job answers instead (cli_open_catalog). */
+	int ro = o.cmd == CLI_STATUS || o.cmd == CLI_CHECKPOINTS ||
+	    o.cmd == CLI_SHOW;
+	cli_json_out = o.json;
+	cli_hold = ro;
+	cli_held[0] = '\0';
+	long pid;
+	if ((rv = cli_connect(&c)) != SM_OK) {
+		if (!ro || rv != SM_ECLOSED || cli_open_catalog(&c) != SM_OK) {
+			cli_hold = 0;
+			if (cli_held[0] != '\0')
+				cli_err("%s", cli_held);
+			goto done;
+		}
+	}
+again:
 	switch (o.cmd) {
 	case CLI_STATUS:
 		rv = cli_status(&c, &o, timeout_ms);
@@ -1252,8 +1427,20 @@ main(int argc, char **argv)
 	case CLI_SAVEPOINT:
 		rv = cli_trigger(&c, &o);
 		break;
+	case CLI_CANCEL:
+		rv = cli_cancel(&c, &o, timeout_ms);
+		break;
+	case CLI_STOP:
 	case CLI_HELP:
 		break;
+	}
+	if (ro && rv != SM_OK && cli_catalog == NULL &&
+	    cli_coordinator_pid(&c, &pid) == 0 && cli_open_catalog(&c) == SM_OK)
+		goto again; /* it exited under the request: the job ended */
+	if (ro) {
+		cli_hold = 0;
+		if (rv != SM_OK && cli_held[0] != '\0')
+			cli_err("%s", cli_held);
 	}
 done:
 	/* The outcome is known: no watchdog message after it. No nng_close

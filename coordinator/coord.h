@@ -28,6 +28,8 @@ enum coord_job_state {
 	COORD_FAILED,      /* cannot go on (no usable checkpoint) */
 	COORD_FINISHING,   /* the final checkpoint committed; waiting for
 	                      every task to confirm its output is published */
+	COORD_CANCELED,    /* `snapmark cancel`: tasks stopped, no final
+	                      checkpoint; output as of the latest completed */
 };
 
 struct coord_worker {
@@ -130,7 +132,17 @@ struct coord {
 	uint64_t finishing_since_us;
 	unsigned char *task_published;
 	int n_published;
+
+	/* The end of the job (coordinator.c coord_end_tick): without --stay
+	 * the coordinator exits once the end is saved in the catalog and
+	 * every worker was told (or a bound passed). */
+	int stay;
+	uint64_t ended_us;     /* when an end state was first seen; 0: not */
+	int end_saved;
 };
+
+/* coord_job_ended: FINISHED, CANCELED or FAILED (nothing runs any more). */
+int coord_job_ended(const struct coord *c);
 
 /* coordinator.c */
 int coord_send(struct coord *c, int worker_id, const Snapmark__Control *m);

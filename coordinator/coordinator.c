@@ -128,8 +128,17 @@ coord_state_name(enum coord_job_state s)
 		return "FAILED";
 	case COORD_FINISHING:
 		return "FINISHING";
+	case COORD_CANCELED:
+		return "CANCELED";
 	}
 	return "UNKNOWN";
+}
+
+int
+coord_job_ended(const struct coord *c)
+{
+	return c->state == COORD_FINISHED || c->state == COORD_CANCELED ||
+	    c->state == COORD_FAILED;
 }
 
 int
@@ -163,6 +172,8 @@ coord_broadcast_finish(struct coord *c)
 {
 	Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
 	f.epoch = c->epoch;
+	f.has_exit = !c->stay;
+	f.exit = !c->stay;
 	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
 	m.body_case = SNAPMARK__CONTROL__BODY_FINISH;
 	m.finish = &f;
@@ -221,6 +232,16 @@ coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
 	w->last_seen_us = sm_now_us();
 	sm_info("worker %d registered (pid %u, data %s)", id, r->pid,
 	    r->data_prefix);
+	if (coord_job_ended(c)) {
+		/* Back after the end: it learns the job is over. */
+		Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
+		f.epoch = c->epoch;
+		f.has_exit = f.exit = !c->stay;
+		Snapmark__Control m = SNAPMARK__CONTROL__INIT;
+		m.body_case = SNAPMARK__CONTROL__BODY_FINISH;
+		m.finish = &f;
+		coord_send(c, id, &m);
+	}
 }
 
 /*
@@ -520,7 +541,9 @@ coord_cli_metrics(struct coord *c, Snapmark__JobStatus *st,
 	size_t n = 0;
 	for (int t = 0; tm != NULL && tmp != NULL && t < c->job.n_tasks; t++) {
 		const struct coord_metrics *x = &c->metrics[t];
-		if (x->epoch != c->epoch || !c->task_running[t])
+		/* After the end the last counts stay, final; no rates. */
+		int ended = coord_job_ended(c);
+		if (x->epoch != c->epoch || (!c->task_running[t] && !ended))
 			continue;
 		Snapmark__TaskMetrics *m = &tm[n];
 		snapmark__task_metrics__init(m);
@@ -530,7 +553,7 @@ coord_cli_metrics(struct coord *c, Snapmark__JobStatus *st,
 		m->records_out = x->out;
 		m->sampled_us = x->at_us;
 		m->has_records_in_per_s = m->has_records_out_per_s =
-		    x->has_rate;
+		    x->has_rate && !ended;
 		m->records_in_per_s = x->in_per_s;
 		m->records_out_per_s = x->out_per_s;
 		tmp[n++] = m;
@@ -558,8 +581,7 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	st->restored_from_savepoint = c->restored_from_savepoint;
 	st->tasks_total = (uint32_t) c->job.n_tasks;
 	/* A finished or failed job runs nothing, whatever was counted. */
-	st->tasks_running = c->state == COORD_FINISHED ||
-	        c->state == COORD_FAILED
+	st->tasks_running = coord_job_ended(c)
 	    ? 0
 	    : (uint32_t) c->n_running;
 	for (int i = 0; i < c->n_pending; i++)
@@ -587,6 +609,118 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	st->n_workers = (size_t) c->n_workers;
 	st->workers = wsp;
 	rep->status = st;
+}
+
+/* ------------------------------------------------------- the job's end */
+
+/*
+ * The job ends FINISHED (every task confirmed its output published),
+ * CANCELED (`snapmark cancel`) or FAILED. The end is saved in the catalog
+ * ("final_state", and "final_status": the status `snapmark` shows once the
+ * coordinator is gone), every worker is told (FinishJob, with exit unless
+ * --stay), and without --stay the coordinator leaves its loop once every
+ * worker has gone or COORD_END_WAIT_US passed.
+ */
+#define COORD_END_WAIT_US 3000000
+
+/* coord_save_end stores the current status as the job's final one. */
+static void
+coord_save_end(struct coord *c)
+{
+	Snapmark__CliReply rep = SNAPMARK__CLI_REPLY__INIT;
+	Snapmark__JobStatus st = SNAPMARK__JOB_STATUS__INIT;
+	Snapmark__WorkerStatus *ws = calloc((size_t) c->n_workers + 1,
+	    sizeof(*ws));
+	Snapmark__WorkerStatus **wsp = calloc((size_t) c->n_workers + 1,
+	    sizeof(*wsp));
+	Snapmark__TaskMetrics *tm = calloc((size_t) c->job.n_tasks + 1,
+	    sizeof(*tm));
+	Snapmark__TaskMetrics **tmp = calloc((size_t) c->job.n_tasks + 1,
+	    sizeof(*tmp));
+	uint64_t pending[COORD_MAX_PENDING];
+	uint8_t *buf = NULL;
+	int rv = SM_ENOMEM;
+	if (ws != NULL && wsp != NULL && tm != NULL && tmp != NULL) {
+		coord_cli_status(c, &rep, &st, ws, wsp, pending);
+		coord_cli_metrics(c, &st, tm, tmp);
+		size_t len = snapmark__job_status__get_packed_size(&st);
+		if ((buf = malloc(len > 0 ? len : 1)) != NULL) {
+			snapmark__job_status__pack(&st, buf);
+			rv = coord_catalog_put_bytes(c->cat, "final_status",
+			    buf, len);
+		}
+	}
+	if (rv == SM_OK)
+		rv = coord_catalog_put_text(c->cat, "final_state",
+		    coord_state_name(c->state));
+	if (rv != SM_OK)
+		sm_warn("cannot save the job's end (%s) in the catalog: %s",
+		    coord_state_name(c->state), sm_strerror(rv));
+	for (int i = 0; ws != NULL && i < c->n_workers; i++)
+		free(ws[i].tasks);
+	free(ws);
+	free(wsp);
+	free(tm);
+	free(tmp);
+	free(buf);
+}
+
+/* coord_cancel: `snapmark cancel`. Every task stops without a further
+ * checkpoint; what sinks published stays as of the latest completed
+ * checkpoint (their uncommitted files are never published). */
+static void
+coord_cancel(struct coord *c)
+{
+	uint64_t latest = 0;
+	coord_catalog_latest(c->cat, &latest);
+	coord_abort_all(c, "the job was canceled");
+	Snapmark__StopTasks s = SNAPMARK__STOP_TASKS__INIT;
+	s.epoch = c->epoch;
+	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
+	m.body_case = SNAPMARK__CONTROL__BODY_STOP;
+	m.stop = &s;
+	coord_broadcast(c, &m);
+	c->state = COORD_CANCELED;
+	c->final_in_flight = 0;
+	memset(c->task_running, 0, (size_t) c->job.n_tasks);
+	c->n_running = 0;
+	/* Durable before the CLI hears it: a restarted coordinator stays
+	 * CANCELED instead of running the job again. */
+	int rv = coord_catalog_put_text(c->cat, "final_state", "CANCELED");
+	if (rv != SM_OK)
+		sm_warn("cannot record the cancel in the catalog: %s",
+		    sm_strerror(rv));
+	sm_info("job '%s' canceled in epoch %" PRIu64 ": every task stopped "
+	        "without a checkpoint; the output stays as of checkpoint "
+	        "%" PRIu64,
+	    c->job.name, c->epoch, latest);
+}
+
+/* coord_end_tick: 1 when the coordinator should leave its loop. */
+static int
+coord_end_tick(struct coord *c, uint64_t now)
+{
+	if (!coord_job_ended(c))
+		return 0;
+	if (c->ended_us == 0) {
+		c->ended_us = now;
+		/* FINISHED told the workers already (recovery_finished). */
+		if (c->state != COORD_FINISHED)
+			coord_broadcast_finish(c);
+		coord_save_end(c);
+		c->end_saved = 1;
+		if (!c->stay)
+			sm_info("job %s: exiting once every worker has "
+			        "stopped (at most %.1f s)",
+			    coord_state_name(c->state),
+			    COORD_END_WAIT_US / 1e6);
+	}
+	if (c->stay)
+		return 0;
+	for (int i = 0; i < c->n_workers; i++)
+		if (c->workers[i].alive && now - c->ended_us < COORD_END_WAIT_US)
+			return 0;
+	return 1;
 }
 
 /*
@@ -698,6 +832,19 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 			rep.ok = 0;
 			rep.error = err;
 		}
+	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__CANCEL) {
+		if (coord_job_ended(c) || c->state == COORD_FINISHING) {
+			snprintf(err, sizeof(err),
+			    "cannot cancel: the job is %s%s",
+			    coord_state_name(c->state),
+			    c->state == COORD_FINISHING
+			        ? " (its final checkpoint is committed)"
+			        : "");
+			rep.ok = 0;
+			rep.error = err;
+		} else {
+			coord_cancel(c);
+		}
 	} else {
 		rep.ok = 0;
 		rep.error = "unknown command";
@@ -790,12 +937,18 @@ coord_usage(FILE *f)
 	    "stages may\n"
 	    "                 change parallelism); used until the job's first "
 	    "checkpoint\n"
+	    "  --stay         keep running after the job ended (FINISHED, "
+	    "CANCELED,\n"
+	    "                 FAILED); by default the coordinator and its "
+	    "workers exit:\n"
+	    "                 exit status 0 FINISHED, 3 CANCELED, 1 FAILED\n"
 	    "  --version      print the version and exit\n");
 }
 
 struct coord_args {
 	const char *job;
 	const char *restore_from;
+	int stay;
 	char run_dir[512];
 	int workers;
 	char listen[600];
@@ -814,6 +967,7 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 		{ "restore-from", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "stay", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *run_dir = getenv("SNAPMARK_RUN_DIR");
@@ -849,6 +1003,9 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 			break;
 		case 's':
 			a->restore_from = optarg;
+			break;
+		case 'S':
+			a->stay = 1;
 			break;
 		case 'h':
 			coord_usage(stdout);
@@ -1051,6 +1208,7 @@ coord_setup(struct coord *c, const struct coord_args *a)
 		return 2;
 	}
 	snprintf(c->run_dir, sizeof(c->run_dir), "%s", a->run_dir);
+	c->stay = a->stay;
 	c->n_workers = a->workers;
 	c->workers = calloc((size_t) c->n_workers, sizeof(*c->workers));
 	c->task_worker = calloc((size_t) c->job.n_tasks, sizeof(int));
@@ -1172,7 +1330,7 @@ coord_serve_worker(struct coord *c, struct coord_worker *w)
  * (the 10,000-task benchmark), while epoll hands back only the ready ones.
  * Tags: 0 the CLI socket, 1 the pipe-event fd, 2 + i worker i.
  */
-static void
+static int
 coord_loop(struct coord *c)
 {
 	enum { MAX_EVENTS = 256 };
@@ -1195,11 +1353,12 @@ coord_loop(struct coord *c)
 		sm_error("epoll: %s", strerror(errno));
 		if (ep >= 0)
 			close(ep);
-		return;
+		return 1;
 	}
 	coord_epoll_fd = ep;
 	uint64_t wait_us = 0, cli_next_us = 0;
-	while (!coord_terminate) {
+	int ended = 0;
+	while (!coord_terminate && !ended) {
 		int timeout = (int) ((wait_us + 999) / 1000);
 		if (timeout > 100)
 			timeout = 100;
@@ -1227,9 +1386,18 @@ coord_loop(struct coord *c)
 		coord_reopen_tick(c, now);
 		coord_recovery_tick(c, now);
 		wait_us = coord_checkpoint_tick(c, now);
+		ended = coord_end_tick(c, now);
 	}
 	coord_epoll_fd = -1;
 	close(ep);
+	if (coord_job_ended(c)) /* the final counts, as the last heard */
+		coord_save_end(c);
+	if (!ended)
+		return 0;
+	/* The job ended by itself: 0 FINISHED, 3 CANCELED, 1 FAILED. */
+	return c->state == COORD_FINISHED ? 0
+	    : c->state == COORD_CANCELED  ? 3
+	                                  : 1;
 }
 
 static atomic_int coord_closed;
@@ -1291,8 +1459,11 @@ main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	rv = coord_setup(&c, &args);
 	if (rv == 0) {
-		coord_loop(&c);
-		sm_info("terminating");
+		rv = coord_loop(&c);
+		if (rv == 0)
+			sm_info("terminating");
+		else
+			sm_info("terminating (exit status %d)", rv);
 	}
 	cli_server_close(coord_cli_server); /* plain fds: never blocks */
 	coord_catalog_close(c.cat);

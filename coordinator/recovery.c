@@ -619,7 +619,7 @@ recovery_schedule(struct coord *c, const char *reason)
 void
 coord_fail_epoch(struct coord *c, const char *reason)
 {
-	if (c->state == COORD_FINISHED || c->state == COORD_FAILED)
+	if (coord_job_ended(c))
 		return;
 	if ((c->state == COORD_RESTARTING || c->state == COORD_CREATED) &&
 	    !c->deployed)
@@ -661,6 +661,18 @@ coord_recovery_start(struct coord *c)
 	c->restart_attempts = (uint32_t) attempts;
 	if (epoch == 0)
 		return;
+	/* Canceled under a previous coordinator: still CANCELED. */
+	char ended[32];
+	if (coord_catalog_get_text(c->cat, "final_state", ended,
+	        sizeof(ended)) == SM_OK &&
+	    strcmp(ended, "CANCELED") == 0) {
+		c->epoch = epoch - 1;
+		c->state = COORD_CANCELED;
+		sm_info("job '%s' was canceled (before this coordinator "
+		        "started)",
+		    c->job.name);
+		return;
+	}
 	/* Attempts exhausted under a previous coordinator: still FAILED. */
 	char failed[sizeof(c->last_failure)];
 	if (coord_catalog_get_text(c->cat, "restart_failed", failed,
@@ -938,7 +950,7 @@ coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev)
 	char why[400];
 	switch (ev->kind) {
 	case SNAPMARK__TASK_EVENT__KIND__RUNNING:
-		if (c->task_running[ev->task])
+		if (c->task_running[ev->task] || coord_job_ended(c))
 			break;
 		c->task_running[ev->task] = 1;
 		if (++c->n_running < c->job.n_tasks ||
@@ -982,7 +994,7 @@ coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev)
 		coord_fail_epoch(c, why);
 		break;
 	case SNAPMARK__TASK_EVENT__KIND__RESTORE_FAILED: {
-		if (c->state == COORD_FAILED || c->state == COORD_FINISHED)
+		if (coord_job_ended(c))
 			break;
 		uint64_t id = ev->has_checkpoint_id ? ev->checkpoint_id
 		                                    : c->restored_from;

@@ -123,6 +123,10 @@ struct worker_task {
 	pthread_mutex_t lock;
 	struct task_cmd *cmds;
 	size_t n_cmds, cap_cmds;
+	/* The job's last checkpoint whose publication this task confirmed
+	 * (0: none). After it the job is over: peers stopped by FinishJob
+	 * close their channels, which is no failure. Task thread only. */
+	uint64_t confirmed_id;
 };
 
 int
@@ -522,10 +526,12 @@ task_run_inbox(struct worker_task *t, int only_complete)
 			if (rv == SM_OK)
 				sm_snapwriter_prune(t->writer, c->id,
 				    c->retained, c->n_retained);
-			if (rv == SM_OK && c->confirm)
+			if (rv == SM_OK && c->confirm) {
+				t->confirmed_id = c->id;
 				task_report(t,
 				    SNAPMARK__TASK_EVENT__KIND__PUBLISHED,
 				    c->id, NULL);
+			}
 			break;
 		case CMD_ABORT:
 			sm_align_abort(&t->align, c->id);
@@ -1071,7 +1077,14 @@ task_main(void *arg)
 	}
 	rv = t->is_source ? task_run_source(t) : task_run_inner(t);
 	task_run_inbox(t, 1);
-	if (rv != SM_ESTOPPED && !atomic_load(&t->stop)) {
+	if (rv == SM_ECLOSED && t->confirmed_id != 0 &&
+	    !atomic_load(&t->stop)) {
+		/* The job ended: its last checkpoint is published, and a
+		 * peer stopped by FinishJob closed a channel first. */
+		sm_info("task %s: a data channel closed after checkpoint "
+		        "%" PRIu64 " ended the job; stopping",
+		    t->name, t->confirmed_id);
+	} else if (rv != SM_ESTOPPED && !atomic_load(&t->stop)) {
 		snprintf(why, sizeof(why), "%s",
 		    rv == SM_ECLOSED ? "a data channel was lost"
 		                     : sm_strerror(rv));

@@ -196,6 +196,8 @@ oom:
 	sm_error("out of memory deploying epoch %" PRIu64, d->epoch);
 }
 
+static void worker_heartbeat(struct worker *w);
+
 static void
 worker_handle(struct worker *w, const Snapmark__Control *c)
 {
@@ -221,6 +223,12 @@ worker_handle(struct worker *w, const Snapmark__Control *c)
 	case SNAPMARK__CONTROL__BODY_COMPLETE:
 		if (c->complete->epoch != w->epoch)
 			break;
+		/* The job's last checkpoint: the counts are final now, and
+		 * they reach the coordinator before any PUBLISHED does. */
+		if (c->complete->has_confirm && c->complete->confirm) {
+			w->last_heartbeat_us = 0;
+			worker_heartbeat(w);
+		}
 		for (int i = 0; i < w->n_tasks; i++)
 			worker_task_complete(w->tasks[i],
 			    c->complete->checkpoint_id, c->complete->retained,
@@ -240,7 +248,12 @@ worker_handle(struct worker *w, const Snapmark__Control *c)
 		break;
 	case SNAPMARK__CONTROL__BODY_FINISH:
 		worker_stop_tasks(w);
-		sm_info("job finished");
+		if (c->finish->has_exit && c->finish->exit) {
+			sm_info("job ended: exiting");
+			worker_terminate = 1;
+		} else {
+			sm_info("job ended");
+		}
 		break;
 	case SNAPMARK__CONTROL__BODY_HEARTBEAT:
 		break;
