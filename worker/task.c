@@ -1088,7 +1088,13 @@ task_main(void *arg)
 		snprintf(why, sizeof(why), "%s",
 		    rv == SM_ECLOSED ? "a data channel was lost"
 		                     : sm_strerror(rv));
-		sm_error("task %s: failed: %s", t->name, why);
+		/* A lost channel is the echo of a peer's end (a crash, a
+		 * cancel, a stop that reached its worker first), logged where
+		 * it happened: a warning here, not an error of its own. */
+		if (rv == SM_ECLOSED)
+			sm_warn("task %s: failed: %s", t->name, why);
+		else
+			sm_error("task %s: failed: %s", t->name, why);
 		task_report(t, SNAPMARK__TASK_EVENT__KIND__FAILED, 0, why);
 	}
 	return NULL;

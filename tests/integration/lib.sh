@@ -178,3 +178,10 @@ trap _finish EXIT
 # through the trap above too, killing the cluster without a grace period.
 trap 'export SNAPMARK_DOWN_GRACE_S=0; exit 143' TERM
 trap 'export SNAPMARK_DOWN_GRACE_S=0; exit 130' INT
+
+# exited NAME: process NAME (coordinator, worker-K) of the cluster is not
+# running: killed, or it exited by itself once the job ended (FINISHED,
+# CANCELED, FAILED).
+exited() {
+	! cluster status 2>/dev/null | grep -qE "^$1 +pid [0-9]+ +alive"
+}

@@ -76,8 +76,14 @@ python3 "$SRC/tests/integration/expect.py" check "$RUN" "$JOB" ||
 say "restart the coordinator of the FINISHED job: publishing again is idempotent"
 before="$(cat "$RUN"/output/part-* | sort | md5sum)"
 n_finished="$(grep -c "job 'publish-final-restart' finished" "$RUN/logs/coordinator.log" || true)"
-cluster kill coordinator >/dev/null
+# The processes of a FINISHED job exit by themselves; a coordinator
+# started again republishes with its workers started again, then exits.
+for name in coordinator worker-1 worker-2; do
+	wait_for 30 exited "$name"
+done
 cluster start coordinator >/dev/null
+cluster start worker-1 >/dev/null
+cluster start worker-2 >/dev/null
 finished_again() {
 	local n
 	n="$(grep -c "job 'publish-final-restart' finished" "$RUN/logs/coordinator.log" || true)"
