@@ -195,6 +195,11 @@ coord_worker_lost(struct coord *c, int id, const char *why)
 	char reason[160];
 	snprintf(reason, sizeof(reason), "worker %d (pid %u) %s", id, w->pid,
 	    why);
+	if (coord_job_ended(c)) {
+		/* Told the job ended, it exits: expected. */
+		sm_info("%s (the job has ended)", reason);
+		return;
+	}
 	sm_warn("%s", reason);
 	coord_fail_epoch(c, reason);
 }
@@ -717,10 +722,17 @@ coord_end_tick(struct coord *c, uint64_t now)
 	}
 	if (c->stay)
 		return 0;
-	for (int i = 0; i < c->n_workers; i++)
-		if (c->workers[i].alive && now - c->ended_us < COORD_END_WAIT_US)
+	/* A coordinator started on a job that had ended already (no worker
+	 * registered with it) waits out the bound: workers started again
+	 * meanwhile learn that the job is over (coord_on_register). */
+	int known = 0;
+	uint64_t waited = now - c->ended_us;
+	for (int i = 0; i < c->n_workers; i++) {
+		if (c->workers[i].alive && waited < COORD_END_WAIT_US)
 			return 0;
-	return 1;
+		known |= c->workers[i].pid != 0;
+	}
+	return known || waited >= COORD_END_WAIT_US;
 }
 
 /*
