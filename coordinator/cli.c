@@ -688,7 +688,13 @@ static int
 cli_call(struct cli_conn *c, CliRequest *req, int timeout_ms,
     CliReply **replyp)
 {
+	long pid;
 	if (cli_catalog != NULL)
+		return cli_call_catalog(req, replyp);
+	/* A wait (savepoint, trigger --wait) outliving the coordinator of a
+	 * job that just ended reads the rest from its catalog. */
+	if (cli_idempotent(req) && !atomic_load(&c->connected) &&
+	    cli_coordinator_pid(c, &pid) == 0 && cli_open_catalog(c) == SM_OK)
 		return cli_call_catalog(req, replyp);
 	nng_msg *msg = NULL;
 	CliReply *reply = NULL;
@@ -752,6 +758,9 @@ nng_fail:
 		nng_msg_free(msg);
 		msg = NULL;
 	}
+	if (cli_idempotent(req) && cli_coordinator_pid(c, &pid) == 0 &&
+	    cli_open_catalog(c) == SM_OK)
+		return cli_call_catalog(req, replyp); /* it just exited */
 	if ((rv == NNG_ECONNRESET || rv == NNG_ECLOSED) &&
 	    cli_idempotent(req) && sm_now_us() + 20000 < deadline) {
 		/* The connection broke under a read-only request: again,
