@@ -24,6 +24,8 @@
 
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
+# The processes must outlive the job (the checks after its end).
+export SNAPMARK_STAY=1
 
 for tool in nngcat python3; do
 	command -v "$tool" >/dev/null 2>&1 || {
