@@ -1456,6 +1456,11 @@ done:
 	 * (see the top of this file): exit closes the connection without
 	 * waiting for NNG. */
 	cli_watchdog_off();
+	if (cli_final != NULL) {
+		cli_final->catalog = NULL; /* points to cli_catalog_dir */
+		snapmark__job_status__free_unpacked(cli_final, NULL);
+	}
+	coord_catalog_close(cli_catalog);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_err("cannot write output");
 		rv = SM_EIO;

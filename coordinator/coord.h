@@ -138,7 +138,8 @@ struct coord {
 	 * every worker was told (or a bound passed). */
 	int stay;
 	uint64_t ended_us;     /* when an end state was first seen; 0: not */
-	int end_saved;
+	int end_saved;         /* 1: saved by this coordinator; 2: saved
+	                          when the job ended under an earlier one */
 };
 
 /* coord_job_ended: FINISHED, CANCELED or FAILED (nothing runs any more). */

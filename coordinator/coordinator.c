@@ -712,8 +712,10 @@ coord_end_tick(struct coord *c, uint64_t now)
 		/* FINISHED told the workers already (recovery_finished). */
 		if (c->state != COORD_FINISHED)
 			coord_broadcast_finish(c);
-		coord_save_end(c);
-		c->end_saved = 1;
+		if (c->end_saved == 0) {
+			coord_save_end(c);
+			c->end_saved = 1;
+		}
 		if (!c->stay)
 			sm_info("job %s: exiting once every worker has "
 			        "stopped (at most %.1f s)",
@@ -1402,8 +1404,8 @@ coord_loop(struct coord *c)
 	}
 	coord_epoll_fd = -1;
 	close(ep);
-	if (coord_job_ended(c)) /* the final counts, as the last heard */
-		coord_save_end(c);
+	if (coord_job_ended(c) && c->end_saved == 1)
+		coord_save_end(c); /* the final counts, as the last heard */
 	if (!ended)
 		return 0;
 	/* The job ended by itself: 0 FINISHED, 3 CANCELED, 1 FAILED. */

@@ -661,6 +661,15 @@ coord_recovery_start(struct coord *c)
 	c->restart_attempts = (uint32_t) attempts;
 	if (epoch == 0)
 		return;
+	/* The status saved when the job ended under a previous coordinator
+	 * stays (coordinator.c coord_end_tick): this one knows less. */
+	void *saved = NULL;
+	size_t saved_len;
+	int have_final = coord_catalog_get_bytes(c->cat, "final_status",
+	                     &saved, &saved_len) == SM_OK;
+	free(saved);
+	if (have_final) /* a FINISHED job republishing keeps it too */
+		c->end_saved = 2;
 	/* Canceled under a previous coordinator: still CANCELED. */
 	char ended[32];
 	if (coord_catalog_get_text(c->cat, "final_state", ended,
