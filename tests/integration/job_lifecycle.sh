@@ -111,6 +111,15 @@ grep -q "INFO terminating (exit status 3)$" "$RUN/logs/coordinator.log" ||
 	fail "the coordinator of a canceled job did not exit with status 3"
 expect_exit 0 cli status
 sed -n 's/^state: //p' <<<"$OUT" | grep -qx CANCELED || fail "state is not CANCELED"
+latest="$(sed -n 's/^latest completed checkpoint: //p' <<<"$OUT")"
+[[ $latest =~ ^[0-9]+$ ]] || fail "no latest completed checkpoint after the cancel"
+# Exactly once: the published output is that of completed checkpoints only
+# (files part-SUBTASK-CHECKPOINT), nothing written after the latest.
+for f in "$RUN"/output/part-*; do
+	[[ -e $f ]] || continue
+	id="${f##*-}"
+	((10#$id <= latest)) || fail "$f published after the cancel (latest completed: $latest)"
+done
 if grep -h " ERROR " "$RUN"/logs/*.log; then
 	fail "ERROR lines after a cancel"
 fi
