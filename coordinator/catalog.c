@@ -13,6 +13,7 @@
 
 struct coord_catalog {
 	struct sm_store *store;
+	size_t retain; /* 0, or retention applied by coord_catalog_put */
 };
 
 int
@@ -310,10 +311,20 @@ record_key(unsigned char *k, uint64_t id)
 	sm_be64_put(k + 1, id);
 }
 
+struct record_discard;
+static int record_discard_fn(struct sm_txn *txn, void *arg);
+static int coord_catalog_discard_in(struct sm_txn *txn, size_t keep);
+
+struct record_put {
+	const Snapmark__CheckpointRecord *rec;
+	size_t retain;
+};
+
 static int
 record_put_fn(struct sm_txn *txn, void *arg)
 {
-	const Snapmark__CheckpointRecord *rec = arg;
+	const Snapmark__CheckpointRecord *rec =
+	    ((const struct record_put *) arg)->rec;
 	size_t len = snapmark__checkpoint_record__get_packed_size(rec);
 	uint8_t *buf = malloc(len);
 	if (buf == NULL)
@@ -335,6 +346,10 @@ record_put_fn(struct sm_txn *txn, void *arg)
 		key[0] = 'C';
 		if (rv == SM_OK)
 			rv = counter_put_key(txn, key, sizeof(key), rec->id);
+		/* Retention in the same transaction: no commit of its own. */
+		size_t retain = ((const struct record_put *) arg)->retain;
+		if (rv == SM_OK && retain > 0)
+			rv = coord_catalog_discard_in(txn, retain);
 	}
 	return rv;
 }
@@ -343,7 +358,14 @@ int
 coord_catalog_put(struct coord_catalog *cat,
     const Snapmark__CheckpointRecord *rec)
 {
-	return sm_store_write(cat->store, record_put_fn, (void *) rec);
+	struct record_put p = { .rec = rec, .retain = cat->retain };
+	return sm_store_write(cat->store, record_put_fn, &p);
+}
+
+void
+coord_catalog_set_retention(struct coord_catalog *cat, size_t retain)
+{
+	cat->retain = retain;
 }
 
 struct record_get {
@@ -530,6 +552,14 @@ record_discard_fn(struct sm_txn *txn, void *arg)
 			d->ids[d->n++] = scan[i];
 	}
 	return rv;
+}
+
+static int
+coord_catalog_discard_in(struct sm_txn *txn, size_t keep)
+{
+	uint64_t ids[16];
+	struct record_discard d = { .keep = keep, .ids = ids, .max = 16 };
+	return record_discard_fn(txn, &d);
 }
 
 int

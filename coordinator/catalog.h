@@ -76,6 +76,11 @@ int coord_catalog_get_text(struct coord_catalog *cat, const char *name,
 int coord_catalog_put(struct coord_catalog *cat,
     const Snapmark__CheckpointRecord *rec);
 
+/* coord_catalog_set_retention makes every later put of a COMPLETED
+ * checkpoint also discard (coord_catalog_discard_beyond) what lies beyond
+ * the newest `retain`, in the same transaction; 0 (the default): never. */
+void coord_catalog_set_retention(struct coord_catalog *cat, size_t retain);
+
 /* coord_catalog_get loads record `id` (SM_ENOTFOUND if none). The caller
  * frees *out with snapmark__checkpoint_record__free_unpacked. */
 int coord_catalog_get(struct coord_catalog *cat, uint64_t id,

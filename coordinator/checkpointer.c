@@ -320,19 +320,6 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 	m.body_case = SNAPMARK__CONTROL__BODY_COMPLETE;
 	m.complete = &done;
 	coord_broadcast(c, &m);
-	/* The tasks may now delete every older checkpoint: its record says
-	 * so (DISCARDED) instead of offering snapshots that are gone. */
-	uint64_t discarded[16];
-	size_t n_discarded = 0;
-	int drv = coord_catalog_discard_beyond(c->cat, max, discarded, 16,
-	    &n_discarded);
-	if (drv != SM_OK)
-		sm_warn("cannot mark checkpoints beyond the %zu retained as "
-		        "discarded: %s",
-		    max, sm_strerror(drv));
-	for (size_t i = 0; i < n_discarded; i++)
-		sm_debug("checkpoint %" PRIu64 " discarded by retention",
-		    discarded[i]);
 
 	uint64_t id = p->id;
 	int final = p->final, stop = p->stop, savepoint = p->savepoint_dir != NULL;

@@ -1253,6 +1253,12 @@ coord_setup(struct coord *c, const struct coord_args *a)
 		    sm_strerror(rv));
 		return 1;
 	}
+	/* The tasks keep the newest `retained` completed checkpoints: the
+	 * record of each older one says DISCARDED, written with the record
+	 * that displaced it (the Complete message's retained list). */
+	coord_catalog_set_retention(c->cat,
+	    c->job.checkpoint.retained > 256 ? 256
+	                                     : c->job.checkpoint.retained);
 	uint32_t crc = sm_crc32c(0, c->job_text, strlen(c->job_text));
 	if ((rv = coord_catalog_check_job(c->cat, c->job.name, crc,
 	         (uint32_t) c->job.n_tasks, err, sizeof(err))) != SM_OK) {
