@@ -608,6 +608,9 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	rep->status = st;
 }
 
+/* The most checkpoints one CLI reply lists (checkpoints --limit 0). */
+#define COORD_CLI_MAX_LIST 10000
+
 /*
  * coord_cli_answer answers one CliRequest body: *out is a malloc'd packed
  * CliReply of *out_len bytes (NULL if memory ran out). Both CLI endpoints
@@ -649,11 +652,12 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 	} else if (req->command ==
 	    SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS) {
 		Snapmark__CheckpointRecord **cat = NULL;
-		/* --limit N: the newest N, in flight ones included (0: all;
-		 * an older CLI sends none and gets 100). */
+		/* --limit N: the newest N, in flight ones included (0: all,
+		 * up to COORD_CLI_MAX_LIST; an older CLI sends none and gets
+		 * 100, as before). */
 		size_t limit = req->has_limit ? req->limit : 100;
-		if (limit == 0)
-			limit = SIZE_MAX / 2;
+		if (limit == 0 || limit > COORD_CLI_MAX_LIST)
+			limit = COORD_CLI_MAX_LIST;
 		size_t n_fly = (size_t) c->n_pending < limit
 		    ? (size_t) c->n_pending
 		    : limit;
