@@ -564,7 +564,9 @@ cli_text_explain(const Snapmark__Explanation *e)
 	printf("checkpoint %" PRIu64 " %s, %s from trigger to %s\n",
 	    e->checkpoint_id, e->status,
 	    cli_fmt_duration(buf, sizeof(buf), e->total_us),
-	    strcmp(e->status, "COMPLETED") == 0 ? "commit" : "now/failure");
+	    strcmp(e->status, "COMPLETED") == 0 ? "commit"
+	        : strcmp(e->status, "PENDING") == 0 ? "now"
+	                                            : "failure");
 	if (e->failure_reason != NULL) {
 		fputs("failure: ", stdout);
 		cli_puts_clean(e->failure_reason);
