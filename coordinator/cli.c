@@ -95,8 +95,10 @@ struct cli_opts {
 	int wide;                /* checkpoints --wide */
 };
 
-/* checkpoints without --limit: the newest this many */
+/* checkpoints without --limit: the newest this many (a screenful); with
+ * --json the 100 that scripts have always been given */
 #define CLI_DEFAULT_LIMIT 20
+#define CLI_DEFAULT_JSON_LIMIT 100
 
 struct cli_conn {
 	nng_socket sock;
@@ -119,9 +121,10 @@ static const char cli_usage_text[] =
     "  status             job state, epoch, restarts, checkpoints, workers\n"
     "  checkpoints [--limit N] [--wide]\n"
     "                     checkpoint history, newest first: the newest N\n"
-    "                     (default 20, 0 for all, at most 10000), fitting\n"
-    "                     80 columns; --wide adds the date and the FULL\n"
-    "                     column and does not cut the FAILURE column\n"
+    "                     (default 20, with --json 100; 0 for all, at\n"
+    "                     most 10000), fitting 80 columns; --wide adds\n"
+    "                     the date and the FULL column and does not cut\n"
+    "                     the FAILURE column\n"
     "  show ID            one checkpoint with its per-task snapshots\n"
     "  explain ID         the critical path of a checkpoint: which tasks\n"
     "                     and channels its time went to, the slowest\n"
@@ -801,7 +804,9 @@ cli_checkpoints(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 	sm_json_init(&j);
 	req.command = SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS;
 	req.has_limit = 1;
-	req.limit = (uint32_t) (o->has_limit ? o->limit : CLI_DEFAULT_LIMIT);
+	req.limit = (uint32_t) (o->has_limit ? o->limit
+	        : o->json                      ? CLI_DEFAULT_JSON_LIMIT
+	                                       : CLI_DEFAULT_LIMIT);
 	if ((rv = cli_call(c, &req, timeout_ms, &reply)) != SM_OK)
 		goto fail;
 	cli_sort(reply->checkpoints, reply->n_checkpoints,
