@@ -99,6 +99,24 @@ for t in src.1 pass.1 sink.1; do
 		fail "$t is not named as silent"
 done
 
+say "a checkpoint still in flight is explained the same way"
+# (it cannot complete while worker 2 is stopped; it may expire meanwhile)
+wait_for 30 eval 'cli --json status | python3 -c "import json,sys; sys.exit(not json.load(sys.stdin)[\"pending\"])"'
+pend="$(cli --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"][0])')"
+cli --json explain "$pend" >"$TEST_TMP/pending.json" || fail "explain of $pend failed"
+python3 - "$TEST_TMP/status.json" "$TEST_TMP/pending.json" <<'PY' || fail "explain of a pending checkpoint is wrong"
+import json, sys
+st = json.load(open(sys.argv[1]))
+ex = json.load(open(sys.argv[2]))
+w2 = [w for w in st["workers"] if w["worker_id"] == 2][0]
+assert ex["status"] in ("PENDING", "FAILED"), ex
+assert sorted(m["task"] for m in ex["missing"]) == sorted(w2["tasks"]), ex
+if ex["status"] == "PENDING":
+    assert ex["verdict"].startswith("in flight for "), ex
+    assert "3 of 6 tasks acknowledged; waiting for " in ex["verdict"], ex
+print("verdict:", ex["verdict"])
+PY
+
 say "checkpoints shows the failure within 80 columns"
 # (all of them: more may have expired since, on a slow machine)
 cli checkpoints --limit 0 >"$TEST_TMP/list.txt" || fail "checkpoints failed"
