@@ -152,8 +152,10 @@ walk(const Snapmark__CheckpointRecord *r, struct path *p)
 		}
 		const Snapmark__BarrierArrival *a = last_arrival(cur);
 		if (a == NULL) {
-			add(p, "unknown", name, span(r->trigger_sent_us, reached),
-			    fmt("trigger -> %s's barrier (no arrivals reported)",
+			add(p, "unknown", name,
+			    span(r->trigger_sent_us, reached),
+			    fmt("trigger -> %s's barrier (no arrivals "
+			        "reported)",
 			        name));
 			return;
 		}
@@ -173,7 +175,8 @@ walk(const Snapmark__CheckpointRecord *r, struct path *p)
 		next_sent = a->sent_us;
 		cur = find_task(r, a->upstream_task);
 		if (cur == NULL) {
-			add(p, "unknown", up, span(r->trigger_sent_us, next_sent),
+			add(p, "unknown", up,
+			    span(r->trigger_sent_us, next_sent),
 			    fmt("trigger -> %s sent its barrier (%s did not "
 			        "report)",
 			        up, up));
@@ -183,8 +186,7 @@ walk(const Snapmark__CheckpointRecord *r, struct path *p)
 }
 
 int
-coord_explain(const Snapmark__CheckpointRecord *r,
-    Snapmark__Explanation **out)
+coord_explain(const Snapmark__CheckpointRecord *r, Snapmark__Explanation **out)
 {
 	Snapmark__Explanation *e = calloc(1, sizeof(*e));
 	if (e == NULL)
@@ -231,7 +233,8 @@ coord_explain(const Snapmark__CheckpointRecord *r,
 	/* Who did not acknowledge (a failed record keeps them). */
 	if (r->n_missing > 0) {
 		e->missing = calloc(r->n_missing, sizeof(*e->missing));
-		for (size_t i = 0; e->missing != NULL && i < r->n_missing; i++) {
+		for (size_t i = 0; e->missing != NULL && i < r->n_missing;
+		     i++) {
 			const Snapmark__ExplainTask *m = r->missing[i];
 			Snapmark__ExplainTask *c = calloc(1, sizeof(*c));
 			if (c == NULL)
@@ -305,9 +308,10 @@ coord_explain(const Snapmark__CheckpointRecord *r,
 				    e->path[i]->us * 10 >= e->total_us)
 					from = e->path[i]->task;
 		if (from != NULL && strcmp(from, big->task) != 0)
-			e->verdict = fmt("%.0f%% of %.0f ms: %s: back-pressure "
-			                 "from %s",
-			    pct, total_ms, big->what, from);
+			e->verdict =
+			    fmt("%.0f%% of %.0f ms: %s: back-pressure "
+			        "from %s",
+			        pct, total_ms, big->what, from);
 		else if (from != NULL)
 			e->verdict = fmt("%.0f%% of %.0f ms: %s: %s consumes "
 			                 "slowly",

@@ -271,7 +271,8 @@ a_failed_checkpoint_names_who_did_not_acknowledge(void)
 	T_EQ_INT(e->n_path, 0);
 	T_EQ_INT(e->n_missing, 1);
 	T_EQ_STR(e->missing[0]->task, "sink.1");
-	T_EQ_STR(e->missing[0]->last_seen, "worker 2 (pid 7) silent for 900 ms");
+	T_EQ_STR(e->missing[0]->last_seen,
+	    "worker 2 (pid 7) silent for 900 ms");
 	T_EQ_STR(e->verdict,
 	    "failed after 800 ms: expired after 800 ms before all tasks "
 	    "acknowledged; did not acknowledge: sink.1");
@@ -316,7 +317,10 @@ explanation_packs_as_a_valid_message(void)
 }
 
 static const struct sm_test tests[] = {
-#define T(name) { #name, name }
+#define T(name)                                                               \
+	{                                                                     \
+#name, name                                                   \
+	}
 	T(path_follows_the_last_barrier_back_from_the_last_ack),
 	T(phases_add_up_to_trigger_to_commit),
 	T(verdict_names_the_biggest_queue_and_the_back_pressure),
