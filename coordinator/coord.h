@@ -53,6 +53,10 @@ struct coord_worker {
 	uint64_t opened_us; /* since when it may come back on `sock` */
 	int listening;      /* 0: the address is to be taken again */
 	int reopens;        /* fresh sockets since it was last alive */
+	/* Its wall clock minus the coordinator's, from its latest heartbeat
+	 * (coordinator.c coord_on_heartbeat); 0 until one came. */
+	int64_t clock_offset_us;
+	uint64_t clock_rtt_us; /* the round trip behind it; 0: one-way */
 };
 
 /* One task's latest record counts, from its worker's heartbeats; the
@@ -149,6 +153,10 @@ void coord_on_decline(struct coord *c, const Snapmark__Decline *d);
 void coord_abort(struct coord *c, struct coord_pending *p,
     const char *reason);
 void coord_abort_all(struct coord *c, const char *reason);
+/* coord_explain_missing: what task was last seen doing (heartbeats,
+ * its worker's liveness), into *out (for a checkpoint it did not ack). */
+int coord_explain_missing(struct coord *c, int task,
+    Snapmark__ExplainTask **out);
 /* coord_checkpoint_tick expires, triggers periodic and final checkpoints;
  * returns the microseconds until it wants to run again. */
 uint64_t coord_checkpoint_tick(struct coord *c, uint64_t now_us);

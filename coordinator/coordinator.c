@@ -64,6 +64,7 @@
 #include "control.h"
 #include "coord.h"
 #include "error.h"
+#include "explain.h"
 #include "log.h"
 #include "version.h"
 
@@ -300,6 +301,22 @@ static void
 coord_on_heartbeat(struct coord *c, struct coord_worker *w,
     const Snapmark__Heartbeat *h)
 {
+	/* The worker's clock offset, NTP-style: it stamped its send time
+	 * (sent_us) and echoes our latest heartbeat's stamp with how long it
+	 * held it; the round trip less that hold, halved, is the one-way
+	 * delay, so it sent at about now - rtt/2 on our clock. Without an
+	 * echo (or with an absurd one) the delay counts as zero. The latest
+	 * estimate is kept (docs/ARCHITECTURE.md, "Checkpoint timelines"). */
+	if (h->has_sent_us) {
+		uint64_t now = sm_wall_us(), rtt = 0;
+		if (h->has_echo_us && h->has_echo_held_us &&
+		    now >= h->echo_us + h->echo_held_us &&
+		    now - h->echo_us - h->echo_held_us < 10000000)
+			rtt = now - h->echo_us - h->echo_held_us;
+		w->clock_offset_us =
+		    (int64_t) h->sent_us - (int64_t) (now - rtt / 2);
+		w->clock_rtt_us = rtt;
+	}
 	if (!h->has_epoch || h->epoch != c->epoch)
 		return;
 	for (size_t i = 0; i < h->n_tasks; i++) {
@@ -438,6 +455,8 @@ coord_heartbeat_tick(struct coord *c, uint64_t now)
 			continue;
 		}
 		if (now - w->last_sent_us >= period) {
+			h.has_sent_us = 1;
+			h.sent_us = sm_wall_us();
 			sm_control_offer(w->sock, &m);
 			w->last_sent_us = now;
 		}
@@ -589,6 +608,9 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	rep->status = st;
 }
 
+/* The most checkpoints one CLI reply lists (checkpoints --limit 0). */
+#define COORD_CLI_MAX_LIST 10000
+
 /*
  * coord_cli_answer answers one CliRequest body: *out is a malloc'd packed
  * CliReply of *out_len bytes (NULL if memory ran out). Both CLI endpoints
@@ -608,6 +630,9 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 	uint64_t pending[COORD_MAX_PENDING];
 	Snapmark__TaskMetrics *tm = NULL, **tmp = NULL;
 	Snapmark__CheckpointRecord **recs = NULL, *one = NULL;
+	Snapmark__Explanation *expl = NULL;
+	Snapmark__ExplainTask **live_missing = NULL;
+	size_t n_live_missing = 0;
 	size_t n_recs = 0, n_catalog = 0;
 	char err[600];
 	int from_catalog = 0;
@@ -627,12 +652,23 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 	} else if (req->command ==
 	    SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS) {
 		Snapmark__CheckpointRecord **cat = NULL;
-		coord_catalog_list(c->cat, 100, 0, &cat, &n_catalog);
-		recs = calloc((size_t) c->n_pending + n_catalog + 1,
-		    sizeof(*recs));
+		/* --limit N: the newest N, in flight ones included (0: all,
+		 * up to COORD_CLI_MAX_LIST; an older CLI sends none and gets
+		 * 100, as before). */
+		size_t limit = req->has_limit ? req->limit : 100;
+		if (limit == 0 || limit > COORD_CLI_MAX_LIST)
+			limit = COORD_CLI_MAX_LIST;
+		size_t n_fly = (size_t) c->n_pending < limit
+		    ? (size_t) c->n_pending
+		    : limit;
+		if (limit > n_fly)
+			coord_catalog_list(c->cat, limit - n_fly, 0, &cat,
+			    &n_catalog);
+		recs = calloc(n_fly + n_catalog + 1, sizeof(*recs));
 		if (recs != NULL) {
 			/* In-flight ones are the newest. */
-			for (int i = c->n_pending - 1; i >= 0; i--) {
+			for (int i = c->n_pending - 1;
+			     i >= c->n_pending - (int) n_fly; i--) {
 				Snapmark__CheckpointRecord *r =
 				    coord_pending_as_record(c, c->pending[i]);
 				if (r != NULL)
@@ -662,6 +698,46 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 		} else {
 			rep.n_checkpoints = 1;
 			rep.checkpoints = &one;
+		}
+	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__EXPLAIN) {
+		struct coord_pending *p = coord_find_pending(c,
+		    req->checkpoint_id);
+		if (p != NULL) {
+			one = coord_pending_as_record(c, p);
+			/* in flight: who has not acknowledged yet */
+			live_missing = calloc((size_t) p->n_tasks + 1,
+			    sizeof(*live_missing));
+			for (int i = 0; one != NULL && live_missing != NULL &&
+			     i < p->n_tasks; i++)
+				if (!p->acks[i].acked &&
+				    coord_explain_missing(c, i,
+				        &live_missing[n_live_missing]) ==
+				        SM_OK)
+					n_live_missing++;
+			if (one != NULL && p->missing == NULL) {
+				one->has_duration_us = 1;
+				one->n_missing = n_live_missing;
+				one->missing = live_missing;
+			}
+		} else if (coord_catalog_get(c->cat, req->checkpoint_id,
+		               &one) == SM_OK) {
+			from_catalog = -1;
+		}
+		if (one == NULL) {
+			snprintf(err, sizeof(err), "no checkpoint %" PRIu64,
+			    req->checkpoint_id);
+			rep.ok = 0;
+			rep.error = err;
+		} else if (coord_explain(one, &expl) != SM_OK) {
+			rep.ok = 0;
+			rep.error = "out of memory explaining the checkpoint";
+		} else {
+			rep.explanation = expl;
+		}
+		/* the record borrowed live_missing; it is freed below */
+		if (one != NULL && from_catalog != -1) {
+			one->n_missing = 0;
+			one->missing = NULL;
 		}
 	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__TRIGGER ||
 	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT) {
@@ -728,6 +804,13 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 		else
 			coord_record_free(one);
 	}
+	coord_explain_free(expl);
+	for (size_t i = 0; i < n_live_missing; i++) {
+		free(live_missing[i]->task);
+		free(live_missing[i]->last_seen);
+		free(live_missing[i]);
+	}
+	free(live_missing);
 	if (req != NULL)
 		snapmark__cli_request__free_unpacked(req, NULL);
 }

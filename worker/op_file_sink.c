@@ -67,6 +67,9 @@ struct sink {
 	char **pending;
 	uint64_t *pending_id;
 	uint64_t debug_publish_delay_ms; /* SNAPMARK_DEBUG_PUBLISH_DELAY_MS */
+	/* Tests only: SNAPMARK_DEBUG_SINK_DELAY_US=N sleeps N µs per batch of
+	 * records, a slow sink that back-pressures its upstream. */
+	uint64_t debug_delay_us;
 };
 
 static int
@@ -113,6 +116,9 @@ sink_open(struct sm_op *op)
 	const char *delay = getenv("SNAPMARK_DEBUG_PUBLISH_DELAY_MS");
 	if (delay != NULL)
 		s->debug_publish_delay_ms = strtoull(delay, NULL, 10);
+	const char *sink_delay = getenv("SNAPMARK_DEBUG_SINK_DELAY_US");
+	if (sink_delay != NULL)
+		s->debug_delay_us = strtoull(sink_delay, NULL, 10);
 	op->impl = s;
 	if (sink_mkdir(s->out_dir) != SM_OK ||
 	    sink_mkdir(s->pending_dir) != SM_OK)
@@ -206,6 +212,8 @@ sink_process(struct sm_op *op, const struct sm_record *recs, size_t n,
 	struct sink *s = op->impl;
 	if (s->failed != SM_OK)
 		return s->failed;
+	if (s->debug_delay_us > 0 && n > 0)
+		usleep((useconds_t) s->debug_delay_us);
 	for (size_t i = 0; i < n; i++) {
 		int rv = sink_write(s, &recs[i]);
 		if (rv != SM_OK)
