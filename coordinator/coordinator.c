@@ -54,6 +54,7 @@
 #include "clock.h"
 #include "control.h"
 #include "coord.h"
+#include "http.h"
 #include "error.h"
 #include "log.h"
 #include "version.h"
@@ -301,6 +302,24 @@ coord_on_heartbeat(struct coord *c, struct coord_worker *w,
 			x->has_rate = 1;
 		} else if (x->epoch != c->epoch) {
 			x->has_rate = 0;
+			x->has_ratio = 0;
+		}
+		if (m->has_busy_us && m->has_idle_us && m->has_backpressured_us) {
+			uint64_t db = m->busy_us - x->busy_us;
+			uint64_t di = m->idle_us - x->idle_us;
+			uint64_t dp = m->backpressured_us - x->bp_us;
+			uint64_t all = db + di + dp;
+			if (x->epoch == c->epoch && m->busy_us >= x->busy_us &&
+			    m->idle_us >= x->idle_us &&
+			    m->backpressured_us >= x->bp_us && all > 0) {
+				x->busy_ratio = (double) db / (double) all;
+				x->idle_ratio = (double) di / (double) all;
+				x->bp_ratio = (double) dp / (double) all;
+				x->has_ratio = 1;
+			}
+			x->busy_us = m->busy_us;
+			x->idle_us = m->idle_us;
+			x->bp_us = m->backpressured_us;
 		}
 		x->epoch = c->epoch;
 		x->in = m->records_in;
@@ -517,6 +536,15 @@ coord_cli_metrics(struct coord *c, Snapmark__JobStatus *st,
 		    x->has_rate;
 		m->records_in_per_s = x->in_per_s;
 		m->records_out_per_s = x->out_per_s;
+		m->has_busy_us = m->has_idle_us = m->has_backpressured_us = 1;
+		m->busy_us = x->busy_us;
+		m->idle_us = x->idle_us;
+		m->backpressured_us = x->bp_us;
+		m->has_busy_ratio = m->has_idle_ratio =
+		    m->has_backpressured_ratio = x->has_ratio;
+		m->busy_ratio = x->busy_ratio;
+		m->idle_ratio = x->idle_ratio;
+		m->backpressured_ratio = x->bp_ratio;
 		tmp[n++] = m;
 	}
 	st->n_task_metrics = n;
@@ -554,6 +582,8 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 		st->last_failure = c->last_failure;
 	st->has_last_restore_us = c->last_restore_us != 0;
 	st->last_restore_us = c->last_restore_us;
+	if (c->http_url[0] != '\0')
+		st->http_url = c->http_url;
 	for (int i = 0; i < c->n_workers; i++) {
 		snapmark__worker_status__init(&ws[i]);
 		ws[i].worker_id = (uint32_t) i + 1;
@@ -573,8 +603,10 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	rep->status = st;
 }
 
-static void
-coord_cli_handle(struct coord *c, nng_msg *msg)
+/* The reply to one packed CliRequest, packed (NULL: no memory): for the
+ * CLI socket and for the HTTP server (http.h). */
+static nng_msg *
+coord_cli_answer(struct coord *c, nng_msg *msg)
 {
 	Snapmark__CliReply rep = SNAPMARK__CLI_REPLY__INIT;
 	Snapmark__JobStatus st = SNAPMARK__JOB_STATUS__INIT;
@@ -683,11 +715,10 @@ coord_cli_handle(struct coord *c, nng_msg *msg)
 
 	size_t len = snapmark__cli_reply__get_packed_size(&rep);
 	nng_msg *out;
-	if (nng_msg_alloc(&out, len) == 0) {
+	if (nng_msg_alloc(&out, len) == 0)
 		snapmark__cli_reply__pack(&rep, nng_msg_body(out));
-		if (nng_sendmsg(c->cli, out, NNG_FLAG_NONBLOCK) != 0)
-			nng_msg_free(out);
-	}
+	else
+		out = NULL;
 
 	for (int i = 0; ws != NULL && i < c->n_workers; i++)
 		free(ws[i].tasks);
@@ -711,6 +742,21 @@ coord_cli_handle(struct coord *c, nng_msg *msg)
 	}
 	if (req != NULL)
 		snapmark__cli_request__free_unpacked(req, NULL);
+	return out;
+}
+
+static void
+coord_cli_handle(struct coord *c, nng_msg *msg)
+{
+	nng_msg *out = coord_cli_answer(c, msg);
+	if (out != NULL && nng_sendmsg(c->cli, out, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(out);
+}
+
+static nng_msg *
+coord_http_answer(void *ctx, nng_msg *req)
+{
+	return coord_cli_answer(ctx, req);
 }
 
 /* ------------------------------------------------------------ start-up */
@@ -733,6 +779,12 @@ coord_usage(FILE *f)
 	    "ipc://DIR/coordinator\n"
 	    "  --cli URL      address for the snapmark CLI (default "
 	    "ipc://DIR/cli.ipc)\n"
+	    "  --http ADDR:PORT\n"
+	    "                 serve metrics, the REST API and the dashboard "
+	    "over HTTP\n"
+	    "                 (PORT 0: any free port; default: [job] "
+	    "http_port on\n"
+	    "                 127.0.0.1, else no HTTP server)\n"
 	    "  --restore-from SAVEPOINT\n"
 	    "                 start the job from a savepoint directory (keyed "
 	    "stages may\n"
@@ -748,6 +800,7 @@ struct coord_args {
 	int workers;
 	char listen[600];
 	char cli[600];
+	const char *http; /* --http ADDR:PORT */
 };
 
 static int
@@ -760,6 +813,7 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "cli", required_argument, NULL, 'c' },
 		{ "restore-from", required_argument, NULL, 's' },
+		{ "http", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -797,6 +851,9 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 			break;
 		case 's':
 			a->restore_from = optarg;
+			break;
+		case 'H':
+			a->http = optarg;
 			break;
 		case 'h':
 			coord_usage(stdout);
@@ -1062,6 +1119,19 @@ coord_setup(struct coord *c, const struct coord_args *a)
 		    nng_strerror(nrv));
 		return 1;
 	}
+	/* HTTP: --http, else [job] http_port on loopback, else none. */
+	char http_addr[320] = "";
+	if (a->http != NULL)
+		snprintf(http_addr, sizeof(http_addr), "%s", a->http);
+	else if (c->job.http_port >= 0)
+		snprintf(http_addr, sizeof(http_addr), "127.0.0.1:%d",
+		    c->job.http_port);
+	if (http_addr[0] != '\0') {
+		if (coord_http_start(http_addr, &c->http, c->http_url,
+		        sizeof(c->http_url)) != SM_OK)
+			return 1;
+		sm_info("http: dashboard and metrics at %s", c->http_url);
+	}
 	sm_info("coordinator (pid %d) for job '%s': %d tasks over %d "
 	        "workers; workers at %s, CLI at %s; latest completed "
 	        "checkpoint: %" PRIu64,
@@ -1116,6 +1186,13 @@ coord_loop(struct coord *c)
 			close(ep);
 		return;
 	}
+	if (ok && c->http != NULL) {
+		struct epoll_event e = { .events = EPOLLIN,
+			.data.u32 = UINT32_MAX };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, coord_http_wake_fd(c->http),
+		        &e) != 0)
+			sm_warn("http: epoll: %s", strerror(errno));
+	}
 	coord_epoll_fd = ep;
 	uint64_t wait_us = 0;
 	while (!coord_terminate) {
@@ -1129,7 +1206,7 @@ coord_loop(struct coord *c)
 		coord_drain_pipe_events(c);
 		for (int k = 0; k < n; k++) {
 			uint32_t tag = ev[k].data.u32;
-			if (tag >= 2)
+			if (tag >= 2 && tag != UINT32_MAX)
 				coord_serve_worker(c, &c->workers[tag - 2]);
 		}
 		nng_msg *msg;
@@ -1137,6 +1214,7 @@ coord_loop(struct coord *c)
 			coord_cli_handle(c, msg);
 			nng_msg_free(msg);
 		}
+		coord_http_serve(c->http, coord_http_answer, c);
 		uint64_t now = sm_now_us();
 		coord_heartbeat_tick(c, now);
 		coord_reopen_tick(c, now);
@@ -1153,6 +1231,7 @@ static void *
 coord_closer(void *arg)
 {
 	struct coord *c = arg;
+	coord_http_stop(c->http);
 	for (int i = 0; c->workers != NULL && i < c->n_workers; i++)
 		if (c->workers[i].id != 0)
 			nng_close(c->workers[i].sock);

@@ -61,6 +61,9 @@ struct sink {
 	size_t cap_pending;
 	char **pending;
 	uint64_t *pending_id;
+	/* Tests only: SNAPMARK_DEBUG_SINK_DELAY_US=N sleeps N µs per batch of
+	 * records, a slow sink that back-pressures its upstream. */
+	uint64_t debug_delay_us;
 };
 
 static int
@@ -92,6 +95,9 @@ sink_open(struct sm_op *op)
 	struct sink *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return SM_ENOMEM;
+	const char *delay = getenv("SNAPMARK_DEBUG_SINK_DELAY_US");
+	if (delay != NULL)
+		s->debug_delay_us = strtoull(delay, NULL, 10);
 	if (st->format[0] != '\0')
 		s->counts = strcmp(st->format, "counts") == 0;
 	else
@@ -197,6 +203,8 @@ sink_process(struct sm_op *op, const struct sm_record *recs, size_t n,
 	struct sink *s = op->impl;
 	if (s->failed != SM_OK)
 		return s->failed;
+	if (s->debug_delay_us > 0 && n > 0)
+		usleep((useconds_t) s->debug_delay_us);
 	for (size_t i = 0; i < n; i++) {
 		int rv = sink_write(s, &recs[i]);
 		if (rv != SM_OK)
