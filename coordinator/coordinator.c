@@ -1232,6 +1232,7 @@ coord_closer(void *arg)
 {
 	struct coord *c = arg;
 	coord_http_stop(c->http);
+	c->http = NULL;
 	for (int i = 0; c->workers != NULL && i < c->n_workers; i++)
 		if (c->workers[i].id != 0)
 			nng_close(c->workers[i].sock);

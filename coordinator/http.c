@@ -12,6 +12,7 @@
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -683,7 +684,7 @@ coord_http_start(const char *host_port, struct coord_http **out, char *url,
 	unsigned port = 0;
 	if (nng_http_server_get_addr(h->server, &sa) == 0 &&
 	    sa.s_family == NNG_AF_INET)
-		port = ((sa.s_in.sa_port & 0xff) << 8) | (sa.s_in.sa_port >> 8);
+		port = ntohs(sa.s_in.sa_port);
 	snprintf(url, url_len, "http://%s:%u", u->u_hostname,
 	    port != 0 ? port : (unsigned) atoi(u->u_port));
 	nng_url_free(u);
@@ -712,6 +713,10 @@ coord_http_stop(struct coord_http *h)
 			break;
 		nng_aio_finish(aio, NNG_ECLOSED);
 	}
+	/* returns once every connection is closed: no handler runs after */
 	nng_http_server_stop(h->server);
 	nng_http_server_release(h->server);
+	close(h->wake_fd);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
 }

@@ -34,8 +34,8 @@ int coord_http_wake_fd(const struct coord_http *h);
 /* coord_http_serve answers every queued request (loop thread). */
 void coord_http_serve(struct coord_http *h, coord_http_cli_fn fn, void *ctx);
 
-/* coord_http_stop fails the queued requests and stops the server. It may
- * wait on NNG (call it where a wedged close is bounded). */
+/* coord_http_stop fails the queued requests, stops the server and frees
+ * h. It may wait on NNG (call it where a wedged close is bounded). */
 void coord_http_stop(struct coord_http *h);
 
 #endif
