@@ -671,7 +671,9 @@ coord_http_start(const char *host_port, struct coord_http **out, char *url,
 	    (nrv = nng_http_handler_set_data(h->handler, h, NULL)) != 0 ||
 	    (nrv = nng_http_server_add_handler(h->server, h->handler)) != 0 ||
 	    (nrv = nng_http_server_start(h->server)) != 0) {
-		sm_error("http: cannot serve %s: %s", buf, nng_strerror(nrv));
+		sm_error("http: cannot serve %s: %s (want ADDR:PORT, e.g. "
+		         "127.0.0.1:8081)",
+		    buf, nng_strerror(nrv));
 		if (u != NULL)
 			nng_url_free(u);
 		if (h->server != NULL)
