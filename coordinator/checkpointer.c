@@ -17,7 +17,8 @@
  *   A failed final checkpoint is tried again after the checkpoint interval
  *   (at least 100 ms), not at once.
  * finish: once every task drained its input, a final checkpoint commits
- *   the last output, then the job is FINISHED.
+ *   the last output; the job is FINISHING until every task confirmed that
+ *   it published it (recovery.c), then FINISHED.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -312,6 +313,9 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 	done.checkpoint_id = p->id;
 	done.n_retained = checkpoint_retained(c, retained, max);
 	done.retained = retained;
+	/* The job's last checkpoint: every task confirms it committed. */
+	done.has_confirm = p->final || p->stop;
+	done.confirm = done.has_confirm;
 	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
 	m.body_case = SNAPMARK__CONTROL__BODY_COMPLETE;
 	m.complete = &done;
@@ -341,15 +345,7 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 		c->final_in_flight = 0;
 		coord_abort_all(c, stop ? "the job stopped with a savepoint"
 		                        : "the job finished");
-		c->state = COORD_FINISHED;
-		coord_broadcast_finish(c);
-		if (stop)
-			sm_info("job '%s' stopped with savepoint %" PRIu64,
-			    c->job.name, id);
-		else
-			sm_info("job '%s' finished: final checkpoint %" PRIu64
-			        " committed all output",
-			    c->job.name, id);
+		coord_begin_finishing(c, id, stop);
 	}
 }
 

@@ -14,15 +14,34 @@
  *
  * Requests are at most once: req0's automatic resend is switched off so a
  * slow TRIGGER is never sent twice; a lost request shows up as a timeout.
+ * Read-only requests (status, checkpoints, show) are sent again on a fresh
+ * connection when theirs breaks.
+ *
+ * Every call ends within its timeout, whatever NNG does: one deadline
+ * covers finding, connecting, sending and receiving; a watchdog (SIGALRM)
+ * ends the process shortly after it if NNG still blocks; and the socket is
+ * never closed (NNG 1.5.2's nng_close can wait forever on a pipe that
+ * never finishes; the process is about to exit anyway). Before NNG dials
+ * an ipc:// address the CLI checks it itself (cli_probe): a socket that
+ * refuses connections, or none, with no live coordinator pid in
+ * RUN/pids/coordinator.pid means the coordinator is not running, said at
+ * once instead of after the timeout.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <nng/nng.h>
@@ -43,6 +62,8 @@
 #define CLI_POLL_MIN_US 2000
 #define CLI_POLL_MAX_US 20000
 #define CLI_POLL_MIN_LEFT_MS 50 /* below this, a wait stops polling */
+#define CLI_WATCHDOG_GRACE_MS 250 /* NNG's own timeouts report first */
+#define CLI_PROBE_RETRY_US 20000  /* a starting coordinator: try again */
 
 typedef Snapmark__CliRequest CliRequest;
 typedef Snapmark__CliReply CliReply;
@@ -74,7 +95,15 @@ struct cli_conn {
 	nng_socket sock;
 	int open;
 	char url[PATH_MAX + 32];
+	char run_dir[PATH_MAX]; /* "" with --coordinator */
+	uint64_t deadline_us;   /* the whole command ends by then */
+	int total_ms;           /* its timeout, for messages */
+	atomic_int connected;   /* NNG has a pipe to the coordinator */
 };
+
+/* What the process is doing, for the watchdog's message. */
+static const char *volatile cli_step = "starting";
+static char cli_watchdog_msg[PATH_MAX + 128];
 
 static const char cli_usage_text[] =
     "usage: snapmark [options] <command> [args]\n"
@@ -111,15 +140,32 @@ static const char cli_usage_text[] =
 static void cli_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* While cli_hold is set, the last error is kept in cli_held instead of
+ * printed: a lost SAVEPOINT reply is only an error if the savepoint
+ * cannot be found afterwards. */
+static int cli_hold;
+static char cli_held[1024];
+
 static void
 cli_err(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("snapmark: ", stderr);
+	sigset_t alarm, old;
 	va_start(ap, fmt);
+	if (cli_hold) {
+		vsnprintf(cli_held, sizeof(cli_held), fmt, ap);
+		va_end(ap);
+		return;
+	}
+	/* One whole line: the watchdog's message never cuts into it. */
+	sigemptyset(&alarm);
+	sigaddset(&alarm, SIGALRM);
+	sigprocmask(SIG_BLOCK, &alarm, &old);
+	fputs("snapmark: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* ------------------------------------------------------------ connection */
@@ -129,7 +175,8 @@ cli_err(const char *fmt, ...)
  * absolute because an ipc:// URL is resolved by the dialer's cwd.
  */
 static int
-cli_address(const struct cli_opts *o, char *url, size_t cap)
+cli_address(const struct cli_opts *o, char *url, size_t cap, char *run_dir,
+    size_t run_dir_cap)
 {
 	const char *dir = o->run_dir;
 	char *abs = NULL;
@@ -164,22 +211,311 @@ cli_address(const struct cli_opts *o, char *url, size_t cap)
 		rv = SM_EINVAL;
 		goto fail;
 	}
+	snprintf(run_dir, run_dir_cap, "%s", abs);
 	rv = SM_OK;
 fail:
 	free(abs);
 	return rv;
 }
 
+/* ------------------------------------------------------------- watchdog */
+
+static void
+cli_on_alarm(int sig)
+{
+	(void) sig;
+	/* Only async-signal-safe calls: write and _exit. */
+	const char *step = cli_step;
+	ssize_t n =
+	    write(STDERR_FILENO, cli_watchdog_msg, strlen(cli_watchdog_msg));
+	n = write(STDERR_FILENO, step, strlen(step));
+	n = write(STDERR_FILENO, ")\n", 2);
+	(void) n;
+	_exit(CLI_EXIT_FAIL);
+}
+
+/* cli_watchdog ends the process CLI_WATCHDOG_GRACE_MS after the command's
+ * deadline if it is still running then (NNG blocked somewhere);
+ * cli_watchdog_off once the outcome is known. */
+static void
+cli_watchdog(const struct cli_conn *c)
+{
+	struct sigaction sa;
+	struct itimerval it;
+	long ms = (long) c->total_ms + CLI_WATCHDOG_GRACE_MS;
+
+	snprintf(cli_watchdog_msg, sizeof(cli_watchdog_msg),
+	    "snapmark: no outcome from the coordinator at %s within %d ms; "
+	    "giving up (stuck ",
+	    c->url, c->total_ms);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cli_on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_sec = ms / 1000;
+	it.it_value.tv_usec = (ms % 1000) * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void
+cli_watchdog_off(void)
+{
+	struct itimerval it;
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* cli_left_ms: milliseconds to the deadline, 0 once it has passed. */
+static int
+cli_left_ms(const struct cli_conn *c)
+{
+	uint64_t now = sm_now_us();
+	return now >= c->deadline_us
+	    ? 0
+	    : (int) ((c->deadline_us - now + 999) / 1000);
+}
+
+/* ------------------------------------------------------------ connection */
+
+/*
+ * cli_coordinator_pid reads RUN/pids/coordinator.pid (written by
+ * scripts/cluster): 1 with *pid if it names a live process, 0 if it names
+ * one that is gone, -1 if there is no usable pid file.
+ */
+static int
+cli_coordinator_pid(const struct cli_conn *c, long *pid)
+{
+	char path[PATH_MAX + 32], stat_path[64], buf[512];
+	FILE *f;
+	int n;
+
+	*pid = 0;
+	if (c->run_dir[0] == '\0')
+		return -1;
+	snprintf(path, sizeof(path), "%s/pids/coordinator.pid", c->run_dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fscanf(f, "%ld", pid);
+	fclose(f);
+	if (n != 1 || *pid <= 0)
+		return -1;
+	if (kill((pid_t) *pid, 0) != 0 && errno == ESRCH)
+		return 0;
+	/* A zombie is gone too: "pid (comm) S ..." with S == Z. */
+	snprintf(stat_path, sizeof(stat_path), "/proc/%ld/stat", *pid);
+	if ((f = fopen(stat_path, "r")) != NULL) {
+		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		char *close_paren = strrchr(buf, ')');
+		if (close_paren != NULL && close_paren[1] == ' ' &&
+		    close_paren[2] == 'Z')
+			return 0;
+	}
+	/* A recycled pid is not ours: scripts/cluster starts the
+	 * coordinator with "--run-dir RUN" on its command line. */
+	snprintf(stat_path, sizeof(stat_path), "/proc/%ld/cmdline", *pid);
+	if ((f = fopen(stat_path, "r")) != NULL) {
+		char cmd[PATH_MAX + 4096];
+		size_t len = fread(cmd, 1, sizeof(cmd) - 1, f);
+		int ours = 0;
+		fclose(f);
+		cmd[len] = '\0';
+		for (size_t i = 0; i + 1 < len; i += strlen(cmd + i) + 1)
+			if (strcmp(cmd + i, "--run-dir") == 0 &&
+			    strcmp(cmd + i + strlen(cmd + i) + 1,
+			        c->run_dir) == 0)
+				ours = 1;
+		if (len > 0 && !ours)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * cli_probe_once connects to the ipc socket at path and completes NNG's
+ * 8-byte SP handshake by hand (a req0 peer: 0 'S' 'P' 0 0x00 0x30 0 0),
+ * then closes. Completing it matters: a client that hangs up before the
+ * coordinator has sent its half makes NNG 1.5.2's listener stop accepting
+ * (the coordinator notices and listens again, but better not to cause it).
+ * Returns 0 when a rep0 peer answered, else an errno-style code: ENOENT,
+ * ECONNREFUSED, ETIMEDOUT (connected, no handshake by the deadline),
+ * EPROTO (something else answered), or another connect error.
+ */
+static int
+cli_probe_once(const struct cli_conn *c, const char *path)
+{
+	static const unsigned char hello[8] = { 0, 'S', 'P', 0, 0x00, 0x30, 0,
+		0 };
+	unsigned char got[8];
+	size_t sent = 0, have = 0;
+	struct sockaddr_un sun;
+	int fd, rv = 0;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) != 0 &&
+	    errno != EINPROGRESS && errno != EAGAIN) {
+		rv = errno;
+		close(fd);
+		return rv;
+	}
+	/* A unix connect with a full backlog is EAGAIN: the listener is
+	 * there but busy; the handshake below waits for it to accept. */
+	while (have < sizeof(got)) {
+		struct pollfd p = { .fd = fd,
+			.events = sent < sizeof(hello) ? POLLOUT : POLLIN };
+		int left = cli_left_ms(c);
+		if (left == 0) {
+			rv = ETIMEDOUT;
+			break;
+		}
+		int n = poll(&p, 1, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rv = n == 0 ? ETIMEDOUT : errno;
+			break;
+		}
+		if (sent < sizeof(hello)) {
+			ssize_t w = send(fd, hello + sent,
+			    sizeof(hello) - sent, MSG_NOSIGNAL);
+			if (w < 0 && errno == ENOTCONN) {
+				/* Still connecting (backlog full): retry. */
+				if (connect(fd, (struct sockaddr *) &sun,
+				        sizeof(sun)) != 0 &&
+				    errno != EISCONN && errno != EAGAIN &&
+				    errno != EINPROGRESS &&
+				    errno != EALREADY) {
+					rv = errno;
+					break;
+				}
+				sm_sleep_us(1000);
+				continue;
+			}
+			if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				rv = errno;
+				break;
+			}
+			if (w > 0)
+				sent += (size_t) w;
+			continue;
+		}
+		ssize_t r = recv(fd, got + have, sizeof(got) - have, 0);
+		if (r == 0) {
+			rv = EPROTO;
+			break;
+		}
+		if (r < 0 && errno != EAGAIN && errno != EINTR) {
+			rv = errno;
+			break;
+		}
+		if (r > 0)
+			have += (size_t) r;
+	}
+	if (rv == 0 &&
+	    (got[0] != 0 || got[1] != 'S' || got[2] != 'P' || got[3] != 0 ||
+	        got[4] != 0x00 || got[5] != 0x31))
+		rv = EPROTO;
+	close(fd);
+	return rv;
+}
+
+/*
+ * cli_probe checks an ipc:// coordinator before NNG dials it. A socket
+ * that is missing or refuses connections, with no live coordinator pid in
+ * the run dir, fails at once ("not running"); with a live one (a
+ * coordinator starting) it is tried again until the deadline. Other URLs
+ * are left to NNG.
+ */
+static int
+cli_probe(struct cli_conn *c)
+{
+	const char *path;
+	long pid;
+	int rv, alive;
+
+	if (strncmp(c->url, "ipc://", 6) != 0)
+		return SM_OK;
+	path = c->url + 6;
+	cli_step = "checking the coordinator's socket";
+	for (;;) {
+		rv = cli_probe_once(c, path);
+		if (rv == 0)
+			return SM_OK;
+		if (rv == ETIMEDOUT) {
+			cli_err(
+			    "coordinator at %s did not answer within %d ms "
+			    "(it accepted the connection but did not "
+			    "complete NNG's handshake: stopped, overloaded, "
+			    "or not a snapmark coordinator)",
+			    c->url, c->total_ms);
+			return SM_ETIMEDOUT;
+		}
+		if (rv == EPROTO) {
+			cli_err("%s is not a snapmark coordinator (no NNG "
+			        "rep0 handshake on that socket)",
+			    c->url);
+			return SM_EPROTO;
+		}
+		if (rv != ENOENT && rv != ECONNREFUSED) {
+			cli_err("cannot connect to %s: %s", c->url,
+			    strerror(rv));
+			return SM_ENET;
+		}
+		alive = cli_coordinator_pid(c, &pid);
+		if (alive != 1) {
+			char why[96] = "";
+			if (alive == 0)
+				snprintf(why, sizeof(why),
+				    "; its pid %ld is gone", pid);
+			cli_err("coordinator is not running: %s %s%s", path,
+			    rv == ENOENT ? "does not exist"
+			                 : "refuses connections",
+			    why);
+			return SM_ECLOSED;
+		}
+		/* Alive but not listening (yet): starting up. */
+		if (cli_left_ms(c) * 1000 <= CLI_PROBE_RETRY_US) {
+			cli_err("coordinator at %s did not answer within %d "
+			        "ms "
+			        "(pid %ld is running but %s)",
+			    c->url, c->total_ms, pid,
+			    rv == ENOENT ? "has not created its socket"
+			                 : "does not accept connections");
+			return SM_ETIMEDOUT;
+		}
+		sm_sleep_us(CLI_PROBE_RETRY_US);
+	}
+}
+
+static void
+cli_on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct cli_conn *c = arg;
+	(void) p;
+	atomic_store(&c->connected, ev == NNG_PIPE_EV_ADD_POST);
+}
+
 /*
  * cli_connect opens the req0 socket and starts dialing in the background
  * (NNG_FLAG_NONBLOCK), so a coordinator that is not listening yet is
- * retried every 10-100 ms until the request's deadline.
+ * retried every 10-100 ms until the request's deadline. A pipe notifier
+ * tells whether a connection (handshake included) exists, so a timeout
+ * can say which step it hit.
  */
 static int
 cli_connect(struct cli_conn *c)
 {
 	int rv;
 
+	if ((rv = cli_probe(c)) != SM_OK)
+		return rv;
+	cli_step = "connecting";
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		cli_err("cannot open a socket: %s", nng_strerror(rv));
 		return SM_ENET;
@@ -190,7 +526,11 @@ cli_connect(struct cli_conn *c)
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 10)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 100)) != 0 ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
-	         NNG_DURATION_INFINITE)) != 0) {
+	         NNG_DURATION_INFINITE)) != 0 ||
+	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, cli_on_pipe,
+	         c)) != 0 ||
+	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, cli_on_pipe,
+	         c)) != 0) {
 		cli_err("cannot set socket options: %s", nng_strerror(rv));
 		return SM_ENET;
 	}
@@ -201,19 +541,23 @@ cli_connect(struct cli_conn *c)
 	return SM_OK;
 }
 
-static void
-cli_disconnect(struct cli_conn *c)
+/* Whether a request changes nothing, so it may be sent again. */
+static int
+cli_idempotent(const CliRequest *req)
 {
-	if (c->open)
-		nng_close(c->sock);
-	c->open = 0;
+	return req->command == SNAPMARK__CLI_REQUEST__COMMAND__STATUS ||
+	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS ||
+	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__SHOW;
 }
 
 /*
- * cli_call sends one request and waits for its reply, both within
- * timeout_ms in total. On SM_OK *replyp holds a reply with ok == true,
- * owned by the caller (free it with snapmark__cli_reply__free_unpacked).
- * Every failure has already been reported on stderr.
+ * cli_call sends one request and waits for its reply, within timeout_ms
+ * and the command's deadline, whichever ends first. On SM_OK *replyp
+ * holds a reply with ok == true, owned by the caller (free it with
+ * snapmark__cli_reply__free_unpacked). Every failure has already been
+ * reported on stderr, naming the step that failed. A read-only request
+ * whose connection broke is sent again while time is left; for the others
+ * the message says the request may have been carried out (SM_ECLOSED).
  */
 static int
 cli_call(struct cli_conn *c, CliRequest *req, int timeout_ms,
@@ -223,25 +567,36 @@ cli_call(struct cli_conn *c, CliRequest *req, int timeout_ms,
 	CliReply *reply = NULL;
 	uint64_t deadline = sm_now_us() + (uint64_t) timeout_ms * 1000;
 	uint64_t now;
-	int rv, err = SM_ENET;
+	int rv, err = SM_ENET, sent = 0;
 
+	if (deadline > c->deadline_us)
+		deadline = c->deadline_us;
+again:
 	if ((rv = nng_msg_alloc(&msg,
 	         snapmark__cli_request__get_packed_size(req))) != 0) {
 		cli_err("cannot build request: %s", nng_strerror(rv));
 		goto fail;
 	}
 	snapmark__cli_request__pack(req, nng_msg_body(msg));
-	rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, timeout_ms);
-	if (rv != 0 || (rv = nng_sendmsg(c->sock, msg, 0)) != 0)
-		goto nng_fail;
-	msg = NULL; /* nng owns it now */
 	now = sm_now_us();
 	rv = NNG_ETIMEDOUT;
+	cli_step = "sending the request";
+	if (now >= deadline ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO,
+	         (nng_duration) ((deadline - now + 999) / 1000))) != 0 ||
+	    (rv = nng_sendmsg(c->sock, msg, 0)) != 0)
+		goto nng_fail;
+	msg = NULL; /* nng owns it now */
+	sent = 1;
+	now = sm_now_us();
+	rv = NNG_ETIMEDOUT;
+	cli_step = "waiting for the reply";
 	if (now >= deadline ||
 	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO,
 	         (nng_duration) ((deadline - now + 999) / 1000))) != 0 ||
 	    (rv = nng_recvmsg(c->sock, &msg, 0)) != 0)
 		goto nng_fail;
+	cli_step = "printing the reply";
 
 	reply = snapmark__cli_reply__unpack(NULL, nng_msg_len(msg),
 	    nng_msg_body(msg));
@@ -266,10 +621,37 @@ cli_call(struct cli_conn *c, CliRequest *req, int timeout_ms,
 	return SM_OK;
 
 nng_fail:
-	if (rv == NNG_ETIMEDOUT) {
-		cli_err("coordinator at %s did not answer within %d ms",
+	if (msg != NULL) {
+		nng_msg_free(msg);
+		msg = NULL;
+	}
+	if ((rv == NNG_ECONNRESET || rv == NNG_ECLOSED) &&
+	    cli_idempotent(req) && sm_now_us() + 20000 < deadline) {
+		/* The connection broke under a read-only request: again,
+		 * once NNG has reconnected. */
+		sm_sleep_us(10000);
+		goto again;
+	}
+	if (rv == NNG_ETIMEDOUT && !atomic_load(&c->connected)) {
+		cli_err("coordinator at %s did not answer within %d ms (no "
+		        "connection: NNG could not connect or complete its "
+		        "handshake)",
 		    c->url, timeout_ms);
 		err = SM_ETIMEDOUT;
+	} else if (rv == NNG_ETIMEDOUT) {
+		cli_err("coordinator at %s did not answer within %d ms (the "
+		        "request was sent%s)",
+		    c->url, timeout_ms,
+		    cli_idempotent(req) ? ""
+		                        : "; it may have been carried out");
+		err = SM_ETIMEDOUT;
+	} else if (sent && (rv == NNG_ECONNRESET || rv == NNG_ECLOSED)) {
+		cli_err("coordinator at %s: the connection was lost after the "
+		        "request was sent%s",
+		    c->url,
+		    cli_idempotent(req) ? ""
+		                        : "; it may have been carried out");
+		err = SM_ECLOSED;
 	} else {
 		cli_err("coordinator at %s: %s", c->url, nng_strerror(rv));
 	}
@@ -499,10 +881,22 @@ cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
 			    what, id, wait_ms);
 			return SM_ETIMEDOUT;
 		}
+		/* A poll that runs out of time after a pending answer means
+		 * "still pending", not "no answer". */
+		cli_hold = polls > 0;
 		rv = cli_fetch(c, id, left < req_ms ? left : req_ms, &reply,
 		    &r);
-		if (rv != SM_OK)
+		cli_hold = 0;
+		if (rv == SM_ETIMEDOUT && polls > 0 && cli_left_ms(c) == 0) {
+			cli_err("%s %" PRIu64 " still pending after %d ms",
+			    what, id, wait_ms);
 			return rv;
+		}
+		if (rv != SM_OK) {
+			if (polls > 0)
+				cli_err("%s", cli_held);
+			return rv;
+		}
 		if (r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__PENDING)
 			break;
 		snapmark__cli_reply__free_unpacked(reply, NULL);
@@ -549,6 +943,38 @@ done:
 	return rv;
 }
 
+/*
+ * cli_find_savepoint looks for the savepoint a SAVEPOINT request whose
+ * reply was lost started: the newest record going to dir (or, without
+ * --dir, any savepoint) triggered at or after since_ms. SM_OK with *id, or
+ * SM_ENOTFOUND.
+ */
+static int
+cli_find_savepoint(struct cli_conn *c, const char *dir, uint64_t since_ms,
+    uint64_t *id)
+{
+	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
+	CliReply *reply = NULL;
+	int rv, left = cli_left_ms(c);
+
+	req.command = SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS;
+	if (left == 0 || cli_call(c, &req, left, &reply) != SM_OK)
+		return SM_ENOTFOUND;
+	rv = SM_ENOTFOUND;
+	for (size_t i = 0; i < reply->n_checkpoints; i++) {
+		const CheckpointRecord *r = reply->checkpoints[i];
+		if (r->savepoint_dir == NULL ||
+		    r->trigger_time_ms < since_ms ||
+		    (dir != NULL && strcmp(r->savepoint_dir, dir) != 0))
+			continue;
+		if (rv != SM_OK || r->id > *id)
+			*id = r->id;
+		rv = SM_OK;
+	}
+	snapmark__cli_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
 static int
 cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 {
@@ -558,6 +984,11 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 	int req_ms = o->timeout_ms > 0 ? o->timeout_ms : CLI_TIMEOUT_MS;
 	int wait_ms = o->timeout_ms > 0 ? o->timeout_ms : CLI_WAIT_TIMEOUT_MS;
 	uint64_t id;
+
+	/* A wait leaves itself time after the request: its reply may be
+	 * lost while the savepoint or checkpoint goes ahead. */
+	if ((o->cmd == CLI_SAVEPOINT || o->wait) && req_ms > wait_ms / 2)
+		req_ms = wait_ms / 2 > 0 ? wait_ms / 2 : 1;
 	int rv;
 
 	char dir[PATH_MAX];
@@ -573,7 +1004,31 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 			req.dir = dir;
 		}
 	}
-	if ((rv = cli_call(c, &req, req_ms, &reply)) != SM_OK)
+	/* Wall clock, as in CheckpointRecord.trigger_time_ms; a second of
+	 * slack for clocks read on either side. */
+	uint64_t sent_ms = sm_wall_ms() - 1000;
+	cli_hold = o->cmd == CLI_SAVEPOINT;
+	rv = cli_call(c, &req, req_ms, &reply);
+	if (rv != SM_OK && cli_hold &&
+	    (rv == SM_ETIMEDOUT || rv == SM_ECLOSED)) {
+		/* The reply to a SAVEPOINT that was sent got lost: the
+		 * savepoint may well be under way; look for it. */
+		char lost[sizeof(cli_held)];
+		snprintf(lost, sizeof(lost), "%s", cli_held);
+		if (cli_find_savepoint(c, req.dir, sent_ms, &id) == SM_OK) {
+			cli_hold = 0;
+			rv = cli_wait(c, o, id, req_ms, cli_left_ms(c),
+			    "savepoint");
+			goto fail;
+		}
+		snprintf(cli_held, sizeof(cli_held), "%s", lost);
+	}
+	if (cli_hold && rv != SM_OK) {
+		cli_hold = 0;
+		cli_err("%s", cli_held);
+	}
+	cli_hold = 0;
+	if (rv != SM_OK)
 		goto fail;
 	if (!reply->has_checkpoint_id) {
 		rv = cli_malformed(c, "no checkpoint id");
@@ -769,8 +1224,17 @@ main(int argc, char **argv)
 		goto done;
 	}
 	timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : CLI_TIMEOUT_MS;
-	if ((rv = cli_address(&o, c.url, sizeof(c.url))) != SM_OK ||
-	    (rv = cli_connect(&c)) != SM_OK)
+	/* The whole command ends within its timeout: a wait's is longer. */
+	c.total_ms = timeout_ms;
+	if (o.cmd == CLI_SAVEPOINT || (o.cmd == CLI_TRIGGER && o.wait))
+		c.total_ms =
+		    o.timeout_ms > 0 ? o.timeout_ms : CLI_WAIT_TIMEOUT_MS;
+	c.deadline_us = sm_now_us() + (uint64_t) c.total_ms * 1000;
+	if ((rv = cli_address(&o, c.url, sizeof(c.url), c.run_dir,
+	         sizeof(c.run_dir))) != SM_OK)
+		goto done;
+	cli_watchdog(&c);
+	if ((rv = cli_connect(&c)) != SM_OK)
 		goto done;
 	switch (o.cmd) {
 	case CLI_STATUS:
@@ -790,7 +1254,10 @@ main(int argc, char **argv)
 		break;
 	}
 done:
-	cli_disconnect(&c);
+	/* The outcome is known: no watchdog message after it. No nng_close
+	 * (see the top of this file): exit closes the connection without
+	 * waiting for NNG. */
+	cli_watchdog_off();
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		cli_err("cannot write output");
 		rv = SM_EIO;

@@ -26,6 +26,8 @@ enum coord_job_state {
 	COORD_RESTARTING,  /* an epoch failed; redeploying */
 	COORD_FINISHED,    /* the final checkpoint committed */
 	COORD_FAILED,      /* cannot go on (no usable checkpoint) */
+	COORD_FINISHING,   /* the final checkpoint committed; waiting for
+	                      every task to confirm its output is published */
 };
 
 struct coord_worker {
@@ -128,6 +130,14 @@ struct coord {
 	/* the HTTP server (http.h), if on, and its URL */
 	struct coord_http *http;
 	char http_url[320];
+
+	/* FINISHING: the final checkpoint (or the stopping savepoint) whose
+	 * publication every task of the epoch must confirm before FINISHED. */
+	uint64_t finishing_id;
+	int finishing_stop;
+	uint64_t finishing_since_us;
+	unsigned char *task_published;
+	int n_published;
 };
 
 /* coordinator.c */
@@ -171,6 +181,9 @@ int coord_savepoint_write(struct coord *c,
     const Snapmark__CheckpointRecord *rec);
 void coord_fail_epoch(struct coord *c, const char *reason);
 void coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev);
+/* coord_begin_finishing enters FINISHING for checkpoint id of the current
+ * epoch: FINISHED follows once every task reported it PUBLISHED. */
+void coord_begin_finishing(struct coord *c, uint64_t id, int stop);
 /* coord_recovery_tick deploys a new epoch when every worker is alive (and
  * the restart strategy's delay has passed). */
 void coord_recovery_tick(struct coord *c, uint64_t now_us);

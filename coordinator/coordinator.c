@@ -8,7 +8,15 @@
  *            A worker's death is seen as NNG_PIPE_EV_REM_POST within
  *            milliseconds; a worker that hangs without closing its
  *            connection is caught by the heartbeat timeout.
- *   cli      rep listener for the `snapmark` CLI.
+ *   cli      the `snapmark` CLI's endpoint: on an ipc:// address (the
+ *            default) cli_server.c, which speaks NNG's req/rep wire
+ *            protocol on its own sockets because NNG 1.5.2's ipc
+ *            listener stops serving new connections for good after
+ *            clients abandon requests; on any other address a raw rep0
+ *            socket, where each reply carries its request's routing
+ *            header back and is queued on that client's own connection
+ *            (cooked rep0 drops a reply sent while the connection is
+ *            still busy with the previous one).
  *   events   an eventfd the pipe callback writes to. NNG runs pipe
  *            callbacks under the socket lock, so the callback only queues
  *            the event; the loop handles it.
@@ -51,6 +59,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "checksum.h"
+#include "cli_server.h"
 #include "clock.h"
 #include "control.h"
 #include "coord.h"
@@ -66,6 +75,9 @@
 static volatile sig_atomic_t coord_terminate;
 
 static void coord_worker_reopen(struct coord *c, struct coord_worker *w);
+
+/* The CLI endpoint on an ipc:// address (else NULL: c->cli serves it). */
+static struct cli_server *coord_cli_server;
 
 /* Pipe events queued by NNG's callback thread for the loop. */
 struct pipe_ev {
@@ -115,6 +127,8 @@ coord_state_name(enum coord_job_state s)
 		return "FINISHED";
 	case COORD_FAILED:
 		return "FAILED";
+	case COORD_FINISHING:
+		return "FINISHING";
 	}
 	return "UNKNOWN";
 }
@@ -476,6 +490,8 @@ coord_check_own_pause(struct coord *c, uint64_t now, uint64_t slept_us)
 			c->workers[i].last_seen_us = now;
 	for (int i = 0; i < c->n_pending; i++)
 		c->pending[i]->deadline_us += gap;
+	if (c->state == COORD_FINISHING) /* publish confirmations too */
+		c->finishing_since_us += gap;
 }
 
 static void
@@ -603,11 +619,16 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 	rep->status = st;
 }
 
-/* The reply to one packed CliRequest, packed (NULL: no memory): for the
- * CLI socket and for the HTTP server (http.h). */
-static nng_msg *
-coord_cli_answer(struct coord *c, nng_msg *msg)
+/*
+ * coord_cli_answer answers one CliRequest body: *out is a malloc'd packed
+ * CliReply of *out_len bytes (NULL if memory ran out). Both CLI endpoints
+ * (cli_server.c, the raw rep0 socket) and the HTTP server (http.c) use it.
+ */
+static void
+coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
+    uint8_t **out, size_t *out_len)
 {
+	struct coord *c = arg;
 	Snapmark__CliReply rep = SNAPMARK__CLI_REPLY__INIT;
 	Snapmark__JobStatus st = SNAPMARK__JOB_STATUS__INIT;
 	Snapmark__WorkerStatus *ws = calloc((size_t) c->n_workers + 1,
@@ -621,12 +642,11 @@ coord_cli_answer(struct coord *c, nng_msg *msg)
 	char err[600];
 	int from_catalog = 0;
 
-	Snapmark__CliRequest *req = snapmark__cli_request__unpack(NULL,
-	    nng_msg_len(msg), nng_msg_body(msg));
+	Snapmark__CliRequest *req =
+	    snapmark__cli_request__unpack(NULL, body_len, body);
 	rep.ok = 1;
 	if (req == NULL || ws == NULL || wsp == NULL) {
-		sm_warn("cli: malformed request of %zu bytes",
-		    nng_msg_len(msg));
+		sm_warn("cli: malformed request of %zu bytes", body_len);
 		rep.ok = 0;
 		rep.error = "malformed request";
 	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__STATUS) {
@@ -714,11 +734,9 @@ coord_cli_answer(struct coord *c, nng_msg *msg)
 	}
 
 	size_t len = snapmark__cli_reply__get_packed_size(&rep);
-	nng_msg *out;
-	if (nng_msg_alloc(&out, len) == 0)
-		snapmark__cli_reply__pack(&rep, nng_msg_body(out));
-	else
-		out = NULL;
+	*out_len = len;
+	if ((*out = malloc(len > 0 ? len : 1)) != NULL)
+		snapmark__cli_reply__pack(&rep, *out);
 
 	for (int i = 0; ws != NULL && i < c->n_workers; i++)
 		free(ws[i].tasks);
@@ -742,21 +760,39 @@ coord_cli_answer(struct coord *c, nng_msg *msg)
 	}
 	if (req != NULL)
 		snapmark__cli_request__free_unpacked(req, NULL);
-	return out;
 }
 
+/*
+ * coord_cli_serve answers what the CLI endpoint has ready. On the raw
+ * rep0 socket the request's header (routing words) goes back in front of
+ * the reply; a reply NNG cannot queue at once is dropped (the client's
+ * own timeout reports it) rather than blocking the loop.
+ */
 static void
-coord_cli_handle(struct coord *c, nng_msg *msg)
+coord_cli_serve(struct coord *c, uint64_t now)
 {
-	nng_msg *out = coord_cli_answer(c, msg);
-	if (out != NULL && nng_sendmsg(c->cli, out, NNG_FLAG_NONBLOCK) != 0)
-		nng_msg_free(out);
-}
-
-static nng_msg *
-coord_http_answer(void *ctx, nng_msg *req)
-{
-	return coord_cli_answer(ctx, req);
+	if (coord_cli_server != NULL) {
+		cli_server_run(coord_cli_server, now);
+		return;
+	}
+	nng_msg *msg, *out;
+	for (int k = 0;
+	     k < 64 && nng_recvmsg(c->cli, &msg, NNG_FLAG_NONBLOCK) == 0;
+	     k++) {
+		uint8_t *reply = NULL;
+		size_t len = 0;
+		coord_cli_answer(c, nng_msg_body(msg), nng_msg_len(msg),
+		    &reply, &len);
+		if (reply != NULL && nng_msg_alloc(&out, len) == 0) {
+			memcpy(nng_msg_body(out), reply, len);
+			if (nng_msg_header_append(out, nng_msg_header(msg),
+			        nng_msg_header_len(msg)) != 0 ||
+			    nng_sendmsg(c->cli, out, NNG_FLAG_NONBLOCK) != 0)
+				nng_msg_free(out);
+		}
+		free(reply);
+		nng_msg_free(msg);
+	}
 }
 
 /* ------------------------------------------------------------ start-up */
@@ -1046,10 +1082,12 @@ coord_setup(struct coord *c, const struct coord_args *a)
 	c->task_names = calloc((size_t) c->job.n_tasks, sizeof(char *));
 	c->task_running = calloc((size_t) c->job.n_tasks, 1);
 	c->task_drained = calloc((size_t) c->job.n_tasks, 1);
+	c->task_published = calloc((size_t) c->job.n_tasks, 1);
 	c->metrics = calloc((size_t) c->job.n_tasks, sizeof(*c->metrics));
 	if (c->workers == NULL || c->task_worker == NULL ||
 	    c->task_names == NULL || c->task_running == NULL ||
-	    c->task_drained == NULL || c->metrics == NULL)
+	    c->task_drained == NULL || c->task_published == NULL ||
+	    c->metrics == NULL)
 		return 1;
 	/* Tasks are spread round-robin and stay with their worker id, so a
 	 * restarted worker takes back exactly the tasks it had. */
@@ -1111,9 +1149,17 @@ coord_setup(struct coord *c, const struct coord_args *a)
 			return 1;
 		}
 	}
-	if ((nrv = nng_rep0_open(&c->cli)) != 0 ||
+	if (strncmp(a->cli, "ipc://", 6) == 0) {
+		if ((rv = cli_server_open(&coord_cli_server, a->cli + 6,
+		         coord_cli_answer, c, err, sizeof(err))) != SM_OK) {
+			sm_error("cannot listen for the CLI at %s: %s", a->cli,
+			    err);
+			return 1;
+		}
+	} else if ((nrv = nng_rep0_open_raw(&c->cli)) != 0 ||
 	    (nrv = nng_socket_set_size(c->cli, NNG_OPT_RECVMAXSZ, 65536)) !=
 	        0 ||
+	    (nrv = nng_socket_set_int(c->cli, NNG_OPT_SENDBUF, 1024)) != 0 ||
 	    (nrv = sm_listen_private(c->cli, a->cli, NULL)) != 0) {
 		sm_error("cannot listen for the CLI at %s: %s", a->cli,
 		    nng_strerror(nrv));
@@ -1170,7 +1216,10 @@ coord_loop(struct coord *c)
 	enum { MAX_EVENTS = 256 };
 	int cli_fd, ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev[MAX_EVENTS];
-	nng_socket_get_int(c->cli, NNG_OPT_RECVFD, &cli_fd);
+	if (coord_cli_server != NULL)
+		cli_fd = cli_server_fd(coord_cli_server);
+	else
+		nng_socket_get_int(c->cli, NNG_OPT_RECVFD, &cli_fd);
 	int ok = ep >= 0;
 	for (int i = -2; ok && i < c->n_workers; i++) {
 		struct epoll_event e = { .events = EPOLLIN,
@@ -1194,7 +1243,7 @@ coord_loop(struct coord *c)
 			sm_warn("http: epoll: %s", strerror(errno));
 	}
 	coord_epoll_fd = ep;
-	uint64_t wait_us = 0;
+	uint64_t wait_us = 0, cli_next_us = 0;
 	while (!coord_terminate) {
 		int timeout = (int) ((wait_us + 999) / 1000);
 		if (timeout > 100)
@@ -1204,18 +1253,22 @@ coord_loop(struct coord *c)
 		coord_check_own_pause(c, sm_now_us(),
 		    (uint64_t) timeout * 1000);
 		coord_drain_pipe_events(c);
+		int cli_ready = 0;
 		for (int k = 0; k < n; k++) {
 			uint32_t tag = ev[k].data.u32;
 			if (tag >= 2 && tag != UINT32_MAX)
 				coord_serve_worker(c, &c->workers[tag - 2]);
+			else if (tag == 0)
+				cli_ready = 1;
 		}
-		nng_msg *msg;
-		while (nng_recvmsg(c->cli, &msg, NNG_FLAG_NONBLOCK) == 0) {
-			coord_cli_handle(c, msg);
-			nng_msg_free(msg);
-		}
-		coord_http_serve(c->http, coord_http_answer, c);
+		coord_http_serve(c->http, coord_cli_answer, c);
 		uint64_t now = sm_now_us();
+		/* The CLI when it has something, and every 100 ms for its
+		 * connections' deadlines. */
+		if (cli_ready || now >= cli_next_us) {
+			coord_cli_serve(c, now);
+			cli_next_us = now + 100000;
+		}
 		coord_heartbeat_tick(c, now);
 		coord_reopen_tick(c, now);
 		coord_recovery_tick(c, now);
@@ -1236,7 +1289,8 @@ coord_closer(void *arg)
 	for (int i = 0; c->workers != NULL && i < c->n_workers; i++)
 		if (c->workers[i].id != 0)
 			nng_close(c->workers[i].sock);
-	nng_close(c->cli);
+	if (coord_cli_server == NULL)
+		nng_close(c->cli);
 	atomic_store(&coord_closed, 1);
 	return NULL;
 }
@@ -1288,6 +1342,7 @@ main(int argc, char **argv)
 		coord_loop(&c);
 		sm_info("terminating");
 	}
+	cli_server_close(coord_cli_server); /* plain fds: never blocks */
 	coord_catalog_close(c.cat);
 	if (!coord_close_sockets(&c)) {
 		/* NNG still holds the sockets, and its callbacks the worker
@@ -1309,6 +1364,7 @@ main(int argc, char **argv)
 	free(c.task_worker);
 	free(c.task_running);
 	free(c.task_drained);
+	free(c.task_published);
 	free(c.metrics);
 	free(c.job_text);
 	return rv;

@@ -149,17 +149,16 @@ http_ask(coord_http_cli_fn fn, void *ctx, Snapmark__CliRequest__Command cmd,
 	req.command = cmd;
 	req.has_checkpoint_id = has_id;
 	req.checkpoint_id = id;
-	nng_msg *msg, *rep;
-	if (nng_msg_alloc(&msg, snapmark__cli_request__get_packed_size(&req)))
+	uint8_t buf[64], *rep = NULL;
+	size_t len = snapmark__cli_request__get_packed_size(&req), rep_len = 0;
+	if (len > sizeof(buf))
 		return NULL;
-	snapmark__cli_request__pack(&req, nng_msg_body(msg));
-	rep = fn(ctx, msg);
-	nng_msg_free(msg);
+	snapmark__cli_request__pack(&req, buf);
+	fn(ctx, buf, len, &rep, &rep_len);
 	if (rep == NULL)
 		return NULL;
-	Snapmark__CliReply *r = snapmark__cli_reply__unpack(NULL,
-	    nng_msg_len(rep), nng_msg_body(rep));
-	nng_msg_free(rep);
+	Snapmark__CliReply *r = snapmark__cli_reply__unpack(NULL, rep_len, rep);
+	free(rep);
 	return r;
 }
 

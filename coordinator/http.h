@@ -14,14 +14,16 @@
 #define SM_COORD_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <nng/nng.h>
 
 struct coord_http;
 
-/* Answers one packed CliRequest with a packed CliReply (NULL: no memory).
- * Called on the loop's thread only. */
-typedef nng_msg *(*coord_http_cli_fn)(void *ctx, nng_msg *req);
+/* Answers one packed CliRequest: *reply is a malloc'd packed CliReply of
+ * *reply_len bytes (NULL: no memory). Called on the loop's thread only. */
+typedef void (*coord_http_cli_fn)(void *ctx, const uint8_t *req, size_t len,
+    uint8_t **reply, size_t *reply_len);
 
 /* coord_http_start listens on HOST:PORT (PORT 0: an ephemeral port) and
  * writes the server's URL ("http://HOST:PORT") into url. */

@@ -21,6 +21,13 @@
  *            report RUNNING or RESTORE_FAILED
  *   resume:  all RUNNING -> state RUNNING, the failure-to-resume time is
  *            logged and shown by `snapmark status`
+ *   finish:  the final checkpoint (or a stopping savepoint) committed ->
+ *            FINISHING until every task of the epoch reported PUBLISHED
+ *            for it, then FinishJob and FINISHED. A failure meanwhile ends
+ *            the epoch like any other; if the latest checkpoint is final,
+ *            the next epoch deploys every task publish-only (restore it,
+ *            sinks publish, confirm) - also after a coordinator restart -
+ *            so FINISHED always means the output is published.
  *
  * Restarts follow the job's [restart] strategy (Flink's fixed-delay and
  * exponential-delay): the deploy after a failure waits for the strategy's
@@ -738,15 +745,34 @@ recovery_all_workers_alive(const struct coord *c)
 	return 1;
 }
 
-static void
-recovery_finish_without_running(struct coord *c, uint64_t id)
+void
+coord_begin_finishing(struct coord *c, uint64_t id, int stop)
 {
+	c->state = COORD_FINISHING;
+	c->finishing_id = id;
+	c->finishing_stop = stop;
+	c->finishing_since_us = sm_now_us();
+	memset(c->task_published, 0, (size_t) c->job.n_tasks);
+	c->n_published = 0;
+	sm_info("job '%s' finishing: %s %" PRIu64 " committed; waiting for "
+	        "every task to confirm its output is published",
+	    c->job.name, stop ? "savepoint" : "final checkpoint", id);
+}
+
+/* Every task confirmed: only now is the job's output all published. */
+static void
+recovery_finished(struct coord *c)
+{
+	uint64_t id = c->finishing_id;
 	c->state = COORD_FINISHED;
-	c->restored_from = id;
-	sm_info("latest checkpoint %" PRIu64 " is the job's final one: the "
-	        "job has finished",
-	    id);
 	coord_broadcast_finish(c);
+	if (c->finishing_stop)
+		sm_info("job '%s' stopped with savepoint %" PRIu64,
+		    c->job.name, id);
+	else
+		sm_info("job '%s' finished: final checkpoint %" PRIu64
+		        " committed all output, published by all %d tasks",
+		    c->job.name, id, c->job.n_tasks);
 }
 
 static void
@@ -758,11 +784,10 @@ recovery_deploy(struct coord *c)
 		sm_error("job failed: %s", c->last_failure);
 		return;
 	}
-	if (rec != NULL && rec->has_final && rec->final) {
-		recovery_finish_without_running(c, rec->id);
-		snapmark__checkpoint_record__free_unpacked(rec, NULL);
-		return;
-	}
+	/* The latest checkpoint is the job's final one: nothing runs any
+	 * more, but every task restores it (sinks publish what it
+	 * pre-committed) and confirms before the job is FINISHED. */
+	int publish_only = rec != NULL && rec->has_final && rec->final;
 	uint64_t epoch;
 	int rv = coord_catalog_next_epoch(c->cat, &epoch);
 	if (rv != SM_OK) {
@@ -822,6 +847,8 @@ recovery_deploy(struct coord *c)
 		d.restores = restores;
 		d.has_heartbeat_ms = 1;
 		d.heartbeat_ms = (uint32_t) c->job.heartbeat_ms;
+		d.has_publish_only = publish_only;
+		d.publish_only = publish_only;
 		if (c->restored_from != 0) {
 			d.has_restore_checkpoint_id = 1;
 			d.restore_checkpoint_id = c->restored_from;
@@ -841,7 +868,12 @@ recovery_deploy(struct coord *c)
 		if (coord_send(c, w, &m) != SM_OK && undelivered == 0)
 			undelivered = w;
 	}
-	if (rec != NULL)
+	if (publish_only) {
+		sm_info("epoch %" PRIu64 ": deploying %d tasks to publish "
+		        "final checkpoint %" PRIu64 " (nothing runs)",
+		    epoch, c->job.n_tasks, rec->id);
+		coord_begin_finishing(c, rec->id, 0);
+	} else if (rec != NULL)
 		sm_info("epoch %" PRIu64 ": deploying %d tasks, restoring "
 		        "checkpoint %" PRIu64,
 		    epoch, c->job.n_tasks, rec->id);
@@ -873,6 +905,20 @@ done:
 void
 coord_recovery_tick(struct coord *c, uint64_t now_us)
 {
+	/* A confirmation that never comes (a lost message, a wedged task)
+	 * must not keep the job FINISHING for good: a new epoch publishes
+	 * again, which is idempotent. */
+	uint64_t limit = c->job.checkpoint.timeout_ms * 1000;
+	if (c->state == COORD_FINISHING && now_us > c->finishing_since_us &&
+	    now_us - c->finishing_since_us > limit) {
+		char why[160];
+		snprintf(why, sizeof(why),
+		    "%d of %d tasks confirmed publishing checkpoint %" PRIu64
+		    " within %" PRIu64 " ms",
+		    c->n_published, c->job.n_tasks, c->finishing_id,
+		    c->job.checkpoint.timeout_ms);
+		coord_fail_epoch(c, why);
+	}
 	if ((c->state == COORD_CREATED || c->state == COORD_RESTARTING) &&
 	    !c->deployed && now_us >= c->restart_due_us &&
 	    recovery_all_workers_alive(c))
@@ -896,7 +942,7 @@ coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev)
 			break;
 		c->task_running[ev->task] = 1;
 		if (++c->n_running < c->job.n_tasks ||
-		    c->state == COORD_RUNNING)
+		    c->state == COORD_RUNNING || c->state == COORD_FINISHING)
 			break;
 		if (c->state == COORD_RESTARTING) {
 			c->last_restore_us = sm_now_us() - c->failure_us;
@@ -913,6 +959,16 @@ coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev)
 		c->state = COORD_RUNNING;
 		c->last_trigger_us = sm_now_us();
 		c->running_since_us = c->last_trigger_us;
+		break;
+	case SNAPMARK__TASK_EVENT__KIND__PUBLISHED:
+		if (c->state != COORD_FINISHING || !ev->has_checkpoint_id ||
+		    ev->checkpoint_id != c->finishing_id ||
+		    c->task_published[ev->task])
+			break;
+		c->task_published[ev->task] = 1;
+		c->finishing_since_us = sm_now_us(); /* progress */
+		if (++c->n_published == c->job.n_tasks)
+			recovery_finished(c);
 		break;
 	case SNAPMARK__TASK_EVENT__KIND__DRAINED:
 		if (!c->task_drained[ev->task]) {

@@ -26,6 +26,10 @@
  * and the records are replayed.
  *
  * Output lines: "SUBTASK SEQ KEY VALUE" (records) or "KEY COUNT" (counts).
+ *
+ * SNAPMARK_DEBUG_PUBLISH_DELAY_MS (tests only) makes the sink wait that
+ * long before publishing a completed checkpoint's files, widening the
+ * window between a commit and its publication.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -61,6 +66,7 @@ struct sink {
 	size_t cap_pending;
 	char **pending;
 	uint64_t *pending_id;
+	uint64_t debug_publish_delay_ms; /* SNAPMARK_DEBUG_PUBLISH_DELAY_MS */
 	/* Tests only: SNAPMARK_DEBUG_SINK_DELAY_US=N sleeps N µs per batch of
 	 * records, a slow sink that back-pressures its upstream. */
 	uint64_t debug_delay_us;
@@ -95,9 +101,9 @@ sink_open(struct sm_op *op)
 	struct sink *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return SM_ENOMEM;
-	const char *delay = getenv("SNAPMARK_DEBUG_SINK_DELAY_US");
-	if (delay != NULL)
-		s->debug_delay_us = strtoull(delay, NULL, 10);
+	const char *slow = getenv("SNAPMARK_DEBUG_SINK_DELAY_US");
+	if (slow != NULL)
+		s->debug_delay_us = strtoull(slow, NULL, 10);
 	if (st->format[0] != '\0')
 		s->counts = strcmp(st->format, "counts") == 0;
 	else
@@ -110,6 +116,9 @@ sink_open(struct sm_op *op)
 	snprintf(s->staging_path, sizeof(s->staging_path),
 	    "%s/.staging-%d", s->out_dir, op->ctx.subtask);
 	s->staging = -1;
+	const char *delay = getenv("SNAPMARK_DEBUG_PUBLISH_DELAY_MS");
+	if (delay != NULL)
+		s->debug_publish_delay_ms = strtoull(delay, NULL, 10);
 	op->impl = s;
 	if (sink_mkdir(s->out_dir) != SM_OK ||
 	    sink_mkdir(s->pending_dir) != SM_OK)
@@ -313,6 +322,22 @@ sink_notify_complete(struct sm_op *op, uint64_t checkpoint_id)
 	struct sink *s = op->impl;
 	size_t kept = 0;
 	int rv = SM_OK, published = 0;
+	for (size_t i = 0; s->debug_publish_delay_ms > 0 && i < s->n_pending;
+	     i++) {
+		if (s->pending_id[i] > checkpoint_id)
+			continue;
+		sm_info("sink %d: publishing checkpoint %" PRIu64
+		        " in %" PRIu64 " ms (SNAPMARK_DEBUG_PUBLISH_DELAY_MS)",
+		    op->ctx.subtask, checkpoint_id, s->debug_publish_delay_ms);
+		struct timespec ts = {
+			.tv_sec = (time_t) (s->debug_publish_delay_ms / 1000),
+			.tv_nsec = (long) (s->debug_publish_delay_ms % 1000) *
+			    1000000L
+		};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		break;
+	}
 	for (size_t i = 0; i < s->n_pending; i++) {
 		if (s->pending_id[i] <= checkpoint_id && rv == SM_OK) {
 			rv = sink_publish(s, s->pending[i]);

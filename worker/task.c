@@ -53,6 +53,7 @@ enum task_cmd_kind { CMD_TRIGGER, CMD_COMPLETE, CMD_ABORT };
 struct task_cmd {
 	enum task_cmd_kind kind;
 	uint64_t id;
+	int confirm; /* CMD_COMPLETE: report PUBLISHED when done */
 	char *savepoint_dir;
 	size_t n_retained;
 	uint64_t *retained;
@@ -109,6 +110,7 @@ struct worker_task {
 	struct sm_align align;
 	struct task_emitter emitter;
 	int drained;
+	uint64_t publish_only_id;           /* see worker_task_config */
 	uint64_t debug_snapshot_delay_us;   /* SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS */
 
 	pthread_t thread;
@@ -469,9 +471,11 @@ worker_task_trigger(struct worker_task *t, uint64_t id,
 
 void
 worker_task_complete(struct worker_task *t, uint64_t id,
-    const uint64_t *retained, size_t n_retained)
+    const uint64_t *retained, size_t n_retained, int confirm)
 {
-	struct task_cmd c = { .kind = CMD_COMPLETE, .id = id };
+	struct task_cmd c = { .kind = CMD_COMPLETE,
+		.id = id,
+		.confirm = confirm };
 	if (n_retained > 0) {
 		c.retained = malloc(n_retained * sizeof(uint64_t));
 		if (c.retained != NULL) {
@@ -539,6 +543,10 @@ task_run_inbox(struct worker_task *t, int only_complete)
 			if (rv == SM_OK)
 				sm_snapwriter_prune(t->writer, c->id,
 				    c->retained, c->n_retained);
+			if (rv == SM_OK && c->confirm)
+				task_report(t,
+				    SNAPMARK__TASK_EVENT__KIND__PUBLISHED,
+				    c->id, NULL);
 			break;
 		case CMD_ABORT:
 			sm_align_abort(&t->align, c->id);
@@ -1024,6 +1032,28 @@ task_open_outputs(struct worker_task *t)
 	return SM_OK;
 }
 
+/* The job is finishing: the restore published the final checkpoint's
+ * output; confirm it, then wait for FinishJob (or a stop) without
+ * processing anything. */
+static void
+task_publish_only(struct worker_task *t)
+{
+	task_report(t, SNAPMARK__TASK_EVENT__KIND__PUBLISHED,
+	    t->publish_only_id, NULL);
+	sm_info("task %s: checkpoint %" PRIu64 " committed and published "
+	        "(epoch %" PRIu64 "); the job is finishing",
+	    t->name, t->publish_only_id, t->epoch);
+	while (!atomic_load(&t->stop)) {
+		struct pollfd p = { .fd = t->wake_fd, .events = POLLIN };
+		poll(&p, 1, 100);
+		/* Commands wait for task_free: a finishing task processes
+		 * nothing (non-sinks have no snapshot writer here). */
+		uint64_t junk;
+		ssize_t r = read(t->wake_fd, &junk, sizeof(junk));
+		(void) r;
+	}
+}
+
 static void *
 task_main(void *arg)
 {
@@ -1031,6 +1061,12 @@ task_main(void *arg)
 	char why[256];
 	atomic_store_explicit(&t->started_us, sm_now_us(),
 	    memory_order_relaxed);
+	/* Finishing: only an operator that commits on completion (a sink)
+	 * has anything to do; the others need not read their state. */
+	if (t->publish_only_id != 0 && t->op->ops->notify_complete == NULL) {
+		task_publish_only(t);
+		return NULL;
+	}
 	int rv = task_restore(t, why, sizeof(why));
 	if (rv != SM_OK) {
 		uint64_t id = t->restore != NULL && t->restore->n_handles > 0
@@ -1040,6 +1076,10 @@ task_main(void *arg)
 		    t->name, id, why);
 		task_report(t, SNAPMARK__TASK_EVENT__KIND__RESTORE_FAILED, id,
 		    why);
+		return NULL;
+	}
+	if (t->publish_only_id != 0) {
+		task_publish_only(t);
 		return NULL;
 	}
 	task_report(t, SNAPMARK__TASK_EVENT__KIND__RUNNING, 0, NULL);
@@ -1141,6 +1181,7 @@ worker_task_start(const struct worker_task_config *cfg,
 	t->task_prefix = cfg->task_prefix;
 	t->send = cfg->send;
 	t->send_ctx = cfg->send_ctx;
+	t->publish_only_id = cfg->publish_only_id;
 	t->emitter.base.emit = task_emit;
 	t->emitter.base.emit_many = task_emit_many;
 	t->emitter.t = t;

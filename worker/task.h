@@ -39,6 +39,10 @@ struct worker_task_config {
 	const Snapmark__TaskRestore *restore;  /* NULL: start fresh */
 	worker_send_fn send;
 	void *send_ctx;
+	/* Not 0: the job is finishing. A sink restores this (final)
+	 * checkpoint, publishing what it pre-committed; every task then
+	 * reports PUBLISHED and only waits to be stopped. */
+	uint64_t publish_only_id;
 };
 
 /* worker_task_start opens the task's store and starts its thread, which
@@ -49,8 +53,10 @@ int worker_task_start(const struct worker_task_config *cfg,
 /* Commands from the coordinator, queued for the task's thread. */
 void worker_task_trigger(struct worker_task *t, uint64_t checkpoint_id,
     const char *savepoint_dir);
+/* With confirm (the job's last checkpoint), the task reports PUBLISHED
+ * once it committed checkpoint_id. */
 void worker_task_complete(struct worker_task *t, uint64_t checkpoint_id,
-    const uint64_t *retained, size_t n_retained);
+    const uint64_t *retained, size_t n_retained, int confirm);
 void worker_task_abort(struct worker_task *t, uint64_t checkpoint_id);
 
 /* worker_task_stop stops the thread, closes channels and store, frees. */

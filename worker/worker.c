@@ -170,7 +170,11 @@ worker_deploy(struct worker *w, const Snapmark__Deploy *d)
 		struct worker_task_config cfg = { .job = &w->job, .task = task,
 			.epoch = d->epoch, .run_dir = w->run_dir,
 			.task_prefix = w->task_prefix, .restore = restore,
-			.send = worker_send, .send_ctx = w };
+			.send = worker_send, .send_ctx = w,
+			.publish_only_id = d->has_publish_only &&
+			        d->publish_only && d->has_restore_checkpoint_id
+			    ? d->restore_checkpoint_id
+			    : 0 };
 		int rv = worker_task_start(&cfg, &w->tasks[w->n_tasks]);
 		if (rv != SM_OK) {
 			worker_task_failed(w, d->epoch, (uint32_t) task,
@@ -179,10 +183,13 @@ worker_deploy(struct worker *w, const Snapmark__Deploy *d)
 		}
 		w->n_tasks++;
 	}
-	sm_info("epoch %" PRIu64 ": deployed %d task(s)%s", d->epoch,
+	sm_info("epoch %" PRIu64 ": deployed %d task(s)%s%s", d->epoch,
 	    w->n_tasks,
 	    d->has_restore_checkpoint_id
 	        ? ", restoring from a checkpoint"
+	        : "",
+	    d->has_publish_only && d->publish_only
+	        ? " to publish its output (the job is finishing)"
 	        : "");
 	return;
 oom:
@@ -217,7 +224,8 @@ worker_handle(struct worker *w, const Snapmark__Control *c)
 		for (int i = 0; i < w->n_tasks; i++)
 			worker_task_complete(w->tasks[i],
 			    c->complete->checkpoint_id, c->complete->retained,
-			    c->complete->n_retained);
+			    c->complete->n_retained,
+			    c->complete->has_confirm && c->complete->confirm);
 		break;
 	case SNAPMARK__CONTROL__BODY_ABORT:
 		if (c->abort->epoch != w->epoch)

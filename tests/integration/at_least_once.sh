@@ -71,7 +71,7 @@ query() {
 		fail "sanitizer report from snapmark status (exit $rc)"
 	fi
 	if ((rc != 0)); then
-		[[ $err == *"did not answer"* ]] && return 0
+		[[ $err == *"did not answer"* || $err == *"is not running"* ]] && return 0
 		printf '%s\n' "$err"
 		fail "snapmark status failed (exit $rc)"
 	fi

@@ -202,7 +202,7 @@ query() {
 	ST=down PEND=- RESTARTS=-
 	cli_checked --timeout 2000 status
 	if ((CLI_RC != 0)); then
-		[[ $CLI_ERR == *"did not answer"* ]] && return 0
+		[[ $CLI_ERR == *"did not answer"* || $CLI_ERR == *"is not running"* ]] && return 0
 		printf '%s\n' "$CLI_ERR"
 		fail "snapmark status failed (exit $CLI_RC)"
 	fi

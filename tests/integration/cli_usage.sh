@@ -181,15 +181,37 @@ run --run-dir /nonexistent status
 expect_rc 1
 expect_err "snapmark: no run directory /nonexistent (start a cluster with scripts/cluster up, or pass --run-dir)"
 
-check "a run directory with no coordinator: exit 1 after the timeout"
+check "a run directory with no coordinator: exit 1 at once, saying so"
 EMPTY=$WORK/empty
 mkdir "$EMPTY"
+start=$(date +%s%N)
+run --run-dir "$EMPTY" --timeout 5000 status
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+expect_rc 1
+expect_err "snapmark: coordinator is not running: $EMPTY/cli.ipc does not exist"
+[ "$elapsed_ms" -lt 3000 ] || fail "it took $elapsed_ms ms (want at once)"
+
+check "a coordinator pid that is alive but no socket yet: exit 1 after the timeout"
+# A stand-in for a starting coordinator: alive, "--run-dir EMPTY" on its
+# command line (how the CLI tells it from a recycled pid).
+mkdir -p "$EMPTY/pids"
+bash -c 'sleep 60; :' starting --run-dir "$EMPTY" &
+FAKE=$!
+echo "$FAKE" >"$EMPTY/pids/coordinator.pid"
 start=$(date +%s%N)
 run --run-dir "$EMPTY" --timeout 300 status
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 expect_rc 1
-expect_err "snapmark: coordinator at ipc://$EMPTY/cli.ipc did not answer within 300 ms"
+expect_err "snapmark: coordinator at ipc://$EMPTY/cli.ipc did not answer within 300 ms (pid $FAKE is running but has not created its socket)"
 [ "$elapsed_ms" -lt 3000 ] || fail "--timeout 300 took $elapsed_ms ms"
+check "a pid file naming a process that is not this run dir's coordinator: not running, at once"
+echo $$ >"$EMPTY/pids/coordinator.pid"
+run --run-dir "$EMPTY" --timeout 5000 status
+expect_rc 1
+expect_err "snapmark: coordinator is not running: $EMPTY/cli.ipc does not exist; its pid $$ is gone"
+kill "$FAKE"
+wait "$FAKE" 2>/dev/null || true
+rm -r "$EMPTY/pids"
 
 check "a run directory too long for an ipc socket: exit 1 saying so"
 LONG=$WORK/$(printf 'd%.0s' $(seq 1 100))

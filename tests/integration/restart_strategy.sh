@@ -52,7 +52,7 @@ import re, sys
 from datetime import datetime
 
 def ts(line):
-    return datetime.strptime(line.split()[0], "%Y-%m-%dT%H:%M:%S.%f")
+    return datetime.strptime(line.split()[0].rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f")
 
 failed, deployed = {}, {}
 for line in open(sys.argv[1]):

@@ -78,7 +78,8 @@ rescale() { # rescale FROM_JOB TO_JOB TO_WORKERS LABEL
 	out="$(cli savepoint --stop --dir "$TEST_TMP/sp-$label")"
 	echo "$out"
 	[[ $out == savepoint*completed* ]] || fail "stop with savepoint failed: $out"
-	cli status | grep -qx 'state: FINISHED' || fail "job did not stop"
+	# FINISHING until every task confirmed the savepoint's output published
+	wait_for 20 state_is FINISHED
 	cluster down >/dev/null
 
 	use_run "run-$label-after"
