@@ -296,11 +296,13 @@ cli_join(char *const *items, size_t n, const char *sep)
 static int
 cli_text_stage_records(const JobStatus *st)
 {
-	struct cli_table t = { .ncols = 5 };
+	struct cli_table t = { .ncols = 6 };
 	struct stage_sum {
 		char name[128];
 		uint64_t in, out;
 		double in_s, out_s;
+		double busy, idle, bp; /* sums of the tasks' ratios */
+		int n_ratios;
 	} *sums = calloc(st->n_task_metrics + 1, sizeof(*sums));
 	size_t n = 0;
 	if (sums == NULL)
@@ -323,17 +325,31 @@ cli_text_stage_records(const JobStatus *st)
 		sums[k].out += m->records_out;
 		sums[k].in_s += m->records_in_per_s;
 		sums[k].out_s += m->records_out_per_s;
+		if (m->has_busy_ratio) {
+			sums[k].busy += m->busy_ratio;
+			sums[k].idle += m->idle_ratio;
+			sums[k].bp += m->backpressured_ratio;
+			sums[k].n_ratios++;
+		}
 	}
 	putchar('\n');
 	cli_table_row(&t,
 	    (const char *[]) { "STAGE", "RECORDS IN", "RECORDS OUT", "IN/S",
-	        "OUT/S" });
+	        "OUT/S", "BUSY/IDLE/BP%" });
 	for (size_t k = 0; k < n; k++) {
 		cli_table_take(&t, cli_fmt("%s", sums[k].name));
 		cli_table_take(&t, cli_fmt("%" PRIu64, sums[k].in));
 		cli_table_take(&t, cli_fmt("%" PRIu64, sums[k].out));
 		cli_table_take(&t, cli_fmt("%.0f", sums[k].in_s));
 		cli_table_take(&t, cli_fmt("%.0f", sums[k].out_s));
+		/* the stage's mean shares of the last heartbeat interval */
+		int nr = sums[k].n_ratios;
+		if (nr > 0)
+			cli_table_take(&t,
+			    cli_fmt("%.0f/%.0f/%.0f", 100 * sums[k].busy / nr,
+			        100 * sums[k].idle / nr, 100 * sums[k].bp / nr));
+		else
+			cli_table_take(&t, cli_fmt("-"));
 	}
 	free(sums);
 	int rv = cli_table_print(&t);
@@ -371,6 +387,11 @@ cli_text_status(const JobStatus *st)
 	if (st->has_last_restore_us)
 		printf("last restore took: %s\n",
 		    cli_text_ms(buf, sizeof(buf), st->last_restore_us));
+	if (st->http_url != NULL) {
+		fputs("http: ", stdout);
+		cli_puts_clean(st->http_url);
+		putchar('\n');
+	}
 	fputs("pending checkpoints:", stdout);
 	for (size_t i = 0; i < st->n_pending; i++)
 		printf(" %" PRIu64, st->pending[i]);

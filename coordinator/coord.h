@@ -67,6 +67,11 @@ struct coord_metrics {
 	uint64_t at_us; /* the worker's wall clock */
 	double in_per_s, out_per_s;
 	int has_rate;
+	/* back-pressure: cumulative µs and the shares between the last two
+	 * samples (docs/OBSERVABILITY.md) */
+	uint64_t busy_us, idle_us, bp_us;
+	double busy_ratio, idle_ratio, bp_ratio;
+	int has_ratio;
 };
 
 #define COORD_MAX_PENDING 16
@@ -126,6 +131,9 @@ struct coord {
 	/* A failed final checkpoint is triggered again from then on. */
 	uint64_t final_retry_us;
 	char savepoint_error[400]; /* why coord_trigger refused a target */
+	/* the HTTP server (http.h), if on, and its URL */
+	struct coord_http *http;
+	char http_url[320];
 
 	/* FINISHING: the final checkpoint (or the stopping savepoint) whose
 	 * publication every task of the epoch must confirm before FINISHED. */

@@ -63,6 +63,7 @@
 #include "clock.h"
 #include "control.h"
 #include "coord.h"
+#include "http.h"
 #include "error.h"
 #include "explain.h"
 #include "log.h"
@@ -332,6 +333,24 @@ coord_on_heartbeat(struct coord *c, struct coord_worker *w,
 			x->has_rate = 1;
 		} else if (x->epoch != c->epoch) {
 			x->has_rate = 0;
+			x->has_ratio = 0;
+		}
+		if (m->has_busy_us && m->has_idle_us && m->has_backpressured_us) {
+			uint64_t db = m->busy_us - x->busy_us;
+			uint64_t di = m->idle_us - x->idle_us;
+			uint64_t dp = m->backpressured_us - x->bp_us;
+			uint64_t all = db + di + dp;
+			if (x->epoch == c->epoch && m->busy_us >= x->busy_us &&
+			    m->idle_us >= x->idle_us &&
+			    m->backpressured_us >= x->bp_us && all > 0) {
+				x->busy_ratio = (double) db / (double) all;
+				x->idle_ratio = (double) di / (double) all;
+				x->bp_ratio = (double) dp / (double) all;
+				x->has_ratio = 1;
+			}
+			x->busy_us = m->busy_us;
+			x->idle_us = m->idle_us;
+			x->bp_us = m->backpressured_us;
 		}
 		x->epoch = c->epoch;
 		x->in = m->records_in;
@@ -552,6 +571,15 @@ coord_cli_metrics(struct coord *c, Snapmark__JobStatus *st,
 		    x->has_rate;
 		m->records_in_per_s = x->in_per_s;
 		m->records_out_per_s = x->out_per_s;
+		m->has_busy_us = m->has_idle_us = m->has_backpressured_us = 1;
+		m->busy_us = x->busy_us;
+		m->idle_us = x->idle_us;
+		m->backpressured_us = x->bp_us;
+		m->has_busy_ratio = m->has_idle_ratio =
+		    m->has_backpressured_ratio = x->has_ratio;
+		m->busy_ratio = x->busy_ratio;
+		m->idle_ratio = x->idle_ratio;
+		m->backpressured_ratio = x->bp_ratio;
 		tmp[n++] = m;
 	}
 	st->n_task_metrics = n;
@@ -589,6 +617,8 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 		st->last_failure = c->last_failure;
 	st->has_last_restore_us = c->last_restore_us != 0;
 	st->last_restore_us = c->last_restore_us;
+	if (c->http_url[0] != '\0')
+		st->http_url = c->http_url;
 	for (int i = 0; i < c->n_workers; i++) {
 		snapmark__worker_status__init(&ws[i]);
 		ws[i].worker_id = (uint32_t) i + 1;
@@ -614,7 +644,7 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 /*
  * coord_cli_answer answers one CliRequest body: *out is a malloc'd packed
  * CliReply of *out_len bytes (NULL if memory ran out). Both CLI endpoints
- * (cli_server.c, the raw rep0 socket) use it.
+ * (cli_server.c, the raw rep0 socket) and the HTTP server (http.c) use it.
  */
 static void
 coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
@@ -868,6 +898,12 @@ coord_usage(FILE *f)
 	    "ipc://DIR/coordinator\n"
 	    "  --cli URL      address for the snapmark CLI (default "
 	    "ipc://DIR/cli.ipc)\n"
+	    "  --http ADDR:PORT\n"
+	    "                 serve metrics, the REST API and the dashboard "
+	    "over HTTP\n"
+	    "                 (PORT 0: any free port; default: [job] "
+	    "http_port on\n"
+	    "                 127.0.0.1, else no HTTP server)\n"
 	    "  --restore-from SAVEPOINT\n"
 	    "                 start the job from a savepoint directory (keyed "
 	    "stages may\n"
@@ -883,6 +919,7 @@ struct coord_args {
 	int workers;
 	char listen[600];
 	char cli[600];
+	const char *http; /* --http ADDR:PORT */
 };
 
 static int
@@ -895,6 +932,7 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "cli", required_argument, NULL, 'c' },
 		{ "restore-from", required_argument, NULL, 's' },
+		{ "http", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -932,6 +970,9 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 			break;
 		case 's':
 			a->restore_from = optarg;
+			break;
+		case 'H':
+			a->http = optarg;
 			break;
 		case 'h':
 			coord_usage(stdout);
@@ -1207,6 +1248,19 @@ coord_setup(struct coord *c, const struct coord_args *a)
 		    nng_strerror(nrv));
 		return 1;
 	}
+	/* HTTP: --http, else [job] http_port on loopback, else none. */
+	char http_addr[320] = "";
+	if (a->http != NULL)
+		snprintf(http_addr, sizeof(http_addr), "%s", a->http);
+	else if (c->job.http_port >= 0)
+		snprintf(http_addr, sizeof(http_addr), "127.0.0.1:%d",
+		    c->job.http_port);
+	if (http_addr[0] != '\0') {
+		if (coord_http_start(http_addr, &c->http, c->http_url,
+		        sizeof(c->http_url)) != SM_OK)
+			return 1;
+		sm_info("http: dashboard and metrics at %s", c->http_url);
+	}
 	sm_info("coordinator (pid %d) for job '%s': %d tasks over %d "
 	        "workers; workers at %s, CLI at %s; latest completed "
 	        "checkpoint: %" PRIu64,
@@ -1264,6 +1318,13 @@ coord_loop(struct coord *c)
 			close(ep);
 		return;
 	}
+	if (ok && c->http != NULL) {
+		struct epoll_event e = { .events = EPOLLIN,
+			.data.u32 = UINT32_MAX };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, coord_http_wake_fd(c->http),
+		        &e) != 0)
+			sm_warn("http: epoll: %s", strerror(errno));
+	}
 	coord_epoll_fd = ep;
 	uint64_t wait_us = 0, cli_next_us = 0;
 	while (!coord_terminate) {
@@ -1278,11 +1339,12 @@ coord_loop(struct coord *c)
 		int cli_ready = 0;
 		for (int k = 0; k < n; k++) {
 			uint32_t tag = ev[k].data.u32;
-			if (tag >= 2)
+			if (tag >= 2 && tag != UINT32_MAX)
 				coord_serve_worker(c, &c->workers[tag - 2]);
 			else if (tag == 0)
 				cli_ready = 1;
 		}
+		coord_http_serve(c->http, coord_cli_answer, c);
 		uint64_t now = sm_now_us();
 		/* The CLI when it has something, and every 100 ms for its
 		 * connections' deadlines. */
@@ -1305,6 +1367,8 @@ static void *
 coord_closer(void *arg)
 {
 	struct coord *c = arg;
+	coord_http_stop(c->http);
+	c->http = NULL;
 	for (int i = 0; c->workers != NULL && i < c->n_workers; i++)
 		if (c->workers[i].id != 0)
 			nng_close(c->workers[i].sock);

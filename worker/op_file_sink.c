@@ -101,6 +101,9 @@ sink_open(struct sm_op *op)
 	struct sink *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return SM_ENOMEM;
+	const char *slow = getenv("SNAPMARK_DEBUG_SINK_DELAY_US");
+	if (slow != NULL)
+		s->debug_delay_us = strtoull(slow, NULL, 10);
 	if (st->format[0] != '\0')
 		s->counts = strcmp(st->format, "counts") == 0;
 	else

@@ -132,6 +132,12 @@ struct worker_task {
 	/* Written by the task's thread only, read by the worker's heartbeat:
 	 * relaxed loads and stores, no locked instruction per record. */
 	_Atomic uint64_t records_in, records_out;
+	/* Back-pressure accounting (one clock read around each poll and each
+	 * frame send, never per record): time the thread waited for input
+	 * and for a full output channel, in µs of the monotonic clock, since
+	 * started_us. Same relaxed single-writer discipline. */
+	_Atomic uint64_t idle_us, backpressured_us;
+	_Atomic uint64_t started_us;
 	int wake_fd;
 	pthread_mutex_t lock;
 	struct task_cmd *cmds;
@@ -215,6 +221,22 @@ worker_decline_err(worker_send_fn send, void *ctx, uint64_t epoch, uint64_t id,
 
 /* ------------------------------------------------------------- outputs */
 
+static void task_count(_Atomic uint64_t *counter, uint64_t n);
+
+/* Send one frame; when the channel does not take it at once (the
+ * receiver's buffers are full), the time until it does is back-pressure. */
+static int
+task_send(struct worker_task *t, struct sm_channel *ch, nng_msg *msg)
+{
+	int rv0 = sm_channel_try_send(ch, msg);
+	if (rv0 != SM_EAGAIN)
+		return rv0;
+	uint64_t t0 = sm_now_us();
+	int rv = sm_channel_send(ch, msg, &t->stop);
+	task_count(&t->backpressured_us, sm_now_us() - t0);
+	return rv;
+}
+
 static int
 task_flush(struct worker_task *t, struct task_output *o)
 {
@@ -225,7 +247,7 @@ task_flush(struct worker_task *t, struct task_output *o)
 	    sm_channel_index(o->ch), o->batch, &msg);
 	if (rv != SM_OK)
 		return rv;
-	rv = sm_channel_send(o->ch, msg, &t->stop);
+	rv = task_send(t, o->ch, msg);
 	if (rv != SM_OK)
 		nng_msg_free(msg);
 	return rv;
@@ -279,8 +301,7 @@ task_send_marker(struct worker_task *t, Snapmark__Frame__Kind kind,
 		          sm_channel_index(o->ch), id, savepoint_dir, &msg)
 		    : sm_frame_marker(t->epoch, sm_channel_next_seq(o->ch),
 		          sm_channel_index(o->ch), kind, id, &msg);
-		if (rv == SM_OK && (rv = sm_channel_send(o->ch, msg,
-		                        &t->stop)) != SM_OK)
+		if (rv == SM_OK && (rv = task_send(t, o->ch, msg)) != SM_OK)
 			nng_msg_free(msg);
 	}
 	return rv;
@@ -737,7 +758,9 @@ task_wait(struct worker_task *t, int timeout_ms)
 		fds[n].fd = sm_channel_fd(t->in[i].ch);
 		fds[n++].events = POLLIN;
 	}
+	uint64_t t0 = sm_now_us();
 	int rv = poll(fds, (nfds_t) n, timeout_ms);
+	task_count(&t->idle_us, sm_now_us() - t0);
 	return rv > 0 && (fds[0].revents & POLLIN);
 }
 
@@ -1106,6 +1129,8 @@ task_main(void *arg)
 {
 	struct worker_task *t = arg;
 	char why[256];
+	atomic_store_explicit(&t->started_us, sm_now_us(),
+	    memory_order_relaxed);
 	/* Finishing: only an operator that commits on completion (a sink)
 	 * has anything to do; the others need not read their state. */
 	if (t->publish_only_id != 0 && t->op->ops->notify_complete == NULL) {
@@ -1302,4 +1327,20 @@ worker_task_records(const struct worker_task *t, uint64_t *in, uint64_t *out)
 {
 	*in = atomic_load_explicit(&t->records_in, memory_order_relaxed);
 	*out = atomic_load_explicit(&t->records_out, memory_order_relaxed);
+}
+
+void
+worker_task_times(const struct worker_task *t, uint64_t *busy_us,
+    uint64_t *idle_us, uint64_t *backpressured_us)
+{
+	uint64_t start = atomic_load_explicit(&t->started_us,
+	    memory_order_relaxed);
+	uint64_t idle = atomic_load_explicit(&t->idle_us,
+	    memory_order_relaxed);
+	uint64_t bp = atomic_load_explicit(&t->backpressured_us,
+	    memory_order_relaxed);
+	uint64_t all = start != 0 ? sm_now_us() - start : 0;
+	*idle_us = idle;
+	*backpressured_us = bp;
+	*busy_us = all > idle + bp ? all - idle - bp : 0;
 }

@@ -294,6 +294,10 @@ worker_heartbeat(struct worker *w)
 			m[i].task = (uint32_t) worker_task_index(w->tasks[i]);
 			worker_task_records(w->tasks[i], &m[i].records_in,
 			    &m[i].records_out);
+			worker_task_times(w->tasks[i], &m[i].busy_us,
+			    &m[i].idle_us, &m[i].backpressured_us);
+			m[i].has_busy_us = m[i].has_idle_us =
+			    m[i].has_backpressured_us = 1;
 			m[i].sampled_us = wall;
 			mp[i] = &m[i];
 		}
