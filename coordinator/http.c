@@ -238,11 +238,26 @@ route_checkpoint(struct http_route_ctx *r)
 		snapmark__cli_reply__free_unpacked(rep, NULL);
 }
 
+/* as `snapmark --json explain ID`: the checkpoint's critical path */
 static void
 route_explain(struct http_route_ctx *r)
 {
-	http_json_error(r->aio, 404,
-	    "explain is not available in this version");
+	Snapmark__CliReply *rep = http_ask(r->fn, r->ctx,
+	    SNAPMARK__CLI_REQUEST__COMMAND__EXPLAIN, r->id, 1);
+	if (rep == NULL) {
+		http_json_error(r->aio, 500, "no reply");
+	} else if (!rep->ok || rep->explanation == NULL) {
+		http_json_error(r->aio, 404,
+		    rep->error != NULL ? rep->error : "no such checkpoint");
+	} else {
+		struct sm_json j;
+		sm_json_init(&j);
+		sm_json_message(&j, &rep->explanation->base, NULL);
+		http_json_doc(r->aio, &j);
+		sm_json_fini(&j);
+	}
+	if (rep != NULL)
+		snapmark__cli_reply__free_unpacked(rep, NULL);
 }
 
 /* ------------------------------------------------------- /metrics */

@@ -5,8 +5,9 @@
 #   - /api/checkpoints lists what `snapmark --json checkpoints` lists: the
 #     completed checkpoints both show are equal, field by field;
 #   - /api/checkpoints/ID equals `snapmark --json show ID` (with its tasks);
-#   - an unknown id is a 404 with a JSON error, and so is the explain of a
-#     checkpoint (not available yet), a trailing slash is the same path.
+#   - /api/checkpoints/ID/explain equals `snapmark --json explain ID`;
+#   - an unknown id is a 404 with a JSON error (its explain too), a
+#     trailing slash is the same path.
 source "$(dirname "$0")/lib.sh"
 
 JOB="$TEST_TMP/rest.ini"
@@ -86,7 +87,20 @@ if len(b.get("tasks", [])) != 2:
     sys.exit("no per-task stats: %r" % b)
 PY
 
-say "unknown ids and the explain are 404 with a JSON error"
+say "/api/checkpoints/$id/explain mirrors explain $id"
+cli --json explain "$id" >"$TEST_TMP/cli-explain.json"
+get "/api/checkpoints/$id/explain" >"$TEST_TMP/api-explain.json" ||
+	fail "GET /api/checkpoints/$id/explain failed"
+python3 - "$TEST_TMP/cli-explain.json" "$TEST_TMP/api-explain.json" <<'PY' || fail "/api/checkpoints/$id/explain differs"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+if a != b:
+    sys.exit("cli %r\napi %r" % (a, b))
+if b.get("status") != "COMPLETED" or not b.get("path"):
+    sys.exit("no critical path in %r" % b)
+PY
+
+say "unknown ids and their explain are 404 with a JSON error"
 expect_404() {
 	local rc=0 err
 	err="$(get "$1" 2>&1 >/dev/null)" || rc=$?
@@ -96,7 +110,7 @@ expect_404() {
 		fail "GET $1: the 404 body is not a JSON error: $err"
 }
 expect_404 /api/checkpoints/987654321
-expect_404 "/api/checkpoints/$id/explain"
+expect_404 /api/checkpoints/987654321/explain
 expect_404 /api/nothing
 expect_404 /api/checkpoints/abc
 say "PASS"
