@@ -387,6 +387,10 @@ metrics_render(struct prom *p, const Snapmark__JobStatus *st,
 		{0}, 0, 0 };
 	struct prom_hist align = { align_le,
 		sizeof(align_le) / sizeof(double), {0}, 0, 0 };
+	/* start delay: a barrier's send upstream to its dequeue here, per
+	 * input channel (both on the coordinator's clock in the record) */
+	struct prom_hist start = { align_le,
+		sizeof(align_le) / sizeof(double), {0}, 0, 0 };
 	uint64_t by_status[3] = { 0, 0, 0 };
 	const Snapmark__CheckpointRecord *last = NULL;
 
@@ -402,8 +406,20 @@ metrics_render(struct prom *p, const Snapmark__JobStatus *st,
 			hist_add(&dur, (double) r->duration_us / 1e6);
 		if (r->has_bytes)
 			hist_add(&size, (double) r->bytes);
-		for (size_t k = 0; k < r->n_tasks; k++)
-			hist_add(&align, (double) r->tasks[k]->align_us / 1e6);
+		for (size_t k = 0; k < r->n_tasks; k++) {
+			const Snapmark__TaskCheckpointStats *t = r->tasks[k];
+			hist_add(&align, (double) t->align_us / 1e6);
+			for (size_t a = 0; a < t->n_arrivals; a++) {
+				const Snapmark__BarrierArrival *b =
+				    t->arrivals[a];
+				if (b->has_sent_us && b->has_received_us &&
+				    b->received_us >= b->sent_us)
+					hist_add(&start,
+					    (double) (b->received_us -
+					        b->sent_us) /
+					        1e6);
+			}
+		}
 	}
 
 	prom_head(p, "snapmark_info", "gauge",
@@ -455,6 +471,10 @@ metrics_render(struct prom *p, const Snapmark__JobStatus *st,
 	prom_head(p, "snapmark_checkpoint_alignment_seconds", "histogram",
 	    "Barrier alignment per task of the listed completed checkpoints.");
 	hist_print(p, "snapmark_checkpoint_alignment_seconds", &align);
+	prom_head(p, "snapmark_checkpoint_start_delay_seconds", "histogram",
+	    "Per input channel of the listed completed checkpoints: barrier "
+	    "sent upstream to dequeued here (its wait behind data).");
+	hist_print(p, "snapmark_checkpoint_start_delay_seconds", &start);
 	if (last != NULL) {
 		prom_head(p, "snapmark_checkpoint_last_duration_seconds",
 		    "gauge", "Duration of the latest completed checkpoint.");

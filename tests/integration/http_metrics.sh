@@ -135,8 +135,14 @@ check("duration sum", round(one("snapmark_checkpoint_duration_seconds_sum"), 6),
       round(sum(r["duration_us"] for r in done) / 1e6, 6))
 check("size count", one("snapmark_checkpoint_size_bytes_count"), len(done))
 for name in ("snapmark_checkpoint_duration_seconds", "snapmark_checkpoint_size_bytes",
-             "snapmark_checkpoint_alignment_seconds"):
+             "snapmark_checkpoint_alignment_seconds",
+             "snapmark_checkpoint_start_delay_seconds"):
     check("type of " + name, types.get(name), "histogram")
+# every completed checkpoint has a barrier on each input channel of relay
+# and sink: at least two start delays per checkpoint
+if not one("snapmark_checkpoint_start_delay_seconds_count") >= 2 * len(done):
+    errs.append("start delays: %r for %d completed checkpoints" %
+                (one("snapmark_checkpoint_start_delay_seconds_count"), len(done)))
 check("type of records", types.get("snapmark_task_records_out_total"), "counter")
 ma = {t["task_name"]: t for t in sa["task_metrics"]}
 mb = {t["task_name"]: t for t in sb["task_metrics"]}
