@@ -201,6 +201,19 @@ sm_channel_next_seq(struct sm_channel *ch)
 }
 
 int
+sm_channel_try_send(struct sm_channel *ch, nng_msg *msg)
+{
+	if (atomic_load(&ch->broken))
+		return SM_ECLOSED;
+	int rv = nng_sendmsg(ch->sock, msg, NNG_FLAG_NONBLOCK);
+	if (rv == 0)
+		return SM_OK;
+	if (rv == NNG_EAGAIN)
+		return SM_EAGAIN;
+	return rv == NNG_ECLOSED ? SM_ECLOSED : SM_ENET;
+}
+
+int
 sm_channel_send(struct sm_channel *ch, nng_msg *msg, const atomic_int *stop)
 {
 	for (;;) {

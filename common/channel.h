@@ -60,6 +60,11 @@ int sm_channel_wait_closed(uint64_t timeout_us);
 int sm_channel_send(struct sm_channel *ch, nng_msg *msg,
     const atomic_int *stop);
 
+/* sm_channel_try_send sends msg only if the channel takes it at once:
+ * SM_OK (msg is consumed), SM_EAGAIN (its buffers are full; msg is still
+ * the caller's) or an error. */
+int sm_channel_try_send(struct sm_channel *ch, nng_msg *msg);
+
 /* sm_channel_next_seq returns (and advances) the sender's frame counter. */
 uint64_t sm_channel_next_seq(struct sm_channel *ch);
 

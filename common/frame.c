@@ -3,6 +3,7 @@
  */
 #include "frame.h"
 
+#include "clock.h"
 #include "error.h"
 
 static int
@@ -65,6 +66,8 @@ sm_frame_barrier(uint64_t epoch, uint64_t seq, uint32_t channel,
 	f.has_checkpoint_id = 1;
 	f.checkpoint_id = checkpoint_id;
 	f.savepoint_dir = (char *) savepoint_dir;
+	f.has_sent_us = 1;
+	f.sent_us = sm_wall_us();
 	return frame_pack(&f, out);
 }
 

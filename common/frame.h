@@ -66,7 +66,7 @@ int sm_frame_marker(uint64_t epoch, uint64_t seq, uint32_t channel,
 
 /* sm_frame_barrier packs barrier `checkpoint_id`; savepoint_dir (NULL for
  * a checkpoint) travels with it to every task, like Flink's checkpoint
- * options. */
+ * options. The frame carries the wall clock of its making (sent_us). */
 int sm_frame_barrier(uint64_t epoch, uint64_t seq, uint32_t channel,
     uint64_t checkpoint_id, const char *savepoint_dir, nng_msg **out);
 

@@ -89,6 +89,8 @@ static const struct jf_key jf_keys[] = {
 	    JF_JOB_FIELD(heartbeat_ms) },
 	{ "heartbeat_timeout_ms", JF_JOB, -1, JF_U64, 1, JF_MS_MAX,
 	    JF_JOB_FIELD(heartbeat_timeout_ms) },
+	{ "http_port", JF_JOB, -1, JF_INT, 0, 65535,
+	    JF_JOB_FIELD(http_port) },
 	{ "interval_ms", JF_CHECKPOINT, -1, JF_U64, 0, JF_MS_MAX,
 	    JF_CKPT_FIELD(interval_ms) },
 	{ "timeout_ms", JF_CHECKPOINT, -1, JF_U64, 1, JF_MS_MAX,
@@ -956,6 +958,7 @@ sm_job_parse(const char *text, const char *origin, struct sm_job *job,
 	p.cursor = text;
 	p.job.heartbeat_ms = 500;
 	p.job.heartbeat_timeout_ms = 3000;
+	p.job.http_port = -1;
 	p.job.checkpoint.interval_ms = 1000;
 	p.job.checkpoint.timeout_ms = 10000;
 	p.job.checkpoint.min_pause_ms = 0;

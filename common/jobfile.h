@@ -112,6 +112,8 @@ struct sm_job {
 	uint64_t heartbeat_ms;          /* worker heartbeat period */
 	uint64_t heartbeat_timeout_ms;  /* silence after which a worker is dead */
 	struct sm_job_restart restart;
+	int http_port; /* coordinator's HTTP server on 127.0.0.1; -1: none,
+	                  0: any free port */
 };
 
 /* One directed channel, derived from the stages. */

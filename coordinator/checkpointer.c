@@ -99,6 +99,7 @@ coord_trigger(struct coord *c, int manual, int final,
 	if (rv != SM_OK)
 		return rv;
 	p->trigger_wall_ms = sm_wall_ms();
+	p->trigger_sent_us = sm_wall_us();
 	p->manual = manual;
 	p->final = final;
 	p->stop = stop;
@@ -186,10 +187,23 @@ checkpoint_record(struct coord *c, struct coord_pending *p,
     Snapmark__CheckpointRecord__Status status, const char *reason)
 {
 	Snapmark__CheckpointRecord *r;
+	/* A failed one names who did not acknowledge, and what each was
+	 * last seen doing, for `snapmark explain` later. */
+	if (status == SNAPMARK__CHECKPOINT_RECORD__STATUS__FAILED &&
+	    p->missing == NULL &&
+	    (p->missing = calloc((size_t) p->n_tasks, sizeof(*p->missing))) !=
+	        NULL)
+		for (int i = 0; i < p->n_tasks; i++)
+			if (!p->acks[i].acked &&
+			    coord_explain_missing(c, i,
+			        &p->missing[p->n_missing]) == SM_OK)
+				p->n_missing++;
 	int rv = coord_pending_record(p, status, reason, sm_now_us(),
 	    c->task_names, &r);
 	if (rv != SM_OK)
 		return rv;
+	r->has_end_us = 1;
+	r->end_us = sm_wall_us();
 	/* A savepoint is complete once its self-contained metadata is on
 	 * disk beside the task snapshots. */
 	if (p->savepoint_dir != NULL &&
@@ -371,6 +385,23 @@ coord_on_ack(struct coord *c, const Snapmark__Ack *ack)
 		return;
 	}
 	int rv = coord_pending_ack(p, ack, sm_now_us());
+	if (rv == SM_OK) {
+		/* Its timeline, on this process's clock: every worker's
+		 * latest offset estimate applies to its own tasks' stamps. */
+		int64_t *off = calloc((size_t) c->job.n_tasks, sizeof(*off));
+		int wid = c->task_worker[ack->task];
+		if (off != NULL) {
+			for (int k = 0; k < c->job.n_tasks; k++) {
+				int w = c->task_worker[k];
+				if (w >= 1 && w <= c->n_workers)
+					off[k] =
+					    c->workers[w - 1].clock_offset_us;
+			}
+			coord_pending_timeline(p, ack, off, sm_wall_us(),
+			    (uint32_t) wid);
+		}
+		free(off);
+	}
 	if (rv == SM_EINVAL)
 		sm_warn("ignoring an invalid ack of checkpoint %" PRIu64
 		        " (task %u)",
@@ -411,6 +442,66 @@ coord_on_decline(struct coord *c, const Snapmark__Decline *d)
 	snprintf(why, sizeof(why), "task %s declined: %s",
 	    c->task_names[d->task], d->reason);
 	checkpoint_failed_err(c, p, why, d->has_error ? (int) d->error : 0);
+}
+
+int
+coord_explain_missing(struct coord *c, int task, Snapmark__ExplainTask **out)
+{
+	Snapmark__ExplainTask *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return SM_ENOMEM;
+	snapmark__explain_task__init(e);
+	int wid = c->task_worker[task];
+	const struct coord_worker *w =
+	    wid >= 1 && wid <= c->n_workers ? &c->workers[wid - 1] : NULL;
+	uint64_t now = sm_now_us();
+	e->worker_id = (uint32_t) wid;
+	e->worker_alive = w != NULL && w->alive;
+	uint64_t silent = w != NULL && w->last_seen_us != 0
+	    ? (now - w->last_seen_us) / 1000
+	    : 0;
+	e->has_silent_ms = 1;
+	e->silent_ms = silent;
+	char doing[200], who[400];
+	const struct coord_metrics *m = &c->metrics[task];
+	if (m->epoch == c->epoch && m->at_us != 0)
+		snprintf(doing, sizeof(doing),
+		    "%" PRIu64 " records in, %" PRIu64 " out%s%.0f/s in, "
+		    "%.0f/s out at its last heartbeat",
+		    m->in, m->out, m->has_rate ? ", " : "",
+		    m->has_rate ? m->in_per_s : 0.0,
+		    m->has_rate ? m->out_per_s : 0.0);
+	else
+		snprintf(doing, sizeof(doing), "no heartbeat of this epoch");
+	uint64_t hb = c->job.heartbeat_ms;
+	if (w == NULL || !w->alive)
+		snprintf(who, sizeof(who), "worker %d is lost; %s", wid, doing);
+	else if (silent > 2 * hb + 100)
+		snprintf(who, sizeof(who),
+		    "worker %d (pid %u) silent for %" PRIu64
+		    " ms (stopped or hung?); %s",
+		    wid, w->pid, silent, doing);
+	else if (m->has_rate && m->in_per_s == 0 && m->out_per_s == 0 &&
+	    !c->task_drained[task])
+		snprintf(who, sizeof(who),
+		    "worker %d (pid %u) responsive; the task moved no records "
+		    "(blocked or waiting for input); %s",
+		    wid, w->pid, doing);
+	else
+		snprintf(who, sizeof(who),
+		    "worker %d (pid %u) responsive; the task is processing "
+		    "(barrier still queued or snapshot in progress?); %s",
+		    wid, w->pid, doing);
+	e->task = strdup(c->task_names[task]);
+	e->last_seen = strdup(who);
+	if (e->task == NULL || e->last_seen == NULL) {
+		free(e->task);
+		free(e->last_seen);
+		free(e);
+		return SM_ENOMEM;
+	}
+	*out = e;
+	return SM_OK;
 }
 
 uint64_t

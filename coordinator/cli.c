@@ -78,6 +78,7 @@ enum cli_cmd {
 	CLI_SHOW,
 	CLI_TRIGGER,
 	CLI_SAVEPOINT,
+	CLI_EXPLAIN,
 	CLI_CANCEL,
 	CLI_STOP, /* savepoint --stop; cli_parse turns it into that */
 };
@@ -91,8 +92,16 @@ struct cli_opts {
 	int wait;
 	int stop;                /* savepoint --stop */
 	const char *dir;         /* savepoint --dir */
-	uint64_t id; /* show */
+	uint64_t id; /* show, explain */
+	uint64_t limit;          /* checkpoints --limit (0: all) */
+	int has_limit;
+	int wide;                /* checkpoints --wide */
 };
+
+/* checkpoints without --limit: the newest this many (a screenful); with
+ * --json the 100 that scripts have always been given */
+#define CLI_DEFAULT_LIMIT 20
+#define CLI_DEFAULT_JSON_LIMIT 100
 
 struct cli_conn {
 	nng_socket sock;
@@ -113,8 +122,18 @@ static const char cli_usage_text[] =
     "\n"
     "commands:\n"
     "  status             job state, epoch, restarts, checkpoints, workers\n"
-    "  checkpoints        checkpoint history, newest first\n"
+    "  checkpoints [--limit N] [--wide]\n"
+    "                     checkpoint history, newest first: the newest N\n"
+    "                     (default 20, with --json 100; 0 for all, at\n"
+    "                     most 10000), fitting 80 columns; --wide adds\n"
+    "                     the date and the FULL column and does not cut\n"
+    "                     the FAILURE column\n"
     "  show ID            one checkpoint with its per-task snapshots\n"
+    "  explain ID         the critical path of a checkpoint: which tasks\n"
+    "                     and channels its time went to, the slowest\n"
+    "                     channel, a verdict; for a failed one, the tasks\n"
+    "                     that did not acknowledge and what they were\n"
+    "                     last seen doing\n"
     "  trigger [--wait]   trigger a checkpoint now; with --wait, wait for\n"
     "                     it to complete or fail\n"
     "  savepoint [--stop] [--dir DIR]\n"
@@ -557,7 +576,8 @@ cli_idempotent(const CliRequest *req)
 {
 	return req->command == SNAPMARK__CLI_REQUEST__COMMAND__STATUS ||
 	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS ||
-	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__SHOW;
+	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__SHOW ||
+	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__EXPLAIN;
 }
 
 /*
@@ -919,19 +939,27 @@ cli_checkpoints(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 
 	sm_json_init(&j);
 	req.command = SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS;
+	req.has_limit = 1;
+	req.limit = (uint32_t) (o->has_limit ? o->limit
+	        : o->json                      ? CLI_DEFAULT_JSON_LIMIT
+	                                       : CLI_DEFAULT_LIMIT);
 	if ((rv = cli_call(c, &req, timeout_ms, &reply)) != SM_OK)
 		goto fail;
 	cli_sort(reply->checkpoints, reply->n_checkpoints,
 	    sizeof(CheckpointRecord *), cli_cmp_record);
+	/* An older coordinator ignores the limit: keep the newest. */
+	size_t n = reply->n_checkpoints;
+	if (req.limit > 0 && n > req.limit)
+		n = req.limit;
 	if (!o->json) {
-		rv = cli_text_checkpoints(reply->checkpoints,
-		    reply->n_checkpoints);
+		rv = cli_text_checkpoints_layout(reply->checkpoints, n,
+		    o->wide);
 		goto fail;
 	}
 	sm_json_object_begin(&j);
 	sm_json_key(&j, "checkpoints");
 	sm_json_array_begin(&j);
-	for (size_t i = 0; i < reply->n_checkpoints; i++)
+	for (size_t i = 0; i < n; i++)
 		sm_json_message(&j, &reply->checkpoints[i]->base, skip);
 	sm_json_array_end(&j);
 	sm_json_object_end(&j);
@@ -984,6 +1012,31 @@ cli_show(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 		rv = cli_emit_message(&r->base, NULL);
 	else
 		rv = cli_text_record(r);
+	snapmark__cli_reply__free_unpacked(reply, NULL);
+	return rv;
+}
+
+static int
+cli_explain(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+{
+	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
+	CliReply *reply = NULL;
+	int rv;
+
+	req.command = SNAPMARK__CLI_REQUEST__COMMAND__EXPLAIN;
+	req.has_checkpoint_id = 1;
+	req.checkpoint_id = o->id;
+	if ((rv = cli_call(c, &req, timeout_ms, &reply)) != SM_OK)
+		return rv;
+	if (reply->explanation == NULL ||
+	    reply->explanation->checkpoint_id != o->id) {
+		snapmark__cli_reply__free_unpacked(reply, NULL);
+		return cli_malformed(c, "no explanation of the checkpoint");
+	}
+	if (o->json)
+		rv = cli_emit_message(&reply->explanation->base, NULL);
+	else
+		rv = cli_text_explain(reply->explanation);
 	snapmark__cli_reply__free_unpacked(reply, NULL);
 	return rv;
 }
@@ -1250,11 +1303,12 @@ static int
 cli_parse(int argc, char **argv, struct cli_opts *o)
 {
 	static const char *const names[] = { "help", "status", "checkpoints",
-		"show", "trigger", "savepoint", "cancel", "stop" };
+		"show", "trigger", "savepoint", "explain", "cancel", "stop" };
 	const char *pos[3] = { NULL, NULL, NULL };
 	char problem[256] = "";
 	int npos = 0, help = 0, dashdash = 0;
 	uint64_t v;
+	const char *lim = NULL;
 
 #define CLI_PROBLEM(...)                                                      \
 	do {                                                                  \
@@ -1291,6 +1345,10 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 			o->wait = 1;
 		} else if (strcmp(a, "--stop") == 0) {
 			o->stop = 1;
+		} else if (strcmp(a, "--wide") == 0) {
+			o->wide = 1;
+		} else if (strncmp(a, "--limit", nlen) == 0 && nlen == 7) {
+			slot = &lim;
 		} else if (strncmp(a, "--dir", nlen) == 0 && nlen == 5) {
 			slot = &o->dir;
 		} else if (strncmp(a, "--coordinator", nlen) == 0 &&
@@ -1314,6 +1372,14 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 			CLI_PROBLEM("option %s needs a value", a);
 			continue;
 		}
+		if (slot == &lim) {
+			if (cli_parse_u64(lim, UINT32_MAX, &o->limit) != SM_OK)
+				CLI_PROBLEM("invalid --limit '%s' (want a number "
+				            "of checkpoints, 0 for all)",
+				    lim);
+			else
+				o->has_limit = 1;
+		}
 		if (slot == &val) {
 			if (cli_parse_u64(val, INT32_MAX, &v) != SM_OK ||
 			    v == 0)
@@ -1333,9 +1399,10 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 		CLI_PROBLEM("no command given");
 	if (problem[0] == '\0') {
 		size_t k = 0;
-		while (k < 8 && strcmp(pos[0], names[k]) != 0)
+		size_t n_names = sizeof(names) / sizeof(names[0]);
+		while (k < n_names && strcmp(pos[0], names[k]) != 0)
 			k++;
-		if (k == 8)
+		if (k == n_names)
 			CLI_PROBLEM("unknown command '%s'", pos[0]);
 		else
 			o->cmd = (enum cli_cmd) k;
@@ -1346,9 +1413,10 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 			o->stop = 1;
 		}
 	}
-	if (problem[0] == '\0' && o->cmd == CLI_SHOW) {
+	if (problem[0] == '\0' &&
+	    (o->cmd == CLI_SHOW || o->cmd == CLI_EXPLAIN)) {
 		if (npos < 2)
-			CLI_PROBLEM("show needs a checkpoint id");
+			CLI_PROBLEM("%s needs a checkpoint id", pos[0]);
 		else if (cli_parse_u64(pos[1], UINT64_MAX, &o->id) != SM_OK)
 			CLI_PROBLEM("invalid checkpoint id '%s'", pos[1]);
 		else if (npos > 2)
@@ -1356,6 +1424,9 @@ cli_parse(int argc, char **argv, struct cli_opts *o)
 	} else if (problem[0] == '\0' && o->cmd != CLI_HELP && npos > 1) {
 		CLI_PROBLEM("unexpected argument '%s'", pos[1]);
 	}
+	if (problem[0] == '\0' && (o->has_limit || o->wide) &&
+	    o->cmd != CLI_CHECKPOINTS)
+		CLI_PROBLEM("--limit and --wide only apply to checkpoints");
 	if (problem[0] == '\0' && o->wait && o->cmd != CLI_TRIGGER)
 		CLI_PROBLEM("--wait only applies to trigger");
 	if (problem[0] == '\0' && (o->stop || o->dir != NULL) &&
@@ -1431,6 +1502,9 @@ again:
 		break;
 	case CLI_SHOW:
 		rv = cli_show(&c, &o, timeout_ms);
+		break;
+	case CLI_EXPLAIN:
+		rv = cli_explain(&c, &o, timeout_ms);
 		break;
 	case CLI_TRIGGER:
 	case CLI_SAVEPOINT:

@@ -149,7 +149,9 @@ cli_server_open(struct cli_server **sp, const char *path,
 		if (cli_server_bind(s->listen_fd, path) != 0)
 			goto fail;
 	}
-	if (listen(s->listen_fd, 128) != 0 ||
+	/* The user's alone, as NNG's listeners are (NNG_OPT_IPC_PERMISSIONS
+	 * 0600): a unix socket is reachable by whoever may write to it. */
+	if (chmod(path, 0600) != 0 || listen(s->listen_fd, 128) != 0 ||
 	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->listen_fd, &e) != 0)
 		goto fail;
 	*sp = s;

@@ -173,6 +173,7 @@ struct cli_table {
 	size_t cap;
 	char **cells;
 	int err;
+	size_t max_width; /* non-zero: cut the last column to fit */
 };
 
 static void
@@ -225,8 +226,26 @@ cli_table_print(struct cli_table *t)
 		if (w > width[i % t->ncols])
 			width[i % t->ncols] = w;
 	}
+	size_t before_last = 0;
+	for (size_t c = 0; c + 1 < t->ncols; c++)
+		before_last += width[c] + 2;
 	for (size_t i = 0; i < t->ncells; i++) {
 		size_t col = i % t->ncols;
+		if (t->max_width > 0 && col + 1 == t->ncols &&
+		    before_last + cli_width(t->cells[i]) > t->max_width) {
+			/* Cut to the room left (at least 12), marked "...". */
+			size_t room = t->max_width > before_last + 12
+			    ? t->max_width - before_last
+			    : 12;
+			size_t w = 0;
+			for (const char *s = t->cells[i];
+			     *s != '\0' && w < room - 3; s++) {
+				w += ((unsigned char) *s & 0xC0) != 0x80;
+				putchar(*s);
+			}
+			fputs("...\n", stdout);
+			continue;
+		}
 		fputs(t->cells[i], stdout);
 		/* End the row early rather than pad up to empty cells. */
 		size_t rest = col + 1;
@@ -277,11 +296,13 @@ cli_join(char *const *items, size_t n, const char *sep)
 static int
 cli_text_stage_records(const JobStatus *st)
 {
-	struct cli_table t = { .ncols = 5 };
+	struct cli_table t = { .ncols = 6 };
 	struct stage_sum {
 		char name[128];
 		uint64_t in, out;
 		double in_s, out_s;
+		double busy, idle, bp; /* sums of the tasks' ratios */
+		int n_ratios;
 	} *sums = calloc(st->n_task_metrics + 1, sizeof(*sums));
 	size_t n = 0;
 	if (sums == NULL)
@@ -304,17 +325,31 @@ cli_text_stage_records(const JobStatus *st)
 		sums[k].out += m->records_out;
 		sums[k].in_s += m->records_in_per_s;
 		sums[k].out_s += m->records_out_per_s;
+		if (m->has_busy_ratio) {
+			sums[k].busy += m->busy_ratio;
+			sums[k].idle += m->idle_ratio;
+			sums[k].bp += m->backpressured_ratio;
+			sums[k].n_ratios++;
+		}
 	}
 	putchar('\n');
 	cli_table_row(&t,
 	    (const char *[]) { "STAGE", "RECORDS IN", "RECORDS OUT", "IN/S",
-	        "OUT/S" });
+	        "OUT/S", "BUSY/IDLE/BP%" });
 	for (size_t k = 0; k < n; k++) {
 		cli_table_take(&t, cli_fmt("%s", sums[k].name));
 		cli_table_take(&t, cli_fmt("%" PRIu64, sums[k].in));
 		cli_table_take(&t, cli_fmt("%" PRIu64, sums[k].out));
 		cli_table_take(&t, cli_fmt("%.0f", sums[k].in_s));
 		cli_table_take(&t, cli_fmt("%.0f", sums[k].out_s));
+		/* the stage's mean shares of the last heartbeat interval */
+		int nr = sums[k].n_ratios;
+		if (nr > 0)
+			cli_table_take(&t,
+			    cli_fmt("%.0f/%.0f/%.0f", 100 * sums[k].busy / nr,
+			        100 * sums[k].idle / nr, 100 * sums[k].bp / nr));
+		else
+			cli_table_take(&t, cli_fmt("-"));
 	}
 	free(sums);
 	int rv = cli_table_print(&t);
@@ -352,6 +387,11 @@ cli_text_status(const JobStatus *st)
 	if (st->has_last_restore_us)
 		printf("last restore took: %s\n",
 		    cli_text_ms(buf, sizeof(buf), st->last_restore_us));
+	if (st->http_url != NULL) {
+		fputs("http: ", stdout);
+		cli_puts_clean(st->http_url);
+		putchar('\n');
+	}
 	fputs("pending checkpoints:", stdout);
 	for (size_t i = 0; i < st->n_pending; i++)
 		printf(" %" PRIu64, st->pending[i]);
@@ -382,9 +422,10 @@ cli_text_status(const JobStatus *st)
 	return rv;
 }
 
-/* cli_record_row adds one checkpoint to the history table. */
+/* cli_record_row adds one checkpoint to the history table; narrow: the
+ * 80-column layout (time of day, no FULL column). */
 static void
-cli_record_row(struct cli_table *t, const CheckpointRecord *r)
+cli_record_row(struct cli_table *t, const CheckpointRecord *r, int narrow)
 {
 	char when[48], dur[32], size[32], full[32];
 	uint64_t bytes;
@@ -396,7 +437,8 @@ cli_record_row(struct cli_table *t, const CheckpointRecord *r)
 	cli_table_take(t, cli_fmt("%s", cli_status_name(r->status)));
 	cli_table_take(t,
 	    cli_fmt("%s",
-	        cli_fmt_time(when, sizeof(when), r->trigger_time_ms)));
+	        cli_fmt_time(when, sizeof(when), r->trigger_time_ms) +
+	            (narrow && strlen(when) == 24 ? 11 : 0)));
 	cli_table_take(t,
 	    cli_fmt("%s",
 	        pending || !r->has_duration_us
@@ -407,11 +449,12 @@ cli_record_row(struct cli_table *t, const CheckpointRecord *r)
 	        cli_text_bytes(r, &bytes)
 	            ? cli_text_size(size, sizeof(size), bytes)
 	            : "-"));
-	cli_table_take(t,
-	    cli_fmt("%s",
-	        r->has_full_bytes && !pending
-	            ? cli_text_size(full, sizeof(full), r->full_bytes)
-	            : "-"));
+	if (!narrow)
+		cli_table_take(t,
+		    cli_fmt("%s",
+		        r->has_full_bytes && !pending
+		            ? cli_text_size(full, sizeof(full), r->full_bytes)
+		            : "-"));
 	cli_table_take(t,
 	    cli_fmt("%" PRIu32 "/%" PRIu32, r->tasks_acked, r->tasks_total));
 	cli_table_take(t,
@@ -421,20 +464,31 @@ cli_record_row(struct cli_table *t, const CheckpointRecord *r)
 int
 cli_text_checkpoints(CheckpointRecord *const *recs, size_t n)
 {
+	return cli_text_checkpoints_layout(recs, n, 1);
+}
+
+int
+cli_text_checkpoints_layout(CheckpointRecord *const *recs, size_t n,
+    int wide)
+{
 	/* SIZE is what the checkpoint wrote (a delta when incremental), FULL
 	 * the size of the whole state it represents. */
 	static const char *const head[] = { "ID", "TYPE", "STATUS",
 		"TRIGGERED", "DURATION", "SIZE", "FULL", "ACKED", "FAILURE" };
-	struct cli_table t = { .ncols = 9 };
+	/* 80 columns: the time of day (UTC), no FULL, FAILURE cut. */
+	static const char *const narrow[] = { "ID", "TYPE", "STATUS",
+		"TRIGGERED", "DURATION", "SIZE", "ACKED", "FAILURE" };
+	struct cli_table t = { .ncols = wide ? 9 : 8,
+		.max_width = wide ? 0 : 80 };
 	int rv;
 
 	if (n == 0) {
 		puts("no checkpoints yet");
 		return SM_OK;
 	}
-	cli_table_row(&t, head);
+	cli_table_row(&t, wide ? head : narrow);
 	for (size_t i = 0; i < n; i++)
-		cli_record_row(&t, recs[i]);
+		cli_record_row(&t, recs[i], !wide);
 	rv = cli_table_print(&t);
 	cli_table_fini(&t);
 	return rv;
@@ -528,4 +582,74 @@ cli_text_record(const CheckpointRecord *r)
 	rv = cli_table_print(&t);
 	cli_table_fini(&t);
 	return rv;
+}
+
+/* ------------------------------------------------------------- explain */
+
+int
+cli_text_explain(const Snapmark__Explanation *e)
+{
+	char buf[64], b2[32];
+	printf("checkpoint %" PRIu64 " %s, %s from trigger to %s\n",
+	    e->checkpoint_id, e->status,
+	    cli_fmt_duration(buf, sizeof(buf), e->total_us),
+	    strcmp(e->status, "COMPLETED") == 0 ? "commit"
+	        : strcmp(e->status, "PENDING") == 0 ? "now"
+	                                            : "failure");
+	if (e->failure_reason != NULL) {
+		fputs("failure: ", stdout);
+		cli_puts_clean(e->failure_reason);
+		putchar('\n');
+	}
+	if (e->n_path > 0) {
+		static const char *const head[] = { "AT", "TOOK", "SHARE",
+			"PHASE" };
+		struct cli_table t = { .ncols = 4 };
+		uint64_t at = 0;
+		puts("critical path (trigger -> commit):");
+		cli_table_row(&t, head);
+		for (size_t i = 0; i < e->n_path; i++) {
+			const Snapmark__ExplainPhase *p = e->path[i];
+			cli_table_take(&t, cli_fmt("+%s",
+			                       cli_text_ms(buf, sizeof(buf), at)));
+			cli_table_take(&t, cli_fmt("%s",
+			                       cli_text_ms(b2, sizeof(b2), p->us)));
+			cli_table_take(&t, cli_fmt("%.0f%%",
+			                       e->total_us > 0
+			                           ? 100.0 * (double) p->us /
+			                               (double) e->total_us
+			                           : 0.0));
+			cli_table_take(&t, cli_fmt("%s", p->what));
+			at += p->us;
+		}
+		int rv = cli_table_print(&t);
+		cli_table_fini(&t);
+		if (rv != SM_OK)
+			return rv;
+	}
+	if (e->slowest_channel != NULL) {
+		fputs("slowest channel: ", stdout);
+		cli_puts_clean(e->slowest_channel);
+		printf(": barrier queued %s", cli_text_ms(buf, sizeof(buf),
+		                                  e->slowest_channel_us));
+		if (e->has_slowest_channel_frames)
+			printf(" behind %" PRIu32 " frames",
+			    e->slowest_channel_frames);
+		putchar('\n');
+	}
+	if (e->n_missing > 0) {
+		puts("not acknowledged by:");
+		for (size_t i = 0; i < e->n_missing; i++) {
+			const Snapmark__ExplainTask *m = e->missing[i];
+			fputs("  ", stdout);
+			cli_puts_clean(m->task);
+			fputs(": ", stdout);
+			cli_puts_clean(m->last_seen != NULL ? m->last_seen : "-");
+			putchar('\n');
+		}
+	}
+	fputs("verdict: ", stdout);
+	cli_puts_clean(e->verdict);
+	putchar('\n');
+	return SM_OK;
 }

@@ -41,6 +41,14 @@ int cli_text_status(const JobStatus *st);
  * checkpoints`, one row per record in the given order. */
 int cli_text_checkpoints(CheckpointRecord *const *recs, size_t n);
 
+/* cli_text_checkpoints_layout: with wide 0, the 80-column layout (time of
+ * day, no FULL column, FAILURE cut to fit). */
+int cli_text_checkpoints_layout(CheckpointRecord *const *recs, size_t n,
+    int wide);
+
+/* cli_text_explain prints `snapmark explain ID`. */
+int cli_text_explain(const Snapmark__Explanation *e);
+
 /* cli_text_record prints `snapmark show`: the record's key: value lines,
  * a blank line and its per-task table. */
 int cli_text_record(const CheckpointRecord *r);

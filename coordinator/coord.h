@@ -55,6 +55,10 @@ struct coord_worker {
 	uint64_t opened_us; /* since when it may come back on `sock` */
 	int listening;      /* 0: the address is to be taken again */
 	int reopens;        /* fresh sockets since it was last alive */
+	/* Its wall clock minus the coordinator's, from its latest heartbeat
+	 * (coordinator.c coord_on_heartbeat); 0 until one came. */
+	int64_t clock_offset_us;
+	uint64_t clock_rtt_us; /* the round trip behind it; 0: one-way */
 };
 
 /* One task's latest record counts, from its worker's heartbeats; the
@@ -65,6 +69,11 @@ struct coord_metrics {
 	uint64_t at_us; /* the worker's wall clock */
 	double in_per_s, out_per_s;
 	int has_rate;
+	/* back-pressure: cumulative µs and the shares between the last two
+	 * samples (docs/OBSERVABILITY.md) */
+	uint64_t busy_us, idle_us, bp_us;
+	double busy_ratio, idle_ratio, bp_ratio;
+	int has_ratio;
 };
 
 #define COORD_MAX_PENDING 16
@@ -124,6 +133,9 @@ struct coord {
 	/* A failed final checkpoint is triggered again from then on. */
 	uint64_t final_retry_us;
 	char savepoint_error[400]; /* why coord_trigger refused a target */
+	/* the HTTP server (http.h), if on, and its URL */
+	struct coord_http *http;
+	char http_url[320];
 
 	/* FINISHING: the final checkpoint (or the stopping savepoint) whose
 	 * publication every task of the epoch must confirm before FINISHED. */
@@ -162,6 +174,10 @@ void coord_on_decline(struct coord *c, const Snapmark__Decline *d);
 void coord_abort(struct coord *c, struct coord_pending *p,
     const char *reason);
 void coord_abort_all(struct coord *c, const char *reason);
+/* coord_explain_missing: what task was last seen doing (heartbeats,
+ * its worker's liveness), into *out (for a checkpoint it did not ack). */
+int coord_explain_missing(struct coord *c, int task,
+    Snapmark__ExplainTask **out);
 /* coord_checkpoint_tick expires, triggers periodic and final checkpoints;
  * returns the microseconds until it wants to run again. */
 uint64_t coord_checkpoint_tick(struct coord *c, uint64_t now_us);

@@ -63,7 +63,9 @@
 #include "clock.h"
 #include "control.h"
 #include "coord.h"
+#include "http.h"
 #include "error.h"
+#include "explain.h"
 #include "log.h"
 #include "version.h"
 
@@ -326,6 +328,22 @@ static void
 coord_on_heartbeat(struct coord *c, struct coord_worker *w,
     const Snapmark__Heartbeat *h)
 {
+	/* The worker's clock offset, NTP-style: it stamped its send time
+	 * (sent_us) and echoes our latest heartbeat's stamp with how long it
+	 * held it; the round trip less that hold, halved, is the one-way
+	 * delay, so it sent at about now - rtt/2 on our clock. Without an
+	 * echo (or with an absurd one) the delay counts as zero. The latest
+	 * estimate is kept (docs/ARCHITECTURE.md, "Checkpoint timelines"). */
+	if (h->has_sent_us) {
+		uint64_t now = sm_wall_us(), rtt = 0;
+		if (h->has_echo_us && h->has_echo_held_us &&
+		    now >= h->echo_us + h->echo_held_us &&
+		    now - h->echo_us - h->echo_held_us < 10000000)
+			rtt = now - h->echo_us - h->echo_held_us;
+		w->clock_offset_us =
+		    (int64_t) h->sent_us - (int64_t) (now - rtt / 2);
+		w->clock_rtt_us = rtt;
+	}
 	if (!h->has_epoch || h->epoch != c->epoch)
 		return;
 	for (size_t i = 0; i < h->n_tasks; i++) {
@@ -341,6 +359,24 @@ coord_on_heartbeat(struct coord *c, struct coord_worker *w,
 			x->has_rate = 1;
 		} else if (x->epoch != c->epoch) {
 			x->has_rate = 0;
+			x->has_ratio = 0;
+		}
+		if (m->has_busy_us && m->has_idle_us && m->has_backpressured_us) {
+			uint64_t db = m->busy_us - x->busy_us;
+			uint64_t di = m->idle_us - x->idle_us;
+			uint64_t dp = m->backpressured_us - x->bp_us;
+			uint64_t all = db + di + dp;
+			if (x->epoch == c->epoch && m->busy_us >= x->busy_us &&
+			    m->idle_us >= x->idle_us &&
+			    m->backpressured_us >= x->bp_us && all > 0) {
+				x->busy_ratio = (double) db / (double) all;
+				x->idle_ratio = (double) di / (double) all;
+				x->bp_ratio = (double) dp / (double) all;
+				x->has_ratio = 1;
+			}
+			x->busy_us = m->busy_us;
+			x->idle_us = m->idle_us;
+			x->bp_us = m->backpressured_us;
 		}
 		x->epoch = c->epoch;
 		x->in = m->records_in;
@@ -464,6 +500,8 @@ coord_heartbeat_tick(struct coord *c, uint64_t now)
 			continue;
 		}
 		if (now - w->last_sent_us >= period) {
+			h.has_sent_us = 1;
+			h.sent_us = sm_wall_us();
 			sm_control_offer(w->sock, &m);
 			w->last_sent_us = now;
 		}
@@ -561,6 +599,15 @@ coord_cli_metrics(struct coord *c, Snapmark__JobStatus *st,
 		    x->has_rate && !ended;
 		m->records_in_per_s = x->in_per_s;
 		m->records_out_per_s = x->out_per_s;
+		m->has_busy_us = m->has_idle_us = m->has_backpressured_us = 1;
+		m->busy_us = x->busy_us;
+		m->idle_us = x->idle_us;
+		m->backpressured_us = x->bp_us;
+		m->has_busy_ratio = m->has_idle_ratio =
+		    m->has_backpressured_ratio = x->has_ratio;
+		m->busy_ratio = x->busy_ratio;
+		m->idle_ratio = x->idle_ratio;
+		m->backpressured_ratio = x->bp_ratio;
 		tmp[n++] = m;
 	}
 	st->n_task_metrics = n;
@@ -597,6 +644,8 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
 		st->last_failure = c->last_failure;
 	st->has_last_restore_us = c->last_restore_us != 0;
 	st->last_restore_us = c->last_restore_us;
+	if (c->http_url[0] != '\0')
+		st->http_url = c->http_url;
 	for (int i = 0; i < c->n_workers; i++) {
 		snapmark__worker_status__init(&ws[i]);
 		ws[i].worker_id = (uint32_t) i + 1;
@@ -737,10 +786,13 @@ coord_end_tick(struct coord *c, uint64_t now)
 	return known || waited >= COORD_END_WAIT_US;
 }
 
+/* The most checkpoints one CLI reply lists (checkpoints --limit 0). */
+#define COORD_CLI_MAX_LIST 10000
+
 /*
  * coord_cli_answer answers one CliRequest body: *out is a malloc'd packed
  * CliReply of *out_len bytes (NULL if memory ran out). Both CLI endpoints
- * (cli_server.c, the raw rep0 socket) use it.
+ * (cli_server.c, the raw rep0 socket) and the HTTP server (http.c) use it.
  */
 static void
 coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
@@ -756,6 +808,9 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 	uint64_t pending[COORD_MAX_PENDING];
 	Snapmark__TaskMetrics *tm = NULL, **tmp = NULL;
 	Snapmark__CheckpointRecord **recs = NULL, *one = NULL;
+	Snapmark__Explanation *expl = NULL;
+	Snapmark__ExplainTask **live_missing = NULL;
+	size_t n_live_missing = 0;
 	size_t n_recs = 0, n_catalog = 0;
 	char err[600];
 	int from_catalog = 0;
@@ -775,12 +830,23 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 	} else if (req->command ==
 	    SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS) {
 		Snapmark__CheckpointRecord **cat = NULL;
-		coord_catalog_list(c->cat, 100, 0, &cat, &n_catalog);
-		recs = calloc((size_t) c->n_pending + n_catalog + 1,
-		    sizeof(*recs));
+		/* --limit N: the newest N, in flight ones included (0: all,
+		 * up to COORD_CLI_MAX_LIST; an older CLI sends none and gets
+		 * 100, as before). */
+		size_t limit = req->has_limit ? req->limit : 100;
+		if (limit == 0 || limit > COORD_CLI_MAX_LIST)
+			limit = COORD_CLI_MAX_LIST;
+		size_t n_fly = (size_t) c->n_pending < limit
+		    ? (size_t) c->n_pending
+		    : limit;
+		if (limit > n_fly)
+			coord_catalog_list(c->cat, limit - n_fly, 0, &cat,
+			    &n_catalog);
+		recs = calloc(n_fly + n_catalog + 1, sizeof(*recs));
 		if (recs != NULL) {
 			/* In-flight ones are the newest. */
-			for (int i = c->n_pending - 1; i >= 0; i--) {
+			for (int i = c->n_pending - 1;
+			     i >= c->n_pending - (int) n_fly; i--) {
 				Snapmark__CheckpointRecord *r =
 				    coord_pending_as_record(c, c->pending[i]);
 				if (r != NULL)
@@ -810,6 +876,46 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 		} else {
 			rep.n_checkpoints = 1;
 			rep.checkpoints = &one;
+		}
+	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__EXPLAIN) {
+		struct coord_pending *p = coord_find_pending(c,
+		    req->checkpoint_id);
+		if (p != NULL) {
+			one = coord_pending_as_record(c, p);
+			/* in flight: who has not acknowledged yet */
+			live_missing = calloc((size_t) p->n_tasks + 1,
+			    sizeof(*live_missing));
+			for (int i = 0; one != NULL && live_missing != NULL &&
+			     i < p->n_tasks; i++)
+				if (!p->acks[i].acked &&
+				    coord_explain_missing(c, i,
+				        &live_missing[n_live_missing]) ==
+				        SM_OK)
+					n_live_missing++;
+			if (one != NULL && p->missing == NULL) {
+				one->has_duration_us = 1;
+				one->n_missing = n_live_missing;
+				one->missing = live_missing;
+			}
+		} else if (coord_catalog_get(c->cat, req->checkpoint_id,
+		               &one) == SM_OK) {
+			from_catalog = -1;
+		}
+		if (one == NULL) {
+			snprintf(err, sizeof(err), "no checkpoint %" PRIu64,
+			    req->checkpoint_id);
+			rep.ok = 0;
+			rep.error = err;
+		} else if (coord_explain(one, &expl) != SM_OK) {
+			rep.ok = 0;
+			rep.error = "out of memory explaining the checkpoint";
+		} else {
+			rep.explanation = expl;
+		}
+		/* the record borrowed live_missing; it is freed below */
+		if (one != NULL && from_catalog != -1) {
+			one->n_missing = 0;
+			one->missing = NULL;
 		}
 	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__TRIGGER ||
 	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT) {
@@ -889,6 +995,13 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 		else
 			coord_record_free(one);
 	}
+	coord_explain_free(expl);
+	for (size_t i = 0; i < n_live_missing; i++) {
+		free(live_missing[i]->task);
+		free(live_missing[i]->last_seen);
+		free(live_missing[i]);
+	}
+	free(live_missing);
 	if (req != NULL)
 		snapmark__cli_request__free_unpacked(req, NULL);
 }
@@ -946,6 +1059,12 @@ coord_usage(FILE *f)
 	    "ipc://DIR/coordinator\n"
 	    "  --cli URL      address for the snapmark CLI (default "
 	    "ipc://DIR/cli.ipc)\n"
+	    "  --http ADDR:PORT\n"
+	    "                 serve metrics, the REST API and the dashboard "
+	    "over HTTP\n"
+	    "                 (PORT 0: any free port; default: [job] "
+	    "http_port on\n"
+	    "                 127.0.0.1, else no HTTP server)\n"
 	    "  --restore-from SAVEPOINT\n"
 	    "                 start the job from a savepoint directory (keyed "
 	    "stages may\n"
@@ -967,6 +1086,7 @@ struct coord_args {
 	int workers;
 	char listen[600];
 	char cli[600];
+	const char *http; /* --http ADDR:PORT */
 };
 
 static int
@@ -979,6 +1099,7 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "cli", required_argument, NULL, 'c' },
 		{ "restore-from", required_argument, NULL, 's' },
+		{ "http", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "stay", no_argument, NULL, 'S' },
@@ -1020,6 +1141,9 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 			break;
 		case 'S':
 			a->stay = 1;
+			break;
+		case 'H':
+			a->http = optarg;
 			break;
 		case 'h':
 			coord_usage(stdout);
@@ -1318,6 +1442,19 @@ coord_setup(struct coord *c, const struct coord_args *a)
 		    nng_strerror(nrv));
 		return 1;
 	}
+	/* HTTP: --http, else [job] http_port on loopback, else none. */
+	char http_addr[320] = "";
+	if (a->http != NULL)
+		snprintf(http_addr, sizeof(http_addr), "%s", a->http);
+	else if (c->job.http_port >= 0)
+		snprintf(http_addr, sizeof(http_addr), "127.0.0.1:%d",
+		    c->job.http_port);
+	if (http_addr[0] != '\0') {
+		if (coord_http_start(http_addr, &c->http, c->http_url,
+		        sizeof(c->http_url)) != SM_OK)
+			return 1;
+		sm_info("http: dashboard and metrics at %s", c->http_url);
+	}
 	sm_info("coordinator (pid %d) for job '%s': %d tasks over %d "
 	        "workers; workers at %s, CLI at %s; latest completed "
 	        "checkpoint: %" PRIu64,
@@ -1375,6 +1512,13 @@ coord_loop(struct coord *c)
 			close(ep);
 		return 1;
 	}
+	if (ok && c->http != NULL) {
+		struct epoll_event e = { .events = EPOLLIN,
+			.data.u32 = UINT32_MAX };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, coord_http_wake_fd(c->http),
+		        &e) != 0)
+			sm_warn("http: epoll: %s", strerror(errno));
+	}
 	coord_epoll_fd = ep;
 	uint64_t wait_us = 0, cli_next_us = 0;
 	int ended = 0;
@@ -1390,11 +1534,12 @@ coord_loop(struct coord *c)
 		int cli_ready = 0;
 		for (int k = 0; k < n; k++) {
 			uint32_t tag = ev[k].data.u32;
-			if (tag >= 2)
+			if (tag >= 2 && tag != UINT32_MAX)
 				coord_serve_worker(c, &c->workers[tag - 2]);
 			else if (tag == 0)
 				cli_ready = 1;
 		}
+		coord_http_serve(c->http, coord_cli_answer, c);
 		uint64_t now = sm_now_us();
 		/* The CLI when it has something, and every 100 ms for its
 		 * connections' deadlines. */
@@ -1426,6 +1571,8 @@ static void *
 coord_closer(void *arg)
 {
 	struct coord *c = arg;
+	coord_http_stop(c->http);
+	c->http = NULL;
 	for (int i = 0; c->workers != NULL && i < c->n_workers; i++)
 		if (c->workers[i].id != 0)
 			nng_close(c->workers[i].sock);

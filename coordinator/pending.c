@@ -39,7 +39,15 @@ coord_pending_free(struct coord_pending *p)
 	for (int i = 0; i < p->n_tasks; i++) {
 		free(p->acks[i].location);
 		free(p->acks[i].inline_meta.data);
+		free(p->acks[i].arrivals);
+		free(p->acks[i].arrival_ptrs);
 	}
+	for (size_t i = 0; i < p->n_missing; i++) {
+		free(p->missing[i]->task);
+		free(p->missing[i]->last_seen);
+		free(p->missing[i]);
+	}
+	free(p->missing);
 	free(p->acks);
 	free(p->savepoint_dir);
 	free(p);
@@ -85,6 +93,69 @@ coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
 	a->incremental = ack->handle->has_incremental &&
 	    ack->handle->incremental;
 	p->n_acked++;
+	return SM_OK;
+}
+
+static uint64_t
+pending_local(uint64_t t, int64_t offset)
+{
+	return t == 0 ? 0 : (uint64_t) ((int64_t) t - offset);
+}
+
+int
+coord_pending_timeline(struct coord_pending *p, const Snapmark__Ack *ack,
+    const int64_t *offset_us, uint64_t received_us, uint32_t worker_id)
+{
+	if (ack->task >= (uint32_t) p->n_tasks || !p->acks[ack->task].acked)
+		return SM_EINVAL;
+	struct coord_task_ack *a = &p->acks[ack->task];
+	int64_t off = offset_us[ack->task];
+	a->worker_id = worker_id;
+	a->ack_received_us = received_us;
+	a->trigger_received_us = pending_local(ack->has_trigger_received_us
+	        ? ack->trigger_received_us
+	        : 0,
+	    off);
+	a->first_barrier_us = pending_local(
+	    ack->has_first_barrier_us ? ack->first_barrier_us : 0, off);
+	a->last_barrier_us = pending_local(
+	    ack->has_last_barrier_us ? ack->last_barrier_us : 0, off);
+	a->barrier_sent_us = pending_local(
+	    ack->has_barrier_sent_us ? ack->barrier_sent_us : 0, off);
+	a->ack_sent_us =
+	    pending_local(ack->has_ack_sent_us ? ack->ack_sent_us : 0, off);
+	if (ack->n_arrivals == 0 || a->arrivals != NULL)
+		return SM_OK;
+	size_t n = ack->n_arrivals;
+	a->arrivals = calloc(n, sizeof(*a->arrivals));
+	a->arrival_ptrs = calloc(n, sizeof(*a->arrival_ptrs));
+	if (a->arrivals == NULL || a->arrival_ptrs == NULL) {
+		free(a->arrivals);
+		free(a->arrival_ptrs);
+		a->arrivals = NULL;
+		a->arrival_ptrs = NULL;
+		return SM_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const Snapmark__BarrierArrival *in = ack->arrivals[i];
+		Snapmark__BarrierArrival *o = &a->arrivals[i];
+		snapmark__barrier_arrival__init(o);
+		o->channel = in->channel;
+		o->upstream_task = in->upstream_task;
+		/* sent on the upstream task's worker's clock */
+		int64_t up = in->upstream_task < (uint32_t) p->n_tasks
+		    ? offset_us[in->upstream_task]
+		    : off;
+		o->has_sent_us = in->has_sent_us;
+		o->sent_us = pending_local(in->has_sent_us ? in->sent_us : 0, up);
+		o->has_received_us = in->has_received_us;
+		o->received_us = pending_local(
+		    in->has_received_us ? in->received_us : 0, off);
+		o->has_frames_ahead = in->has_frames_ahead;
+		o->frames_ahead = in->frames_ahead;
+		a->arrival_ptrs[i] = o;
+	}
+	a->n_arrivals = n;
 	return SM_OK;
 }
 
@@ -187,9 +258,33 @@ coord_pending_record(const struct coord_pending *p,
 		s->async_us = a->async_us;
 		s->align_us = a->align_us;
 		s->ack_us = a->ack_us;
+		/* The timeline; arrivals are borrowed like inline_meta. */
+#define PENDING_TL(f)               \
+	do {                        \
+		s->has_##f = a->f != 0; \
+		s->f = a->f;            \
+	} while (0)
+		PENDING_TL(trigger_received_us);
+		PENDING_TL(first_barrier_us);
+		PENDING_TL(last_barrier_us);
+		PENDING_TL(barrier_sent_us);
+		PENDING_TL(ack_sent_us);
+		PENDING_TL(ack_received_us);
+		PENDING_TL(worker_id);
+#undef PENDING_TL
+		s->n_arrivals = a->n_arrivals;
+		s->arrivals = a->arrival_ptrs;
+		if (a->ack_received_us > r->last_ack_us) {
+			r->has_last_ack_us = 1;
+			r->last_ack_us = a->ack_received_us;
+		}
 		bytes += a->bytes;
 		full_bytes += a->full_bytes;
 	}
+	r->has_trigger_sent_us = p->trigger_sent_us != 0;
+	r->trigger_sent_us = p->trigger_sent_us;
+	r->n_missing = p->n_missing; /* borrowed */
+	r->missing = p->missing;
 	r->has_bytes = 1;
 	r->bytes = bytes;
 	r->has_full_bytes = 1;

@@ -24,6 +24,14 @@ struct coord_task_ack {
 	uint64_t full_bytes;  /* full state size the snapshot represents */
 	int incremental;
 	ProtobufCBinaryData inline_meta; /* an inline snapshot, or empty */
+	/* The task's timeline, on the coordinator's wall clock (µs since
+	 * 1970; 0: not reported), set by coord_pending_timeline. */
+	uint64_t trigger_received_us, first_barrier_us, last_barrier_us;
+	uint64_t barrier_sent_us, ack_sent_us, ack_received_us;
+	size_t n_arrivals;
+	Snapmark__BarrierArrival *arrivals;
+	Snapmark__BarrierArrival **arrival_ptrs;
+	uint32_t worker_id;
 };
 
 struct coord_pending {
@@ -39,6 +47,12 @@ struct coord_pending {
 	char *savepoint_dir;           /* a savepoint: where it goes */
 	int stop;                      /* stop the job once it completes */
 	struct coord_task_ack *acks;   /* per task index */
+	uint64_t trigger_sent_us;      /* wall clock, µs */
+	/* A failed checkpoint: the tasks that did not acknowledge, and what
+	 * they were last seen doing (set by the checkpointer; borrowed by
+	 * the record). */
+	Snapmark__ExplainTask **missing;
+	size_t n_missing;
 };
 
 /* coord_pending_alloc creates checkpoint `id` of `epoch` awaiting n_tasks
@@ -61,6 +75,15 @@ int coord_pending_ack(struct coord_pending *p, const Snapmark__Ack *ack,
  * 0 if none was counted or it differs. */
 int coord_pending_same_ack(const struct coord_pending *p,
     const Snapmark__Ack *ack);
+
+/*
+ * coord_pending_timeline stores the timeline of task's counted ack,
+ * converting the worker's clock to the coordinator's: offset_us[k] is
+ * (worker clock - coordinator clock) of task k's worker. received_us is the
+ * ack's arrival (coordinator wall clock); worker_id hosts the task.
+ */
+int coord_pending_timeline(struct coord_pending *p, const Snapmark__Ack *ack,
+    const int64_t *offset_us, uint64_t received_us, uint32_t worker_id);
 
 /* coord_pending_complete: every task acknowledged. */
 int coord_pending_complete(const struct coord_pending *p);

@@ -369,8 +369,9 @@ a_checkpoint_record_maps_field_names_enums_and_nesting(void)
 	    "\"task_name\":\"count.1\",\"handle\":{\"task\":3,"
 	    "\"checkpoint_id\":7,\"location\":\"/run/task-3 \\\"x\\\"\","
 	    "\"bytes\":49152,\"checksum\":3735928559},\"sync_us\":12,"
-	    "\"async_us\":840,\"align_us\":0,\"ack_us\":2050}],"
-	    "\"manual\":true}");
+	    "\"async_us\":840,\"align_us\":0,\"ack_us\":2050,"
+	    "\"arrivals\":[]}],"
+	    "\"manual\":true,\"missing\":[]}");
 	free(doc);
 	doc = NULL;
 
@@ -381,7 +382,8 @@ a_checkpoint_record_maps_field_names_enums_and_nesting(void)
 	T_OK(json_of_message(&r.base, skip, &doc));
 	T_EQ_STR(doc,
 	    "{\"id\":7,\"status\":42,\"trigger_time_ms\":1795296882211,"
-	    "\"tasks_total\":5,\"tasks_acked\":1,\"manual\":true}");
+	    "\"tasks_total\":5,\"tasks_acked\":1,\"manual\":true,"
+	    "\"missing\":[]}");
 	free(doc);
 }
 

@@ -67,6 +67,9 @@ struct sink {
 	char **pending;
 	uint64_t *pending_id;
 	uint64_t debug_publish_delay_ms; /* SNAPMARK_DEBUG_PUBLISH_DELAY_MS */
+	/* Tests only: SNAPMARK_DEBUG_SINK_DELAY_US=N sleeps N µs per batch of
+	 * records, a slow sink that back-pressures its upstream. */
+	uint64_t debug_delay_us;
 };
 
 static int
@@ -98,6 +101,9 @@ sink_open(struct sm_op *op)
 	struct sink *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return SM_ENOMEM;
+	const char *slow = getenv("SNAPMARK_DEBUG_SINK_DELAY_US");
+	if (slow != NULL)
+		s->debug_delay_us = strtoull(slow, NULL, 10);
 	if (st->format[0] != '\0')
 		s->counts = strcmp(st->format, "counts") == 0;
 	else
@@ -113,6 +119,9 @@ sink_open(struct sm_op *op)
 	const char *delay = getenv("SNAPMARK_DEBUG_PUBLISH_DELAY_MS");
 	if (delay != NULL)
 		s->debug_publish_delay_ms = strtoull(delay, NULL, 10);
+	const char *sink_delay = getenv("SNAPMARK_DEBUG_SINK_DELAY_US");
+	if (sink_delay != NULL)
+		s->debug_delay_us = strtoull(sink_delay, NULL, 10);
 	op->impl = s;
 	if (sink_mkdir(s->out_dir) != SM_OK ||
 	    sink_mkdir(s->pending_dir) != SM_OK)
@@ -206,6 +215,8 @@ sink_process(struct sm_op *op, const struct sm_record *recs, size_t n,
 	struct sink *s = op->impl;
 	if (s->failed != SM_OK)
 		return s->failed;
+	if (s->debug_delay_us > 0 && n > 0)
+		usleep((useconds_t) s->debug_delay_us);
 	for (size_t i = 0; i < n; i++) {
 		int rv = sink_write(s, &recs[i]);
 		if (rv != SM_OK)

@@ -27,6 +27,7 @@ struct writer_job {
 	struct sm_snapshot_data data;   /* owned copy */
 	char *savepoint_dir;
 	uint64_t sync_us, align_us;
+	struct sm_ack_timeline tl;      /* arrivals owned (borrowed inline) */
 	uint64_t *retained;
 	size_t n_retained;
 };
@@ -73,6 +74,7 @@ job_free(struct writer_job *j)
 	sm_snapshot_data_free(&j->data);
 	free(j->savepoint_dir);
 	free(j->retained);
+	free(j->tl.arrivals);
 	free(j);
 }
 
@@ -127,6 +129,23 @@ writer_ack(struct sm_snapwriter *w, struct writer_job *j, const char *location,
 	ack.sync_us = j->sync_us;
 	ack.async_us = async_us;
 	ack.align_us = j->align_us;
+	/* The timeline: per checkpoint, never per record. */
+	const struct sm_ack_timeline *tl = &j->tl;
+	Snapmark__BarrierArrival *arr[tl->n_arrivals + 1];
+	for (size_t i = 0; i < tl->n_arrivals; i++)
+		arr[i] = &tl->arrivals[i];
+	ack.n_arrivals = tl->n_arrivals;
+	ack.arrivals = arr;
+	ack.has_trigger_received_us = tl->trigger_received_us != 0;
+	ack.trigger_received_us = tl->trigger_received_us;
+	ack.has_first_barrier_us = tl->first_barrier_us != 0;
+	ack.first_barrier_us = tl->first_barrier_us;
+	ack.has_last_barrier_us = tl->last_barrier_us != 0;
+	ack.last_barrier_us = tl->last_barrier_us;
+	ack.has_barrier_sent_us = tl->barrier_sent_us != 0;
+	ack.barrier_sent_us = tl->barrier_sent_us;
+	ack.has_ack_sent_us = 1;
+	ack.ack_sent_us = sm_wall_us();
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_ACK;
 	c.ack = &ack;
@@ -551,6 +570,15 @@ sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
     struct sm_snapshot_data *data, const char *savepoint_dir,
     uint64_t sync_us, uint64_t align_us)
 {
+	return sm_snapwriter_submit_timeline(w, id, data, savepoint_dir,
+	    sync_us, align_us, NULL);
+}
+
+int
+sm_snapwriter_submit_timeline(struct sm_snapwriter *w, uint64_t id,
+    struct sm_snapshot_data *data, const char *savepoint_dir,
+    uint64_t sync_us, uint64_t align_us, const struct sm_ack_timeline *tl)
+{
 	/* Nothing to write and nobody to wait for: ack on this thread and
 	 * save the checkpoint a thread handoff. The lock keeps the writer
 	 * thread (idle, its queue empty) out meanwhile. */
@@ -563,6 +591,8 @@ sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
 			.id = id,
 			.sync_us = sync_us,
 			.align_us = align_us };
+		if (tl != NULL)
+			now.tl = *tl; /* borrowed: acked right here */
 		writer_inline(w, &now, data, sm_now_us());
 		pthread_mutex_unlock(&w->lock);
 		return SM_OK;
@@ -575,6 +605,22 @@ sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
 	j->id = id;
 	j->sync_us = sync_us;
 	j->align_us = align_us;
+	if (tl != NULL) {
+		j->tl = *tl;
+		j->tl.arrivals = NULL;
+		j->tl.n_arrivals = 0;
+		if (tl->n_arrivals > 0) {
+			j->tl.arrivals = malloc(
+			    tl->n_arrivals * sizeof(*tl->arrivals));
+			if (j->tl.arrivals == NULL) {
+				job_free(j);
+				return SM_ENOMEM;
+			}
+			memcpy(j->tl.arrivals, tl->arrivals,
+			    tl->n_arrivals * sizeof(*tl->arrivals));
+			j->tl.n_arrivals = tl->n_arrivals;
+		}
+	}
 	if (data_take(data, &j->data) != SM_OK ||
 	    (savepoint_dir != NULL &&
 	        (j->savepoint_dir = strdup(savepoint_dir)) == NULL)) {

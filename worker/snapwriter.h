@@ -62,6 +62,22 @@ int sm_snapwriter_submit(struct sm_snapwriter *w, uint64_t id,
     struct sm_snapshot_data *data, const char *savepoint_dir,
     uint64_t sync_us, uint64_t align_us);
 
+/* A task's timeline of one checkpoint (wall clock, µs since 1970), sent
+ * with its ack: see Ack in proto/snapmark.proto. */
+struct sm_ack_timeline {
+	uint64_t trigger_received_us;
+	uint64_t first_barrier_us, last_barrier_us;
+	uint64_t barrier_sent_us;
+	size_t n_arrivals;
+	Snapmark__BarrierArrival *arrivals;
+};
+
+/* sm_snapwriter_submit_timeline is sm_snapwriter_submit with the task's
+ * timeline of the checkpoint (copied; may be NULL). */
+int sm_snapwriter_submit_timeline(struct sm_snapwriter *w, uint64_t id,
+    struct sm_snapshot_data *data, const char *savepoint_dir,
+    uint64_t sync_us, uint64_t align_us, const struct sm_ack_timeline *tl);
+
 /* sm_snapwriter_prune queues retention after checkpoint `completed`. */
 int sm_snapwriter_prune(struct sm_snapwriter *w, uint64_t completed,
     const uint64_t *retained, size_t n_retained);

@@ -47,6 +47,9 @@
 
 #define TASK_LINGER_US 1000
 #define TASK_FRAMES_PER_ROUND 16
+/* Dequeue times kept per input, to count the frames queued ahead of a
+ * barrier (one clock read per frame of up to 1024 records). */
+#define TASK_DEQ_RING 512
 
 enum task_cmd_kind { CMD_TRIGGER, CMD_COMPLETE, CMD_ABORT };
 
@@ -54,6 +57,7 @@ struct task_cmd {
 	enum task_cmd_kind kind;
 	uint64_t id;
 	int confirm; /* CMD_COMPLETE: report PUBLISHED when done */
+	uint64_t posted_wall_us; /* CMD_TRIGGER: when it reached the worker */
 	char *savepoint_dir;
 	size_t n_retained;
 	uint64_t *retained;
@@ -75,6 +79,10 @@ struct task_route {
 struct task_input {
 	struct sm_channel *ch;
 	int ended;
+	uint32_t upstream_task;
+	/* wall clock of the last TASK_DEQ_RING record frames dequeued */
+	uint64_t deq_us[TASK_DEQ_RING];
+	unsigned n_deq;
 };
 
 struct worker_task;
@@ -112,6 +120,11 @@ struct worker_task {
 	int drained;
 	uint64_t publish_only_id;           /* see worker_task_config */
 	uint64_t debug_snapshot_delay_us;   /* SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS */
+	/* The timeline of the checkpoint being aligned (tl_id): per input,
+	 * when its barrier was sent and dequeued (docs/ARCHITECTURE.md,
+	 * "Checkpoint timelines"). */
+	uint64_t tl_id;
+	struct sm_ack_timeline tl;
 
 	pthread_t thread;
 	int thread_started;
@@ -119,6 +132,12 @@ struct worker_task {
 	/* Written by the task's thread only, read by the worker's heartbeat:
 	 * relaxed loads and stores, no locked instruction per record. */
 	_Atomic uint64_t records_in, records_out;
+	/* Back-pressure accounting (one clock read around each poll and each
+	 * frame send, never per record): time the thread waited for input
+	 * and for a full output channel, in µs of the monotonic clock, since
+	 * started_us. Same relaxed single-writer discipline. */
+	_Atomic uint64_t idle_us, backpressured_us;
+	_Atomic uint64_t started_us;
 	int wake_fd;
 	pthread_mutex_t lock;
 	struct task_cmd *cmds;
@@ -206,6 +225,22 @@ worker_decline_err(worker_send_fn send, void *ctx, uint64_t epoch, uint64_t id,
 
 /* ------------------------------------------------------------- outputs */
 
+static void task_count(_Atomic uint64_t *counter, uint64_t n);
+
+/* Send one frame; when the channel does not take it at once (the
+ * receiver's buffers are full), the time until it does is back-pressure. */
+static int
+task_send(struct worker_task *t, struct sm_channel *ch, nng_msg *msg)
+{
+	int rv0 = sm_channel_try_send(ch, msg);
+	if (rv0 != SM_EAGAIN)
+		return rv0;
+	uint64_t t0 = sm_now_us();
+	int rv = sm_channel_send(ch, msg, &t->stop);
+	task_count(&t->backpressured_us, sm_now_us() - t0);
+	return rv;
+}
+
 static int
 task_flush(struct worker_task *t, struct task_output *o)
 {
@@ -216,7 +251,7 @@ task_flush(struct worker_task *t, struct task_output *o)
 	    sm_channel_index(o->ch), o->batch, &msg);
 	if (rv != SM_OK)
 		return rv;
-	rv = sm_channel_send(o->ch, msg, &t->stop);
+	rv = task_send(t, o->ch, msg);
 	if (rv != SM_OK)
 		nng_msg_free(msg);
 	return rv;
@@ -270,8 +305,7 @@ task_send_marker(struct worker_task *t, Snapmark__Frame__Kind kind,
 		          sm_channel_index(o->ch), id, savepoint_dir, &msg)
 		    : sm_frame_marker(t->epoch, sm_channel_next_seq(o->ch),
 		          sm_channel_index(o->ch), kind, id, &msg);
-		if (rv == SM_OK && (rv = sm_channel_send(o->ch, msg,
-		                        &t->stop)) != SM_OK)
+		if (rv == SM_OK && (rv = task_send(t, o->ch, msg)) != SM_OK)
 			nng_msg_free(msg);
 	}
 	return rv;
@@ -383,7 +417,7 @@ task_emit_many(struct sm_emitter *e, const struct sm_record *r, size_t n)
  */
 static int
 task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us,
-    const char *savepoint_dir)
+    const char *savepoint_dir, uint64_t trigger_received_us)
 {
 	struct sm_snapshot_data data;
 	memset(&data, 0, sizeof(data));
@@ -403,9 +437,14 @@ task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us,
 	}
 	rv = task_send_marker(t, SNAPMARK__FRAME__KIND__BARRIER, id,
 	    savepoint_dir);
+	struct sm_ack_timeline tl = { .trigger_received_us =
+		                          trigger_received_us };
+	if (!t->is_source && t->tl_id == id)
+		tl = t->tl;
+	tl.barrier_sent_us = sm_wall_us();
 	if (rv == SM_OK &&
-	    sm_snapwriter_submit(t->writer, id, &data, savepoint_dir, sync_us,
-	        align_us) != SM_OK)
+	    sm_snapwriter_submit_timeline(t->writer, id, &data, savepoint_dir,
+	        sync_us, align_us, &tl) != SM_OK)
 		task_decline(t, id, "out of memory handing over the snapshot");
 	if (t->op->ops->snapshot_release != NULL)
 		t->op->ops->snapshot_release(t->op, &data);
@@ -443,7 +482,9 @@ void
 worker_task_trigger(struct worker_task *t, uint64_t id,
     const char *savepoint_dir)
 {
-	struct task_cmd c = { .kind = CMD_TRIGGER, .id = id };
+	struct task_cmd c = { .kind = CMD_TRIGGER,
+		.id = id,
+		.posted_wall_us = sm_wall_us() };
 	if (savepoint_dir != NULL && savepoint_dir[0] != '\0' &&
 	    (c.savepoint_dir = strdup(savepoint_dir)) == NULL) {
 		task_decline(t, id, "out of memory queueing the trigger");
@@ -509,7 +550,7 @@ task_run_inbox(struct worker_task *t, int only_complete)
 		case CMD_TRIGGER:
 			if (t->is_source)
 				rv = task_checkpoint(t, c->id, 0,
-				    c->savepoint_dir);
+				    c->savepoint_dir, c->posted_wall_us);
 			break;
 		case CMD_COMPLETE:
 			if (t->op->ops->notify_complete != NULL) {
@@ -576,7 +617,50 @@ task_after_align(struct worker_task *t, const struct sm_align_result *res)
 	const char *dir = res->snapshot_id == t->savepoint_id
 	    ? t->savepoint_dir
 	    : NULL;
-	return task_checkpoint(t, res->snapshot_id, res->align_us, dir);
+	return task_checkpoint(t, res->snapshot_id, res->align_us, dir, 0);
+}
+
+/* Note barrier f's arrival on `input` in the timeline of its checkpoint:
+ * when it was sent, dequeued, and how many record frames were dequeued
+ * from this input in between (queued ahead of it; at most
+ * TASK_DEQ_RING). */
+static void
+task_note_barrier(struct worker_task *t, int input, const Snapmark__Frame *f)
+{
+	uint64_t now = sm_wall_us(), id = f->checkpoint_id;
+	if (id < t->tl_id)
+		return;
+	if (id > t->tl_id) {
+		t->tl_id = id;
+		t->tl.n_arrivals = 0;
+		t->tl.first_barrier_us = now;
+	}
+	struct task_input *in = &t->in[input];
+	uint32_t ch = sm_channel_index(in->ch);
+	for (size_t i = 0; i < t->tl.n_arrivals; i++)
+		if (t->tl.arrivals[i].channel == ch)
+			return;
+	if (t->tl.arrivals == NULL || t->tl.n_arrivals >= (size_t) t->n_in)
+		return;
+	Snapmark__BarrierArrival *a = &t->tl.arrivals[t->tl.n_arrivals++];
+	snapmark__barrier_arrival__init(a);
+	a->channel = ch;
+	a->upstream_task = in->upstream_task;
+	a->has_received_us = 1;
+	a->received_us = now;
+	if (f->has_sent_us) {
+		a->has_sent_us = 1;
+		a->sent_us = f->sent_us;
+		unsigned n = in->n_deq < TASK_DEQ_RING ? in->n_deq
+		                                       : TASK_DEQ_RING;
+		uint32_t ahead = 0;
+		for (unsigned k = 0; k < n; k++)
+			if (in->deq_us[k] >= f->sent_us)
+				ahead++;
+		a->has_frames_ahead = 1;
+		a->frames_ahead = ahead;
+	}
+	t->tl.last_barrier_us = now;
 }
 
 static int
@@ -607,6 +691,7 @@ task_on_frame(struct worker_task *t, int input, Snapmark__Frame *f)
 			t->savepoint_dir = strdup(f->savepoint_dir);
 			t->savepoint_id = t->savepoint_dir ? f->checkpoint_id : 0;
 		}
+		task_note_barrier(t, input, f);
 		sm_align_barrier(&t->align, input, f->checkpoint_id,
 		    sm_now_us(), &res);
 		rv = task_after_align(t, &res);
@@ -649,6 +734,9 @@ task_read_inputs(struct worker_task *t)
 			}
 			if (rv != SM_OK)
 				return rv;
+			if (f->kind == SNAPMARK__FRAME__KIND__RECORDS)
+				in->deq_us[in->n_deq++ % TASK_DEQ_RING] =
+				    sm_wall_us();
 			rv = task_on_frame(t, i, f);
 			sm_frame_free(f);
 			if (rv != SM_OK)
@@ -676,7 +764,9 @@ task_wait(struct worker_task *t, int timeout_ms)
 		fds[n].fd = sm_channel_fd(t->in[i].ch);
 		fds[n++].events = POLLIN;
 	}
+	uint64_t t0 = sm_now_us();
 	int rv = poll(fds, (nfds_t) n, timeout_ms);
+	task_count(&t->idle_us, sm_now_us() - t0);
 	return rv > 0 && (fds[0].revents & POLLIN);
 }
 
@@ -930,7 +1020,8 @@ task_open_inputs(struct worker_task *t)
 	if (n == 0)
 		return SM_OK;
 	t->in = calloc((size_t) n, sizeof(*t->in));
-	if (t->in == NULL)
+	t->tl.arrivals = calloc((size_t) n, sizeof(*t->tl.arrivals));
+	if (t->in == NULL || t->tl.arrivals == NULL)
 		return SM_ENOMEM;
 	char url[600];
 	for (int i = 0; i < st->n_inputs; i++) {
@@ -948,6 +1039,8 @@ task_open_inputs(struct worker_task *t)
 				    t->epoch, &t->in[t->n_in].ch);
 			if (rv != SM_OK)
 				return rv;
+			t->in[t->n_in].upstream_task =
+			    (uint32_t) (t->job->stages[e->stage].first_task + u);
 			t->n_in++;
 		}
 	}
@@ -1042,6 +1135,8 @@ task_main(void *arg)
 {
 	struct worker_task *t = arg;
 	char why[256];
+	atomic_store_explicit(&t->started_us, sm_now_us(),
+	    memory_order_relaxed);
 	/* Finishing: only an operator that commits on completion (a sink)
 	 * has anything to do; the others need not read their state. */
 	if (t->publish_only_id != 0 && t->op->ops->notify_complete == NULL) {
@@ -1121,6 +1216,7 @@ task_free(struct worker_task *t)
 	if (chs != NULL)
 		sm_channel_close_detached(chs, k);
 	free(t->in);
+	free(t->tl.arrivals);
 	free(t->out);
 	free(t->routes);
 	sm_snapwriter_stop(t->writer);
@@ -1250,4 +1346,20 @@ worker_task_records(const struct worker_task *t, uint64_t *in, uint64_t *out)
 {
 	*in = atomic_load_explicit(&t->records_in, memory_order_relaxed);
 	*out = atomic_load_explicit(&t->records_out, memory_order_relaxed);
+}
+
+void
+worker_task_times(const struct worker_task *t, uint64_t *busy_us,
+    uint64_t *idle_us, uint64_t *backpressured_us)
+{
+	uint64_t start = atomic_load_explicit(&t->started_us,
+	    memory_order_relaxed);
+	uint64_t idle = atomic_load_explicit(&t->idle_us,
+	    memory_order_relaxed);
+	uint64_t bp = atomic_load_explicit(&t->backpressured_us,
+	    memory_order_relaxed);
+	uint64_t all = start != 0 ? sm_now_us() - start : 0;
+	*idle_us = idle;
+	*backpressured_us = bp;
+	*busy_us = all > idle + bp ? all - idle - bp : 0;
 }

@@ -69,6 +69,12 @@ int worker_task_index(const struct worker_task *t);
 void worker_task_records(const struct worker_task *t, uint64_t *in,
     uint64_t *out);
 
+/* worker_task_times: the task thread's time since it started, split into
+ * busy, idle (waiting for input) and back-pressured (waiting to send), in
+ * µs (safe from any thread). */
+void worker_task_times(const struct worker_task *t, uint64_t *busy_us,
+    uint64_t *idle_us, uint64_t *backpressured_us);
+
 /* sm_channel_address writes the listen address of channel `index` in
  * `epoch` for a receiver whose worker has data prefix `prefix`:
  * "ipc://DIR/" -> "ipc://DIR/e<epoch>-c<index>", "tcp://HOST:PORT" ->

@@ -47,6 +47,9 @@ struct worker {
 	uint64_t heartbeat_timeout_ms;
 	uint64_t last_heartbeat_us;
 	uint64_t last_heard_us;     /* anything from the coordinator */
+	/* The coordinator's latest heartbeat stamp and when (monotonic) it
+	 * arrived: echoed for its clock offset estimate. */
+	uint64_t echo_us, echo_at_us;
 
 	struct sm_job job;
 	uint64_t epoch;
@@ -256,6 +259,10 @@ worker_handle(struct worker *w, const Snapmark__Control *c)
 		}
 		break;
 	case SNAPMARK__CONTROL__BODY_HEARTBEAT:
+		if (c->heartbeat->has_sent_us) {
+			w->echo_us = c->heartbeat->sent_us;
+			w->echo_at_us = sm_now_us();
+		}
 		break;
 	default:
 		sm_warn("ignoring unexpected control message %d",
@@ -300,6 +307,10 @@ worker_heartbeat(struct worker *w)
 			m[i].task = (uint32_t) worker_task_index(w->tasks[i]);
 			worker_task_records(w->tasks[i], &m[i].records_in,
 			    &m[i].records_out);
+			worker_task_times(w->tasks[i], &m[i].busy_us,
+			    &m[i].idle_us, &m[i].backpressured_us);
+			m[i].has_busy_us = m[i].has_idle_us =
+			    m[i].has_backpressured_us = 1;
 			m[i].sampled_us = wall;
 			mp[i] = &m[i];
 		}
@@ -307,6 +318,14 @@ worker_heartbeat(struct worker *w)
 		h.epoch = w->epoch;
 		h.n_tasks = (size_t) w->n_tasks;
 		h.tasks = mp;
+	}
+	/* Clock offset estimate (coordinator.c coord_on_heartbeat). */
+	h.has_sent_us = 1;
+	h.sent_us = sm_wall_us();
+	if (w->echo_us != 0) {
+		h.has_echo_us = h.has_echo_held_us = 1;
+		h.echo_us = w->echo_us;
+		h.echo_held_us = sm_now_us() - w->echo_at_us;
 	}
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_HEARTBEAT;

@@ -354,14 +354,23 @@ checkpoints {
 EOF
 start_fake "$RUN" "$WORK/history.bin"
 
-check "checkpoints: newest first, with type, duration, size, acks"
-run --run-dir "$RUN" checkpoints
+check "checkpoints --wide: newest first, with type, duration, size, acks"
+run --run-dir "$RUN" checkpoints --wide
 expect_rc 0
 expect_line "ID +TYPE +STATUS +TRIGGERED +DURATION +SIZE +FULL +ACKED +FAILURE"
 expect_line "8 +periodic +PENDING +2023-11-14T22:13:21\.000Z +- +- +- +0/2"
 expect_line "7 +manual +COMPLETED +2023-11-14T22:13:20\.123Z +2.1 ms +48.0 KiB +- +2/2"
 expect_line "6 +periodic +FAILED +2023-11-14T22:13:19\.000Z +10.00 s +- +- +1/2 +timeout after 10000 ms"
 [ "$(sed -n 2p "$WORK/out" | cut -c1)" = 8 ] || fail "not newest first"
+
+check "checkpoints: 80 columns, the time of day, no FULL, FAILURE cut"
+run --run-dir "$RUN" checkpoints
+expect_rc 0
+expect_line "ID +TYPE +STATUS +TRIGGERED +DURATION +SIZE +ACKED +FAILURE"
+expect_line "8 +periodic +PENDING +22:13:21\.000Z +- +- +0/2"
+expect_line "7 +manual +COMPLETED +22:13:20\.123Z +2.1 ms +48.0 KiB +2/2"
+expect_line "6 +periodic +FAILED +22:13:19\.000Z +10.00 s +- +1/2 +timeout af\.\.\."
+awk 'length($0) > 80 { bad = 1 } END { exit bad }' "$WORK/out" || fail "wider than 80 columns"
 
 check "checkpoints --json: records without tasks, status as a name"
 run --run-dir "$RUN" checkpoints --json

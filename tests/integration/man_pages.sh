@@ -43,7 +43,10 @@ for page in "${PAGE[@]}" "$JOBPAGE"; do
 	[[ -z $warnings ]] || fail "man --warnings -l $page at 60 columns: $warnings"
 	name="$(basename "$page")"
 	name="${name%.*}"
-	render "$page" | awk '/^NAME/ { getline; print; exit }' | grep -q "^ *$name - " ||
+	# Rendered in full first: awk leaving early would SIGPIPE man, and
+	# pipefail would call that a failure.
+	rendered="$(render "$page")"
+	awk '/^NAME/ { getline; print; exit }' <<<"$rendered" | grep -q "^ *$name - " ||
 		fail "$page: NAME section does not start with '$name - '"
 done
 say "4 man pages render without warnings"

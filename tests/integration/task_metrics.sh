@@ -81,7 +81,7 @@ say "the text view sums records per stage"
 cli status >"$TEST_TMP/status.txt"
 cat "$TEST_TMP/status.txt"
 for stage in source relay sink; do
-	grep -Eq "^$stage +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$" "$TEST_TMP/status.txt" ||
+	grep -Eq "^$stage +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +([0-9]+/[0-9]+/[0-9]+|-)$" "$TEST_TMP/status.txt" ||
 		fail "no records row for stage $stage"
 done
 
