@@ -593,7 +593,9 @@ cli_text_explain(const Snapmark__Explanation *e)
 	printf("checkpoint %" PRIu64 " %s, %s from trigger to %s\n",
 	    e->checkpoint_id, e->status,
 	    cli_fmt_duration(buf, sizeof(buf), e->total_us),
-	    strcmp(e->status, "COMPLETED") == 0 ? "commit"
+	    strcmp(e->status, "COMPLETED") == 0 ||
+	            strcmp(e->status, "DISCARDED") == 0
+	        ? "commit"
 	        : strcmp(e->status, "PENDING") == 0 ? "now"
 	                                            : "failure");
 	if (e->failure_reason != NULL) {

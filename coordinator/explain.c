@@ -251,9 +251,13 @@ coord_explain(const Snapmark__CheckpointRecord *r, Snapmark__Explanation **out)
 		}
 	}
 
+	/* A discarded checkpoint completed: retention only deleted its
+	 * snapshots later, its timeline is whole. */
+	int completed =
+	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED ||
+	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED;
 	struct path p = { .n = 0 };
-	if (r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED &&
-	    e->has_timeline)
+	if (completed && e->has_timeline)
 		walk(r, &p);
 	e->path = calloc(p.n + 1, sizeof(*e->path));
 	if (e->path != NULL)
@@ -268,7 +272,7 @@ coord_explain(const Snapmark__CheckpointRecord *r, Snapmark__Explanation **out)
 		}
 
 	/* The verdict: the phase that took the largest share. */
-	if (r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED) {
+	if (!completed) {
 		char who[600] = "";
 		size_t len = 0;
 		for (size_t i = 0; i < e->n_missing && len < sizeof(who) - 1;

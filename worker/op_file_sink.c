@@ -119,9 +119,6 @@ sink_open(struct sm_op *op)
 	const char *delay = getenv("SNAPMARK_DEBUG_PUBLISH_DELAY_MS");
 	if (delay != NULL)
 		s->debug_publish_delay_ms = strtoull(delay, NULL, 10);
-	const char *sink_delay = getenv("SNAPMARK_DEBUG_SINK_DELAY_US");
-	if (sink_delay != NULL)
-		s->debug_delay_us = strtoull(sink_delay, NULL, 10);
 	op->impl = s;
 	if (sink_mkdir(s->out_dir) != SM_OK ||
 	    sink_mkdir(s->pending_dir) != SM_OK)
