@@ -188,6 +188,23 @@ verdict_names_the_biggest_queue_and_the_back_pressure(void)
 }
 
 static void
+a_discarded_checkpoint_is_explained_as_the_completed_one_it_was(void)
+{
+	struct fixture f;
+	Snapmark__Explanation *e = NULL;
+	fx_backpressure(&f);
+	f.r.status = SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED;
+	T_OK(coord_explain(&f.r, &e));
+	T_EQ_STR(e->status, "DISCARDED");
+	T_TRUE(e->n_path > 0);
+	T_EQ_STR(e->verdict,
+	    "81% of 357 ms: barrier queued behind 31 frames on counter.0 <- "
+	    "source.1: back-pressure from sink.0");
+	T_EQ_INT(e->n_missing, 0);
+	coord_explain_free(e);
+}
+
+static void
 a_slow_snapshot_is_the_verdict_when_it_dominates(void)
 {
 	struct fixture f;
@@ -324,6 +341,7 @@ static const struct sm_test tests[] = {
 	T(path_follows_the_last_barrier_back_from_the_last_ack),
 	T(phases_add_up_to_trigger_to_commit),
 	T(verdict_names_the_biggest_queue_and_the_back_pressure),
+	T(a_discarded_checkpoint_is_explained_as_the_completed_one_it_was),
 	T(a_slow_snapshot_is_the_verdict_when_it_dominates),
 	T(skewed_clocks_never_give_negative_phases),
 	T(a_loop_or_an_unreported_upstream_ends_the_walk),
