@@ -391,14 +391,16 @@ metrics_render(struct prom *p, const Snapmark__JobStatus *st,
 	 * input channel (both on the coordinator's clock in the record) */
 	struct prom_hist start = { align_le,
 		sizeof(align_le) / sizeof(double), {0}, 0, 0 };
-	uint64_t by_status[3] = { 0, 0, 0 };
+	uint64_t by_status[4] = { 0, 0, 0, 0 };
 	const Snapmark__CheckpointRecord *last = NULL;
 
 	for (size_t i = 0; i < cps->n_checkpoints; i++) {
 		const Snapmark__CheckpointRecord *r = cps->checkpoints[i];
-		if ((unsigned) r->status < 3)
+		if ((unsigned) r->status < 4)
 			by_status[r->status]++;
-		if (r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED)
+		/* a DISCARDED one completed: retention deleted it later */
+		if (r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED &&
+		    r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED)
 			continue;
 		if (last == NULL || r->id > last->id)
 			last = r;
@@ -456,9 +458,9 @@ metrics_render(struct prom *p, const Snapmark__JobStatus *st,
 	prom_head(p, "snapmark_checkpoints", "gauge",
 	    "Checkpoints the coordinator lists (the newest 100 of its history "
 	    "and those in flight), by status.");
-	static const char *const names[3] = { "pending", "completed",
-		"failed" };
-	for (int s = 0; s < 3; s++)
+	static const char *const names[4] = { "pending", "completed",
+		"failed", "discarded" };
+	for (int s = 0; s < 4; s++)
 		prom_printf(p, "snapmark_checkpoints{status=\"%s\"} %" PRIu64
 		               "\n",
 		    names[s], by_status[s]);

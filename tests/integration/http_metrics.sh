@@ -73,7 +73,7 @@ sa, sb = (json.load(open("%s/st-%s.json" % (d, k))) for k in "ab")
 ca, cb = (json.load(open("%s/cp-%s.json" % (d, k)))["checkpoints"] for k in "ab")
 
 def counts(cps):
-    c = {"PENDING": 0, "COMPLETED": 0, "FAILED": 0}
+    c = {"PENDING": 0, "COMPLETED": 0, "FAILED": 0, "DISCARDED": 0}
     for r in cps:
         c[r["status"]] += 1
     return c
@@ -126,7 +126,8 @@ check("tasks", one("snapmark_tasks"), sa["tasks_total"])
 check("info", one("snapmark_info", job=sa["job_name"], state=sa["state"]), 1)
 for st, n in counts(ca).items():
     check("checkpoints %s" % st, one("snapmark_checkpoints", status=st.lower()), n)
-done = [r for r in ca if r["status"] == "COMPLETED"]
+# DISCARDED ones completed too (retention deleted their snapshots later)
+done = [r for r in ca if r["status"] in ("COMPLETED", "DISCARDED")]
 check("duration count", one("snapmark_checkpoint_duration_seconds_count"), len(done))
 check("duration +Inf", one("snapmark_checkpoint_duration_seconds_bucket", le="+Inf"), len(done))
 within = sum(1 for r in done if r["duration_us"] / 1e6 <= 1.0)

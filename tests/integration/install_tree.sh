@@ -101,7 +101,7 @@ say "worker-2 killed and started again from the installed binary; checkpoints go
 bad="$(grep -vE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z (coordinator|worker-[0-9]+) (DEBUG|INFO|WARN|ERROR) ' \
 	"$RUN"/logs/*.log | head -n 3 || true)"
 [[ -z $bad ]] || fail "log lines without an ISO-8601 UTC timestamp: $bad"
-TZ=Asia/Kolkata icli checkpoints >"$TEST_TMP/ck.txt"
+TZ=Asia/Kolkata icli checkpoints --wide >"$TEST_TMP/ck.txt"
 TZ=Asia/Kolkata icli --json checkpoints >"$TEST_TMP/ck.json"
 id="$(TZ=Asia/Kolkata icli status | sed -n 's/^latest completed checkpoint: //p')"
 TZ=Asia/Kolkata icli show "$id" >"$TEST_TMP/show.txt"
