@@ -81,6 +81,15 @@ int coord_catalog_put(struct coord_catalog *cat,
  * the newest `retain`, in the same transaction; 0 (the default): never. */
 void coord_catalog_set_retention(struct coord_catalog *cat, size_t retain);
 
+/* coord_record_completed: the checkpoint completed. A DISCARDED one did
+ * too; retention deleted its snapshots later. */
+static inline int
+coord_record_completed(const Snapmark__CheckpointRecord *r)
+{
+	return r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED ||
+	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED;
+}
+
 /* coord_catalog_get loads record `id` (SM_ENOTFOUND if none). The caller
  * frees *out with snapmark__checkpoint_record__free_unpacked. */
 int coord_catalog_get(struct coord_catalog *cat, uint64_t id,

@@ -1109,8 +1109,7 @@ cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
 	else
 		snprintf(dur, sizeof(dur), "?");
 	/* DISCARDED: it completed, and a newer one already displaced it. */
-	if (r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED ||
-	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED) {
+	if (coord_record_completed(r)) {
 		cli_text_bytes(r, &bytes);
 		if (!o->json)
 			printf("%s %" PRIu64 " completed in %s (%" PRIu32

@@ -201,6 +201,10 @@ int coord_savepoint_target(struct coord *c, const char *dir, char *out,
 int coord_savepoint_write(struct coord *c,
     const Snapmark__CheckpointRecord *rec);
 void coord_fail_epoch(struct coord *c, const char *reason);
+/* coord_stop_epoch aborts the pending checkpoints (with `why`) and tells
+ * every worker to stop the current epoch's tasks; the caller sets the
+ * state that follows (RESTARTING after a failure, CANCELED). */
+void coord_stop_epoch(struct coord *c, const char *why);
 void coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev);
 /* coord_begin_finishing enters FINISHING for checkpoint id of the current
  * epoch: FINISHED follows once every task reported it PUBLISHED. */

@@ -727,17 +727,8 @@ coord_cancel(struct coord *c)
 {
 	uint64_t latest = 0;
 	coord_catalog_latest(c->cat, &latest);
-	coord_abort_all(c, "the job was canceled");
-	Snapmark__StopTasks s = SNAPMARK__STOP_TASKS__INIT;
-	s.epoch = c->epoch;
-	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
-	m.body_case = SNAPMARK__CONTROL__BODY_STOP;
-	m.stop = &s;
-	coord_broadcast(c, &m);
+	coord_stop_epoch(c, "the job was canceled");
 	c->state = COORD_CANCELED;
-	c->final_in_flight = 0;
-	memset(c->task_running, 0, (size_t) c->job.n_tasks);
-	c->n_running = 0;
 	/* Durable before the CLI hears it: a restarted coordinator stays
 	 * CANCELED instead of running the job again. */
 	int rv = coord_catalog_put_text(c->cat, "final_state", "CANCELED");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "error.h"
 
 #define EXPLAIN_MAX_PHASES 512
@@ -253,9 +254,7 @@ coord_explain(const Snapmark__CheckpointRecord *r, Snapmark__Explanation **out)
 
 	/* A discarded checkpoint completed: retention only deleted its
 	 * snapshots later, its timeline is whole. */
-	int completed =
-	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED ||
-	    r->status == SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED;
+	int completed = coord_record_completed(r);
 	struct path p = { .n = 0 };
 	if (completed && e->has_timeline)
 		walk(r, &p);

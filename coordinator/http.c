@@ -26,6 +26,7 @@
 
 #include <nng/supplemental/http/http.h>
 
+#include "catalog.h"
 #include "error.h"
 #include "json.h"
 #include "log.h"
@@ -398,9 +399,7 @@ metrics_render(struct prom *p, const Snapmark__JobStatus *st,
 		const Snapmark__CheckpointRecord *r = cps->checkpoints[i];
 		if ((unsigned) r->status < 4)
 			by_status[r->status]++;
-		/* a DISCARDED one completed: retention deleted it later */
-		if (r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED &&
-		    r->status != SNAPMARK__CHECKPOINT_RECORD__STATUS__DISCARDED)
+		if (!coord_record_completed(r))
 			continue;
 		if (last == NULL || r->id > last->id)
 			last = r;

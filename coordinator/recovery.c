@@ -631,6 +631,18 @@ coord_fail_epoch(struct coord *c, const char *reason)
 	char why[300];
 	snprintf(why, sizeof(why), "epoch %" PRIu64 " failed: %s", c->epoch,
 	    reason);
+	coord_stop_epoch(c, why);
+	c->state = COORD_RESTARTING;
+	c->deployed = 0;
+	uint64_t total;
+	if (coord_catalog_count_restart(c->cat, &total) == SM_OK)
+		c->restarts = (uint32_t) total;
+	recovery_schedule(c, reason);
+}
+
+void
+coord_stop_epoch(struct coord *c, const char *why)
+{
 	coord_abort_all(c, why);
 	Snapmark__StopTasks s = SNAPMARK__STOP_TASKS__INIT;
 	s.epoch = c->epoch;
@@ -638,15 +650,9 @@ coord_fail_epoch(struct coord *c, const char *reason)
 	m.body_case = SNAPMARK__CONTROL__BODY_STOP;
 	m.stop = &s;
 	coord_broadcast(c, &m);
-	c->state = COORD_RESTARTING;
-	c->deployed = 0;
 	memset(c->task_running, 0, (size_t) c->job.n_tasks);
 	c->n_running = 0;
-	uint64_t total;
-	if (coord_catalog_count_restart(c->cat, &total) == SM_OK)
-		c->restarts = (uint32_t) total;
 	c->final_in_flight = 0;
-	recovery_schedule(c, reason);
 }
 
 void
