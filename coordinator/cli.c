@@ -369,7 +369,8 @@ cli_coordinator_pid(const struct cli_conn *c, long *pid)
  * (the coordinator notices and listens again, but better not to cause it).
  * Returns 0 when a rep0 peer answered, else an errno-style code: ENOENT,
  * ECONNREFUSED, ETIMEDOUT (connected, no handshake by the deadline),
- * EPROTO (something else answered), or another connect error.
+ * ECONNRESET or EPIPE (the peer hung up: a coordinator exiting), EPROTO
+ * (something else answered), or another connect error.
  */
 static int
 cli_probe_once(const struct cli_conn *c, const char *path)
@@ -436,7 +437,8 @@ cli_probe_once(const struct cli_conn *c, const char *path)
 		}
 		ssize_t r = recv(fd, got + have, sizeof(got) - have, 0);
 		if (r == 0) {
-			rv = EPROTO;
+			/* Hung up before its half: a coordinator exiting. */
+			rv = ECONNRESET;
 			break;
 		}
 		if (r < 0 && errno != EAGAIN && errno != EINTR) {
@@ -490,6 +492,13 @@ cli_probe(struct cli_conn *c)
 			        "rep0 handshake on that socket)",
 			    c->url);
 			return SM_EPROTO;
+		}
+		if ((rv == ECONNRESET || rv == EPIPE) &&
+		    cli_left_ms(c) * 1000 > CLI_PROBE_RETRY_US) {
+			/* A coordinator closing down as the job ended: look
+			 * again, it is gone (or answers) in a moment. */
+			sm_sleep_us(CLI_PROBE_RETRY_US);
+			continue;
 		}
 		if (rv != ENOENT && rv != ECONNREFUSED) {
 			cli_err("cannot connect to %s: %s", c->url,

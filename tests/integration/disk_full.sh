@@ -6,12 +6,15 @@
 # output. Two jobs: one whose only writes are the file sink's (records
 # through a passthrough) and one with keyed state in LMDB (a count).
 #
-# The run dir's state/, output/ and coordinator/ are bind mounts of one
-# small tmpfs; its logs stay on the ordinary disk so that every line of
-# them is kept. Needs root (mount), as the test suite runs.
+# The run dir's state/ and output/ are bind mounts of one small tmpfs, its
+# coordinator/ (the catalog) of another: the tasks' disk fills first, then
+# the coordinator's too, when checkpoints go on being tried (those the
+# catalog cannot record fail) and the job still runs on. Logs stay on the ordinary disk so that every line of them
+# is kept. Needs root (mount), as the test suite runs.
 source "$(dirname "$0")/lib.sh"
 
 DISK="$TEST_TMP/disk"
+CDISK="$TEST_TMP/coordinator-disk"
 MOUNTS=()
 
 unmount_all() {
@@ -24,19 +27,24 @@ unmount_all() {
 }
 on_exit unmount_all
 
-# start_on_tmpfs JOB: lay out the run dir as `cluster up` does, with state/,
-# output/ and coordinator/ on a fresh 64 MiB tmpfs, and start the cluster.
+# start_on_tmpfs JOB: lay out the run dir as `cluster up` does, with state/
+# and output/ on a fresh 64 MiB tmpfs, coordinator/ on a 16 MiB one, and
+# start the cluster.
 start_on_tmpfs() {
 	unmount_all
-	rm -rf -- "$RUN" "$DISK"
-	mkdir -p "$RUN/logs" "$RUN/pids" "$DISK"
+	rm -rf -- "$RUN" "$DISK" "$CDISK"
+	mkdir -p "$RUN/logs" "$RUN/pids" "$DISK" "$CDISK" "$RUN/coordinator"
 	cp -- "$1" "$RUN/job.ini"
 	echo 2 >"$RUN/workers"
 	echo "$B" >"$RUN/build-dir"
 	mount -t tmpfs -o size=64m tmpfs "$DISK" || fail "cannot mount a tmpfs on $DISK"
 	MOUNTS=("$DISK")
+	mount -t tmpfs -o size=16m tmpfs "$CDISK" || fail "cannot mount a tmpfs on $CDISK"
+	MOUNTS=("$CDISK" "${MOUNTS[@]}")
+	mount --bind "$CDISK" "$RUN/coordinator" || fail "cannot bind-mount $RUN/coordinator"
+	MOUNTS=("$RUN/coordinator" "${MOUNTS[@]}")
 	local d
-	for d in state output coordinator; do
+	for d in state output; do
 		mkdir -p "$DISK/$d" "$RUN/$d"
 		mount --bind "$DISK/$d" "$RUN/$d" || fail "cannot bind-mount $RUN/$d"
 		MOUNTS=("$RUN/$d" "${MOUNTS[@]}")
@@ -56,6 +64,17 @@ declines_for_space() {
 
 at_least_declines() {
 	(($(declines_for_space) >= $1))
+}
+
+# attempts: how many checkpoints the coordinator has tried (triggered, or
+# failed to reserve an id for); attempts_beyond N: more than N of them.
+attempts() {
+	grep -cE 'checkpoint [0-9]+ triggered|cannot reserve a checkpoint id' \
+		"$RUN/logs/coordinator.log" || true
+}
+
+attempts_beyond() {
+	(($(attempts) > $1))
 }
 
 # run_full JOB WHAT: the whole scenario for one job; WHAT is a pattern the
@@ -85,10 +104,22 @@ run_full() {
 	n="$(declines_for_space)"
 	say "$n checkpoints declined for want of space; state RUNNING, no restarts"
 
-	say "free the disk: checkpoints complete again and the job finishes"
+	# Whether the catalog can still commit depends on the free pages LMDB
+	# happens to hold; either way the coordinator must go on trying and
+	# the job must not restart.
+	say "fill the coordinator's disk too: checkpoints go on being tried, the job runs on"
+	dd if=/dev/zero of="$CDISK/fill" bs=64K status=none 2>/dev/null || true
+	df -h "$CDISK" | tail -n 1
+	wait_for 60 attempts_beyond $(($(attempts) + 5))
+	status_now
+	[[ $(field state) == RUNNING || $(field state) == FINISHING ]] ||
+		fail "state $(field state) while the coordinator's disk is full, want RUNNING"
+	[[ $(field restarts) == 0 ]] || fail "restarts = $(field restarts) while the coordinator's disk is full, want 0"
+
+	say "free both disks: checkpoints complete again and the job finishes"
 	local latest
 	latest="$(field 'latest completed checkpoint')"
-	rm -f -- "$DISK/fill"
+	rm -f -- "$DISK/fill" "$CDISK/fill"
 	wait_for 60 completed_at_least $((latest + 1))
 	cluster wait 180 >/dev/null || fail "the job did not finish after space came back"
 	status_now
