@@ -2,7 +2,7 @@
  * bigmem.c - transparent huge page hint for large arrays (bigmem.h).
  */
 #define _DEFAULT_SOURCE
-#include "bigmem.h"
+#include "common/bigmem.h"
 
 #include <stdint.h>
 #include <sys/mman.h>

@@ -1,17 +1,17 @@
 /*
  * channel.c - data channels over NNG pair1 sockets.
  */
-#include "channel.h"
+#include "common/channel.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
 #include <nng/protocol/pair1/pair.h>
 
-#include "clock.h"
-#include "control.h"
-#include "error.h"
-#include "log.h"
+#include "common/clock.h"
+#include "common/control.h"
+#include "common/error.h"
+#include "common/log.h"
 
 /* Frames buffered on each side: 16 x ~28 KiB per side keeps a channel's
  * memory bounded near 1 MiB while hiding scheduling jitter. */

@@ -22,7 +22,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "frame.h"
+#include "common/frame.h"
 
 struct sm_channel;
 

@@ -2,7 +2,7 @@
  * checksum.c - CRC-32C, reflected polynomial 0x82F63B78: the x86-64 crc32
  * instruction (8 bytes per step) when the CPU has SSE4.2, else tables.
  */
-#include "checksum.h"
+#include "common/checksum.h"
 
 #include <pthread.h>
 

@@ -2,7 +2,7 @@
  * clock.c - monotonic and wall clocks.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "clock.h"
+#include "common/clock.h"
 
 #include <time.h>
 

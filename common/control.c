@@ -1,15 +1,15 @@
 /*
  * control.c - sending and receiving control envelopes.
  */
-#include "control.h"
+#include "common/control.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "error.h"
-#include "log.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "common/log.h"
 
 int
 sm_control_address(const char *base, int worker_id, char *buf, size_t len)

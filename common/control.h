@@ -14,7 +14,7 @@
 
 #include <nng/nng.h>
 
-#include "snapmark.pb-c.h"
+#include "proto/snapmark.pb-c.h"
 
 /* Largest control message accepted (Deploy carries the job text). */
 #define SM_CONTROL_MAX_BYTES (4u << 20)

@@ -1,7 +1,7 @@
 /*
  * error.c - descriptions of snapmark's error codes.
  */
-#include "error.h"
+#include "common/error.h"
 
 #include <errno.h>
 

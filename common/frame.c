@@ -1,10 +1,10 @@
 /*
  * frame.c - packing and validating data-plane frames.
  */
-#include "frame.h"
+#include "common/frame.h"
 
-#include "clock.h"
-#include "error.h"
+#include "common/clock.h"
+#include "common/error.h"
 
 static int
 frame_pack(const Snapmark__Frame *f, nng_msg **out)

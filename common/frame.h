@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "snapmark.pb-c.h"
+#include "proto/snapmark.pb-c.h"
 
 /* Records per frame: 1024 records are ~28 KiB packed, inside the 32-64 KiB
  * band where NNG's per-message cost stops mattering. */

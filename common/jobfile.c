@@ -23,7 +23,7 @@
  * first error wins and stops the parse; among the errors of one section
  * check, the one on the earliest line is reported.
  */
-#include "jobfile.h"
+#include "common/jobfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +37,7 @@
 
 #include <ini.h>
 
-#include "error.h"
+#include "common/error.h"
 
 /* Durations are capped at a week so that callers can turn milliseconds into
  * nanoseconds and add them to a clock without overflowing 64 bits. */

@@ -3,7 +3,7 @@
  * ISO-8601 UTC timestamp with milliseconds, 2026-11-21T21:34:45.211Z.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "log.h"
+#include "common/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

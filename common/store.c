@@ -24,7 +24,7 @@
  * a cap) and the caller's function is run again from scratch: a transaction
  * that hit MDB_MAP_FULL is unusable, so there is nothing to resume.
  */
-#include "store.h"
+#include "common/store.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -37,8 +37,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include "error.h"
-#include "log.h"
+#include "common/error.h"
+#include "common/log.h"
 
 /* 64 MiB: LMDB 0.9.24's own default is a 1 MiB map. */
 #define SM_STORE_DEFAULT_MAP ((size_t) 64 << 20)

@@ -1,15 +1,15 @@
 /*
  * catalog.c - the coordinator's checkpoint catalog in LMDB (catalog.h).
  */
-#include "catalog.h"
+#include "coordinator/catalog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "log.h"
-#include "store.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/store.h"
 
 struct coord_catalog {
 	struct sm_store *store;

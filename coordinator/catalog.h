@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "snapmark.pb-c.h"
+#include "proto/snapmark.pb-c.h"
 
 struct coord_catalog;
 

@@ -25,10 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "coord.h"
-#include "error.h"
-#include "log.h"
+#include "common/clock.h"
+#include "coordinator/coord.h"
+#include "common/error.h"
+#include "common/log.h"
 
 struct coord_pending *
 coord_find_pending(struct coord *c, uint64_t id)

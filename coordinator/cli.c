@@ -47,13 +47,13 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "catalog.h"
-#include "cli_text.h"
-#include "clock.h"
-#include "error.h"
-#include "json.h"
-#include "snapmark.pb-c.h"
-#include "version.h"
+#include "coordinator/catalog.h"
+#include "coordinator/cli_text.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "coordinator/json.h"
+#include "proto/snapmark.pb-c.h"
+#include "common/version.h"
 
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2

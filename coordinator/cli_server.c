@@ -35,9 +35,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cli_server.h"
-#include "error.h"
-#include "log.h"
+#include "coordinator/cli_server.h"
+#include "common/error.h"
+#include "common/log.h"
 
 #define CLI_SERVER_MAX_CONNS 256
 #define CLI_SERVER_MAX_REQUEST ((size_t) 65536)

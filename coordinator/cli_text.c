@@ -9,7 +9,7 @@
  * Strings come from another process, so control characters in them are
  * masked before they reach a terminal.
  */
-#include "cli_text.h"
+#include "coordinator/cli_text.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "error.h"
+#include "common/error.h"
 
 typedef Snapmark__WorkerStatus WorkerStatus;
 typedef Snapmark__TaskCheckpointStats TaskCheckpointStats;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "snapmark.pb-c.h"
+#include "proto/snapmark.pb-c.h"
 
 typedef Snapmark__JobStatus JobStatus;
 typedef Snapmark__CheckpointRecord CheckpointRecord;

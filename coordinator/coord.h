@@ -15,10 +15,10 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "catalog.h"
-#include "jobfile.h"
-#include "pending.h"
-#include "snapmark.pb-c.h"
+#include "coordinator/catalog.h"
+#include "common/jobfile.h"
+#include "coordinator/pending.h"
+#include "proto/snapmark.pb-c.h"
 
 enum coord_job_state {
 	COORD_CREATED,     /* waiting for the first deployment */

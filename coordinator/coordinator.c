@@ -58,16 +58,16 @@
 #include <nng/protocol/pair1/pair.h>
 #include <nng/protocol/reqrep0/rep.h>
 
-#include "checksum.h"
-#include "cli_server.h"
-#include "clock.h"
-#include "control.h"
-#include "coord.h"
-#include "http.h"
-#include "error.h"
-#include "explain.h"
-#include "log.h"
-#include "version.h"
+#include "common/checksum.h"
+#include "coordinator/cli_server.h"
+#include "common/clock.h"
+#include "common/control.h"
+#include "coordinator/coord.h"
+#include "coordinator/http.h"
+#include "common/error.h"
+#include "coordinator/explain.h"
+#include "common/log.h"
+#include "common/version.h"
 
 #define COORD_MAX_PIPE_EVENTS 1024
 /* How long termination waits for NNG to close the sockets. */

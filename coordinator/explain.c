@@ -1,7 +1,7 @@
 /*
  * explain.c - the critical path of a checkpoint (see explain.h).
  */
-#include "explain.h"
+#include "coordinator/explain.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "error.h"
+#include "coordinator/catalog.h"
+#include "common/error.h"
 
 #define EXPLAIN_MAX_PHASES 512
 

@@ -18,7 +18,7 @@
 #ifndef COORD_EXPLAIN_H
 #define COORD_EXPLAIN_H
 
-#include "snapmark.pb-c.h"
+#include "proto/snapmark.pb-c.h"
 
 /* coord_explain builds the explanation of record r into *out (free it with
  * coord_explain_free). SM_ENOMEM only. */

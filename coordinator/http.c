@@ -10,7 +10,7 @@
  * bounds a request's header to its 8 KiB read buffer (larger: an error
  * and the connection is closed) and the handler accepts no body.
  */
-#include "http.h"
+#include "coordinator/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,11 +26,11 @@
 
 #include <nng/supplemental/http/http.h>
 
-#include "catalog.h"
-#include "error.h"
-#include "json.h"
-#include "log.h"
-#include "snapmark.pb-c.h"
+#include "coordinator/catalog.h"
+#include "common/error.h"
+#include "coordinator/json.h"
+#include "common/log.h"
+#include "proto/snapmark.pb-c.h"
 
 #define HTTP_MAX_QUEUED 256
 

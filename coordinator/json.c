@@ -11,7 +11,7 @@
  * Numbers are formatted with the C locale's conventions; the CLI never
  * calls setlocale, so the decimal point is always '.'.
  */
-#include "json.h"
+#include "coordinator/json.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/error.h"
 
 void
 sm_json_init(struct sm_json *j)

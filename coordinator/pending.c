@@ -1,12 +1,12 @@
 /*
  * pending.c - bookkeeping of checkpoints in flight (see pending.h).
  */
-#include "pending.h"
+#include "coordinator/pending.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/error.h"
 
 int
 coord_pending_alloc(uint64_t id, uint64_t epoch, int n_tasks,

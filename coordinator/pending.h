@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "snapmark.pb-c.h"
+#include "proto/snapmark.pb-c.h"
 
 struct coord_task_ack {
 	int acked;

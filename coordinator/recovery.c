@@ -63,12 +63,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "coord.h"
-#include "error.h"
-#include "log.h"
-#include "snapshot.h"
-#include "store.h"
+#include "common/clock.h"
+#include "coordinator/coord.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "worker/snapshot.h"
+#include "common/store.h"
 
 #define SAVEPOINT_MAX_BYTES (64u << 20)
 

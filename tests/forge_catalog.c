@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "checksum.h"
-#include "error.h"
+#include "coordinator/catalog.h"
+#include "common/checksum.h"
+#include "common/error.h"
 
 static int
 forge_list(struct coord_catalog *cat)

@@ -30,8 +30,8 @@
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 
-#include "control.h"
-#include "error.h"
+#include "common/control.h"
+#include "common/error.h"
 
 static volatile sig_atomic_t rogue_stop;
 static atomic_int rogue_need_register;

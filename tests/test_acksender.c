@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "acksender.h"
-#include "check.h"
+#include "worker/acksender.h"
+#include "tests/check.h"
 
 #define MAX_ACKS 4096
 

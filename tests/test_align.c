@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "align.h"
-#include "check.h"
+#include "worker/align.h"
+#include "tests/check.h"
 
 /* ---- scripted scenarios ------------------------------------------------ */
 

@@ -1,8 +1,8 @@
 /*
  * test_checksum.c - CRC-32C against the published check values.
  */
-#include "check.h"
-#include "checksum.h"
+#include "tests/check.h"
+#include "common/checksum.h"
 
 static void
 crc32c_matches_the_standard_check_value(void)

@@ -14,8 +14,8 @@
 
 #include <math.h>
 
-#include "check.h"
-#include "snapmark.pb-c.h"
+#include "tests/check.h"
+#include "proto/snapmark.pb-c.h"
 
 /* json_of_string writes s[0..n) as a top-level JSON string into out. */
 static int

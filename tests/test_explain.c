@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "explain.h"
+#include "tests/check.h"
+#include "coordinator/explain.h"
 
 /* ---- fixture: a record with up to 8 tasks, 4 arrivals each ------------- */
 

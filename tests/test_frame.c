@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "frame.h"
+#include "tests/check.h"
+#include "common/frame.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 

@@ -29,12 +29,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "jobfile.h"
-#include "snapmark.pb-c.h"
-#include "snapshot.h"
-#include "snapwriter.h"
-#include "store.h"
+#include "tests/check.h"
+#include "common/jobfile.h"
+#include "proto/snapmark.pb-c.h"
+#include "worker/snapshot.h"
+#include "worker/snapwriter.h"
+#include "common/store.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_ID 64

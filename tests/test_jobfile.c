@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "jobfile.h"
+#include "tests/check.h"
+#include "common/jobfile.h"
 
 /* An sm_job is ~16 KiB: keep it off the stack. */
 static struct sm_job job;

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "jobfile.h"
-#include "keymap.h"
-#include "kvstate.h"
-#include "operator.h"
+#include "tests/check.h"
+#include "common/jobfile.h"
+#include "worker/keymap.h"
+#include "worker/kvstate.h"
+#include "worker/operator.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "pending.h"
+#include "tests/check.h"
+#include "coordinator/pending.h"
 
 /* ---- fixture: an ack as a worker would send it ------------------------ */
 

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "check.h"
-#include "checksum.h"
-#include "snapmark.pb-c.h"
-#include "snapshot.h"
-#include "store.h"
+#include "tests/check.h"
+#include "common/checksum.h"
+#include "proto/snapmark.pb-c.h"
+#include "worker/snapshot.h"
+#include "common/store.h"
 
 /* ---- fixture: one fresh store per test --------------------------------- */
 

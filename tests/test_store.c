@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "store.h"
+#include "tests/check.h"
+#include "common/store.h"
 
 /* ---- fixture: one fresh directory per test ---------------------------- */
 

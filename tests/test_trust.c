@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "trust.h"
+#include "tests/check.h"
+#include "worker/trust.h"
 
 /* ---- pending names ------------------------------------------------------ */
 

@@ -1,13 +1,13 @@
 /*
  * acksender.c - combining sender of acknowledgements (acksender.h).
  */
-#include "acksender.h"
+#include "worker/acksender.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "error.h"
-#include "log.h"
+#include "common/error.h"
+#include "common/log.h"
 
 struct sm_acksender {
 	worker_send_fn send;

@@ -13,8 +13,8 @@
 #ifndef SM_ACKSENDER_H
 #define SM_ACKSENDER_H
 
-#include "snapmark.pb-c.h"
-#include "task.h"
+#include "proto/snapmark.pb-c.h"
+#include "worker/task.h"
 
 struct sm_acksender;
 

@@ -1,12 +1,12 @@
 /*
  * align.c - the barrier alignment state machine (see align.h).
  */
-#include "align.h"
+#include "worker/align.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/error.h"
 
 int
 sm_align_init(struct sm_align *a, int n_inputs, enum sm_align_mode mode)

@@ -1,12 +1,12 @@
 /*
  * keymap.c - open-addressing uint64 -> int64 map (keymap.h).
  */
-#include "keymap.h"
+#include "worker/keymap.h"
 
 #include <stdlib.h>
 
-#include "bigmem.h"
-#include "error.h"
+#include "common/bigmem.h"
+#include "common/error.h"
 
 /* Fibonacci hashing: the top log2(cap) bits of the product depend on
  * every bit of the key. */

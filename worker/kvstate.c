@@ -1,11 +1,11 @@
 /*
  * kvstate.c - change-tracked keyed state (kvstate.h).
  */
-#include "kvstate.h"
+#include "worker/kvstate.h"
 
 #include <stdlib.h>
 
-#include "error.h"
+#include "common/error.h"
 
 static int
 kvdelta_init(struct sm_kvdelta *d)

@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "keymap.h"
-#include "operator.h"
+#include "worker/keymap.h"
+#include "worker/operator.h"
 
 /* The changes since one capture, still in hash-map form. */
 struct sm_kvdelta {

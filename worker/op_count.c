@@ -8,9 +8,9 @@
  */
 #include <stdlib.h>
 
-#include "error.h"
-#include "kvstate.h"
-#include "operator.h"
+#include "common/error.h"
+#include "worker/kvstate.h"
+#include "worker/operator.h"
 
 static int
 count_open(struct sm_op *op)

@@ -42,10 +42,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "log.h"
-#include "operator.h"
-#include "trust.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "worker/operator.h"
+#include "worker/trust.h"
 
 /* Bytes buffered before a write(); a full disk holds at most this many. */
 #define SINK_FLUSH_BYTES ((size_t) 1 << 20)

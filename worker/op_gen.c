@@ -21,9 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "error.h"
-#include "operator.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "worker/operator.h"
 
 struct gen {
 	uint64_t seed, keys, records, rate;

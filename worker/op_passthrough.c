@@ -2,8 +2,8 @@
  * op_passthrough.c - `passthrough` relays records unchanged; `discard`
  * drops them (a sink for measuring the data plane). Both are stateless.
  */
-#include "error.h"
-#include "operator.h"
+#include "common/error.h"
+#include "worker/operator.h"
 
 static int
 passthrough_process(struct sm_op *op, const struct sm_record *recs,

@@ -1,11 +1,11 @@
 /*
  * operator.c - choosing and owning operator instances.
  */
-#include "operator.h"
+#include "worker/operator.h"
 
 #include <stdlib.h>
 
-#include "error.h"
+#include "common/error.h"
 
 int
 sm_operator_open(const struct sm_op_ctx *ctx, struct sm_op **out)

@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frame.h"
-#include "jobfile.h"
+#include "common/frame.h"
+#include "common/jobfile.h"
 
 struct sm_emitter {
 	/* emit sends one record downstream; returns SM_OK or an error that

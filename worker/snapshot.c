@@ -1,7 +1,7 @@
 /*
  * snapshot.c - writing, verifying and pruning task snapshots (snapshot.h).
  */
-#include "snapshot.h"
+#include "worker/snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,11 +9,11 @@
 
 #include <inttypes.h>
 
-#include "bigmem.h"
-#include "checksum.h"
-#include "error.h"
-#include "kvstate.h"
-#include "snapmark.pb-c.h"
+#include "common/bigmem.h"
+#include "common/checksum.h"
+#include "common/error.h"
+#include "worker/kvstate.h"
+#include "proto/snapmark.pb-c.h"
 
 #define SNAP_META 'm'
 #define SNAP_STATE 's'

@@ -24,8 +24,8 @@
 
 #include <stdint.h>
 
-#include "operator.h"
-#include "store.h"
+#include "worker/operator.h"
+#include "common/store.h"
 
 /* What a written snapshot looks like from outside (goes into the ack). */
 struct sm_snapshot_info {

@@ -1,7 +1,7 @@
 /*
  * snapwriter.c - writer thread of task snapshots (snapwriter.h).
  */
-#include "snapwriter.h"
+#include "worker/snapwriter.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "error.h"
-#include "keymap.h"
-#include "kvstate.h"
-#include "log.h"
-#include "snapshot.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "worker/keymap.h"
+#include "worker/kvstate.h"
+#include "common/log.h"
+#include "worker/snapshot.h"
 
 #define WRITER_MAX_CHAIN 1000
 

@@ -25,10 +25,10 @@
 
 #include <stdint.h>
 
-#include "jobfile.h"
-#include "operator.h"
-#include "store.h"
-#include "task.h"
+#include "common/jobfile.h"
+#include "worker/operator.h"
+#include "common/store.h"
+#include "worker/task.h"
 
 struct sm_snapwriter;
 

@@ -21,7 +21,7 @@
  * Back-pressure: sending blocks while the receiver's buffers are full. A
  * blocked send still notices a stop request within 20 ms.
  */
-#include "task.h"
+#include "worker/task.h"
 
 #include <inttypes.h>
 #include <poll.h>
@@ -33,17 +33,17 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "align.h"
-#include "channel.h"
-#include "clock.h"
-#include "kvstate.h"
-#include "error.h"
-#include "log.h"
-#include "operator.h"
-#include "snapshot.h"
-#include "snapwriter.h"
-#include "store.h"
-#include "trust.h"
+#include "worker/align.h"
+#include "common/channel.h"
+#include "common/clock.h"
+#include "worker/kvstate.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "worker/operator.h"
+#include "worker/snapshot.h"
+#include "worker/snapwriter.h"
+#include "common/store.h"
+#include "worker/trust.h"
 
 #define TASK_LINGER_US 1000
 #define TASK_FRAMES_PER_ROUND 16

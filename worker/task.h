@@ -12,8 +12,8 @@
 
 #include <stdint.h>
 
-#include "jobfile.h"
-#include "snapmark.pb-c.h"
+#include "common/jobfile.h"
+#include "proto/snapmark.pb-c.h"
 
 struct worker_task;
 

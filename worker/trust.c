@@ -1,7 +1,7 @@
 /*
  * trust.c - checks of untrusted snapshot metadata (see trust.h).
  */
-#include "trust.h"
+#include "worker/trust.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "common/error.h"
 
 /* A copy of s fit for a log line: at most 80 bytes, non-printable bytes
  * as '?', so a forged name cannot forge log lines. */

@@ -23,15 +23,15 @@
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 
-#include "acksender.h"
-#include "channel.h"
-#include "clock.h"
-#include "control.h"
-#include "error.h"
-#include "jobfile.h"
-#include "log.h"
-#include "task.h"
-#include "version.h"
+#include "worker/acksender.h"
+#include "common/channel.h"
+#include "common/clock.h"
+#include "common/control.h"
+#include "common/error.h"
+#include "common/jobfile.h"
+#include "common/log.h"
+#include "worker/task.h"
+#include "common/version.h"
 
 struct worker {
 	int id;

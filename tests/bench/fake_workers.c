@@ -54,8 +54,8 @@
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 
-#include "control.h"
-#include "error.h"
+#include "common/control.h"
+#include "common/error.h"
 
 /* Threads that serve the fake workers (each polls a slice of them). */
 #define FAKE_THREADS 8

@@ -22,10 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clock.h"
-#include "error.h"
-#include "snapshot.h"
-#include "store.h"
+#include "common/clock.h"
+#include "common/error.h"
+#include "worker/snapshot.h"
+#include "common/store.h"
 
 static void
 usage(void)

@@ -11,8 +11,8 @@
 
 #include <nng/nng.h>
 
-#include "error.h"
-#include "frame.h"
+#include "common/error.h"
+#include "common/frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

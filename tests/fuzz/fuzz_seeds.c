@@ -12,9 +12,9 @@
 
 #include <nng/nng.h>
 
-#include "error.h"
-#include "frame.h"
-#include "snapshot.h"
+#include "common/error.h"
+#include "common/frame.h"
+#include "worker/snapshot.h"
 
 static int
 seed_write(const char *dir, const char *name, const void *data, size_t len)

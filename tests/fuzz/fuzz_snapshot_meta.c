@@ -11,9 +11,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "checksum.h"
-#include "error.h"
-#include "snapshot.h"
+#include "common/checksum.h"
+#include "common/error.h"
+#include "worker/snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 # so this test pins the CLI side of the wire contract on its own.
 #
 # Needs: SNAPMARK_BUILD_DIR, SNAPMARK_SOURCE_DIR, nngcat (nng-utils),
-# protoc (protobuf-compiler), python3. Exits 77 (skip) if a tool is missing.
+# protoc (protobuf-compiler), python3. A missing tool fails the test.
 
 set -u
 
@@ -18,8 +18,8 @@ unset SNAPMARK_RUN_DIR
 
 for tool in nngcat protoc python3; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "SKIP: $tool is not installed"
-		exit 77
+		echo "FAIL: $tool is not installed (scripts/bootstrap installs it)"
+		exit 1
 	fi
 done
 if [ ! -x "$CLI" ]; then

@@ -17,17 +17,12 @@
 # TEST_TMP/run2); both are brought down at exit. Run one alone with
 # `corrupt_snapshot.sh corrupt` or `corrupt_snapshot.sh missing`.
 #
-# Needs python3 and mdb_dump (lmdb-utils); exits 77 (skip) without them.
+# Needs python3 and mdb_dump (lmdb-utils); a missing one fails the test.
 
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-for tool in python3 mdb_dump; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "SKIP: $tool is not installed"
-		exit 77
-	}
-done
+need_tools python3 mdb_dump
 
 JOB="$TEST_TMP/keyed.ini"
 cat >"$JOB" <<'EOF'

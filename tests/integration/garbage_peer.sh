@@ -20,19 +20,14 @@
 # three probes run at the same time,
 # right after the first checkpoint, while every channel is connected.
 #
-# Needs nngcat (nng-utils) and python3; exits 77 (skip) without them.
+# Needs nngcat (nng-utils) and python3; a missing one fails the test.
 
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 # The processes must outlive the job (the checks after its end).
 export SNAPMARK_STAY=1
 
-for tool in nngcat python3; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "SKIP: $tool is not installed"
-		exit 77
-	}
-done
+need_tools nngcat python3
 
 JOB="$TEST_TMP/garbage.ini"
 cat >"$JOB" <<'EOF'

@@ -14,10 +14,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-command -v python3 >/dev/null 2>&1 || {
-	echo "SKIP: python3 is not installed"
-	exit 77
-}
+need_tools python3
 
 JOB="$TEST_TMP/hung.ini"
 cat >"$JOB" <<'EOF'

@@ -69,6 +69,16 @@ _tail_logs() {
 	done
 }
 
+# need_tools TOOL...: scripts/bootstrap installs every tool a test uses, so
+# one that is missing is a failure (a broken install step), never a skip.
+need_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 ||
+			fail "$t is not installed (scripts/bootstrap installs it)"
+	done
+}
+
 fail() {
 	printf '[%s +%ss] FAIL: %s\n' "$TEST_NAME" "$(_elapsed)" "$*"
 	_tail_logs
