@@ -209,6 +209,7 @@ echo $$ >"$EMPTY/pids/coordinator.pid"
 run --run-dir "$EMPTY" --timeout 5000 status
 expect_rc 1
 expect_err "snapmark: coordinator is not running: $EMPTY/cli.ipc does not exist; its pid $$ is gone"
+pkill -P "$FAKE" sleep # its sleep would hold the test's output open
 kill "$FAKE"
 wait "$FAKE" 2>/dev/null || true
 rm -r "$EMPTY/pids"
