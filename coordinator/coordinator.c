@@ -644,8 +644,10 @@ coord_cli_metrics(struct coord *c, Snapmark__JobStatus *st,
 	}
 	st->n_task_metrics = n;
 	st->task_metrics = tmp;
-	/* per channel: frames buffered (coord_channels_status_free) */
-	if (coord_channels_status(c->channels, &c->job, c->epoch,
+	/* per channel: frames buffered (coord_channels_status_free); after
+	 * the end nothing runs and nothing is buffered: none */
+	if (!coord_job_ended(c) &&
+	    coord_channels_status(c->channels, &c->job, c->epoch,
 	        c->task_names, st) != SM_OK)
 		sm_warn("status: no memory for the channels' frame counts");
 }
