@@ -82,8 +82,7 @@ void worker_task_times(const struct worker_task *t, uint64_t *busy_us,
  * (to_task is this task); worker_task_frames_sent one per output with the
  * frames it took (from_task is this task). Both return the entries
  * filled. The heartbeat reads every processed count before any sent
- * count, so that on one worker a channel's sent count is never sampled
- * before its processed count. */
+ * count, so that on one worker a channel's sent count is the newer. */
 size_t worker_task_n_channels(const struct worker_task *t);
 size_t worker_task_frames_processed(const struct worker_task *t,
     Snapmark__ChannelMetrics *out, size_t cap);

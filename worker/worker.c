@@ -321,7 +321,8 @@ worker_heartbeat(struct worker *w)
 	}
 	/* And each channel side's frame count: every task's processed
 	 * counts first, then the sent ones, so that the sender's count of a
-	 * channel inside this worker is never older than its receiver's. */
+	 * channel inside this worker is the newer of the two (frames
+	 * buffered is then not underestimated). */
 	size_t n_ch = 0, k = 0;
 	for (int i = 0; i < w->n_tasks; i++)
 		n_ch += worker_task_n_channels(w->tasks[i]);
