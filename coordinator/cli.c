@@ -880,6 +880,20 @@ cli_cmp_worker(const void *a, const void *b)
 	return (x->worker_id > y->worker_id) - (x->worker_id < y->worker_id);
 }
 
+/* Channels most buffered first, then by channel index. */
+static int
+cli_cmp_channel_buffered(const void *a, const void *b)
+{
+	const Snapmark__ChannelMetrics *x =
+	    *(Snapmark__ChannelMetrics *const *) a;
+	const Snapmark__ChannelMetrics *y =
+	    *(Snapmark__ChannelMetrics *const *) b;
+	if (x->frames_buffered != y->frames_buffered)
+		return (x->frames_buffered < y->frames_buffered) -
+		    (x->frames_buffered > y->frames_buffered);
+	return (x->channel > y->channel) - (x->channel < y->channel);
+}
+
 /* Records newest (highest id) first. */
 static int
 cli_cmp_record(const void *a, const void *b)
@@ -927,10 +941,16 @@ cli_status(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 	    sizeof(uint64_t), cli_cmp_u64);
 	cli_sort(reply->status->workers, reply->status->n_workers,
 	    sizeof(WorkerStatus *), cli_cmp_worker);
-	if (o->json)
+	if (o->json) {
 		rv = cli_emit_message(&reply->status->base, NULL);
-	else
+	} else {
+		/* text: the most buffered channels first (JSON: by index) */
+		cli_sort(reply->status->channel_metrics,
+		    reply->status->n_channel_metrics,
+		    sizeof(Snapmark__ChannelMetrics *),
+		    cli_cmp_channel_buffered);
 		rv = cli_text_status(reply->status);
+	}
 fail:
 	if (reply != NULL)
 		snapmark__cli_reply__free_unpacked(reply, NULL);

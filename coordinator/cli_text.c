@@ -357,6 +357,44 @@ cli_text_stage_records(const JobStatus *st)
 	return rv;
 }
 
+/* Frames buffered per channel: the first CLI_TEXT_TOP_CHANNELS of the
+ * list (the caller puts the most buffered first); --json has them all. */
+#define CLI_TEXT_TOP_CHANNELS 5
+
+static int
+cli_text_channels(const JobStatus *st)
+{
+	struct cli_table t = { .ncols = 5 };
+	size_t n = st->n_channel_metrics < CLI_TEXT_TOP_CHANNELS
+	    ? st->n_channel_metrics
+	    : CLI_TEXT_TOP_CHANNELS;
+	putchar('\n');
+	cli_table_row(&t,
+	    (const char *[]) { "FROM", "TO", "BUFFERED", "SENT",
+	        "PROCESSED" });
+	for (size_t i = 0; i < n; i++) {
+		const Snapmark__ChannelMetrics *m = st->channel_metrics[i];
+		if (m->from_name != NULL)
+			cli_table_take(&t, cli_fmt("%s", m->from_name));
+		else
+			cli_table_take(&t, cli_fmt("#%" PRIu32, m->from_task));
+		if (m->to_name != NULL)
+			cli_table_take(&t, cli_fmt("%s", m->to_name));
+		else
+			cli_table_take(&t, cli_fmt("#%" PRIu32, m->to_task));
+		cli_table_take(&t, cli_fmt("%" PRIu64, m->frames_buffered));
+		cli_table_take(&t, cli_fmt("%" PRIu64, m->frames_sent));
+		cli_table_take(&t, cli_fmt("%" PRIu64, m->frames_processed));
+	}
+	int rv = cli_table_print(&t);
+	cli_table_fini(&t);
+	size_t more = st->n_channel_metrics - n;
+	if (rv == SM_OK && more > 0)
+		printf("and %zu more channel%s (--json lists all)\n", more,
+		    more == 1 ? "" : "s");
+	return rv;
+}
+
 int
 cli_text_status(const JobStatus *st)
 {
@@ -419,6 +457,8 @@ cli_text_status(const JobStatus *st)
 	cli_table_fini(&t);
 	if (rv == SM_OK && st->n_task_metrics > 0)
 		rv = cli_text_stage_records(st);
+	if (rv == SM_OK && st->n_channel_metrics > 0)
+		rv = cli_text_channels(st);
 	return rv;
 }
 

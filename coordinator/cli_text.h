@@ -34,7 +34,9 @@ const char *cli_text_size(char *buf, size_t cap, uint64_t bytes);
 int cli_text_bytes(const CheckpointRecord *r, uint64_t *bytes);
 
 /* cli_text_status prints `snapmark status`: key: value lines, a blank
- * line and the workers table. */
+ * line and the workers table; then, once known, the stages table and the
+ * first few channels of st->channel_metrics (the most buffered first:
+ * the caller's order) with a line counting the others. */
 int cli_text_status(const JobStatus *st);
 
 /* cli_text_checkpoints prints the history table of `snapmark

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "coordinator/catalog.h"
+#include "coordinator/channels.h"
 #include "common/jobfile.h"
 #include "coordinator/pending.h"
 #include "proto/snapmark.pb-c.h"
@@ -100,6 +101,7 @@ struct coord {
 	unsigned char *task_drained;
 	int n_drained;
 	struct coord_metrics *metrics;  /* per task */
+	struct coord_channels *channels; /* frame counts per channel */
 	uint64_t next_heartbeat_tick_us;
 	uint64_t restored_from;         /* checkpoint of the current epoch */
 	int restored_from_savepoint;

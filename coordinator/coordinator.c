@@ -321,6 +321,36 @@ coord_event_kind_name(Snapmark__TaskEvent__Kind kind)
 	return v != NULL ? v->name : "of unknown kind";
 }
 
+/* Keep one side's frame count of a channel (channels.h): an entry must
+ * name two tasks a channel connects and exactly one count, of the side
+ * the worker hosts; anything else is refused (coord_refuse: one log line
+ * a second at most). */
+static void
+coord_on_channel_metrics(struct coord *c, struct coord_worker *w,
+    uint64_t epoch, const Snapmark__ChannelMetrics *m)
+{
+	if (!m->has_from_task || !m->has_to_task ||
+	    m->has_frames_sent == m->has_frames_processed) {
+		coord_refuse(w, "channel metrics without two tasks and exactly "
+		                "one frame count");
+		return;
+	}
+	int index = coord_channel_between(&c->job, m->from_task, m->to_task);
+	if (index < 0) {
+		coord_refuse(w,
+		    "channel metrics for tasks %u -> %u, which no channel of "
+		    "the job connects",
+		    m->from_task, m->to_task);
+		return;
+	}
+	int sent = m->has_frames_sent;
+	if (!coord_from_owner(c, w, sent ? m->from_task : m->to_task, epoch,
+	        "channel metrics"))
+		return;
+	coord_channels_note(c->channels, index, epoch, sent,
+	    sent ? m->frames_sent : m->frames_processed);
+}
+
 /* Keep each task's latest counts and the rates since its previous
  * sample; samples of another epoch (in flight across a restart) are
  * dropped, and so are tasks the worker does not host. */
@@ -383,6 +413,8 @@ coord_on_heartbeat(struct coord *c, struct coord_worker *w,
 		x->out = m->records_out;
 		x->at_us = m->sampled_us;
 	}
+	for (size_t i = 0; i < h->n_channels; i++)
+		coord_on_channel_metrics(c, w, h->epoch, h->channels[i]);
 }
 
 static void
@@ -612,6 +644,12 @@ coord_cli_metrics(struct coord *c, Snapmark__JobStatus *st,
 	}
 	st->n_task_metrics = n;
 	st->task_metrics = tmp;
+	/* per channel: frames buffered (coord_channels_status_free); after
+	 * the end nothing runs and nothing is buffered: none */
+	if (!coord_job_ended(c) &&
+	    coord_channels_status(c->channels, &c->job, c->epoch,
+	        c->task_names, st) != SM_OK)
+		sm_warn("status: no memory for the channels' frame counts");
 }
 
 static void
@@ -714,6 +752,7 @@ coord_save_end(struct coord *c)
 		free(ws[i].tasks);
 	free(ws);
 	free(wsp);
+	coord_channels_status_free(&st);
 	free(tm);
 	free(tmp);
 	free(buf);
@@ -970,6 +1009,7 @@ coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
 		free(ws[i].tasks);
 	free(ws);
 	free(wsp);
+	coord_channels_status_free(&st);
 	free(tm);
 	free(tmp);
 	for (size_t i = 0; i < n_recs; i++) {
@@ -1349,7 +1389,8 @@ coord_setup(struct coord *c, const struct coord_args *a)
 	if (c->workers == NULL || c->task_worker == NULL ||
 	    c->task_names == NULL || c->task_running == NULL ||
 	    c->task_drained == NULL || c->task_published == NULL ||
-	    c->metrics == NULL)
+	    c->metrics == NULL ||
+	    coord_channels_alloc(c->job.n_channels, &c->channels) != SM_OK)
 		return 1;
 	/* Tasks are spread round-robin and stay with their worker id, so a
 	 * restarted worker takes back exactly the tasks it had. */
@@ -1647,6 +1688,7 @@ main(int argc, char **argv)
 	free(c.task_drained);
 	free(c.task_published);
 	free(c.metrics);
+	coord_channels_free(c.channels);
 	free(c.job_text);
 	return rv;
 }

@@ -565,6 +565,18 @@ metrics_render(struct prom *p, const Snapmark__JobStatus *st,
 			    m->task_name != NULL ? m->task_name : "?", v);
 		}
 	}
+	prom_head(p, "snapmark_channel_frames_buffered", "gauge",
+	    "Per channel: frames its sender sent minus frames its receiver "
+	    "processed, in this epoch (sampled up to one heartbeat apart).");
+	for (size_t i = 0; i < st->n_channel_metrics; i++) {
+		const Snapmark__ChannelMetrics *m = st->channel_metrics[i];
+		prom_printf(p, "snapmark_channel_frames_buffered{from=\"");
+		prom_label(p, m->from_name != NULL ? m->from_name : "?");
+		prom_printf(p, "\",to=\"");
+		prom_label(p, m->to_name != NULL ? m->to_name : "?");
+		prom_printf(p, "\"}");
+		prom_value(p, (double) m->frames_buffered);
+	}
 }
 
 static void

@@ -15,6 +15,14 @@
  *
  * A coordinator that trusts any registered worker completes checkpoints no
  * task made durable, finishes the job early and fails epochs for nothing.
+ *
+ * With --forge-channels F:T (tests/integration/forged_channel_metrics.sh)
+ * it sends only heartbeats, carrying forged frame counts of channels
+ * (ChannelMetrics), one kind for two seconds each, in turn: tasks the job
+ * does not have, channel F -> T's sent count (F is another worker's), an
+ * entry with no task and no count, T's processed count (another
+ * worker's). A coordinator that believes them shows absurd frames
+ * buffered.
  * Runs until SIGTERM or --seconds; prints what it sent.
  */
 #include <getopt.h>
@@ -67,6 +75,10 @@ struct rogue {
 	uint64_t epoch;   /* the newest epoch the coordinator mentioned */
 	uint64_t last_id; /* the newest checkpoint id it mentioned */
 	uint64_t acks, declines, events, refused_sends;
+	/* --forge-channels F:T: heartbeats with forged channel counts */
+	int forge_channels;
+	uint32_t forge_from, forge_to;
+	uint64_t forged_entries;
 };
 
 static void
@@ -122,13 +134,50 @@ rogue_register(struct rogue *r)
 	rogue_send(r, &c);
 }
 
+/* Forged frame counts for h (see the top of the file): kind 0..3. */
 static void
-rogue_heartbeat(struct rogue *r)
+rogue_forge_channel(struct rogue *r, Snapmark__ChannelMetrics *m, int kind)
+{
+	snapmark__channel_metrics__init(m);
+	switch (kind) {
+	case 0: /* tasks the job does not have */
+		m->has_from_task = m->has_to_task = m->has_frames_sent = 1;
+		m->from_task = r->n_tasks + 5;
+		m->to_task = r->n_tasks + 6;
+		m->frames_sent = 1000000000000000ull;
+		break;
+	case 1: /* a real channel's sent count, for another worker's task */
+		m->has_from_task = m->has_to_task = m->has_frames_sent = 1;
+		m->from_task = r->forge_from;
+		m->to_task = r->forge_to;
+		m->frames_sent = 1000000000000000ull;
+		break;
+	case 2: /* nothing in it */
+		break;
+	default: /* a real channel's processed count, another worker's */
+		m->has_from_task = m->has_to_task = 1;
+		m->has_frames_processed = 1;
+		m->from_task = r->forge_from;
+		m->to_task = r->forge_to;
+		m->frames_processed = 0;
+		break;
+	}
+	r->forged_entries++;
+}
+
+static void
+rogue_heartbeat(struct rogue *r, int kind)
 {
 	Snapmark__Heartbeat h = SNAPMARK__HEARTBEAT__INIT;
+	Snapmark__ChannelMetrics cm, *cmp = &cm;
 	h.worker_id = (uint32_t) r->id;
 	h.has_epoch = 1;
 	h.epoch = r->epoch;
+	if (r->forge_channels && r->epoch > 0) {
+		rogue_forge_channel(r, &cm, kind);
+		h.n_channels = 1;
+		h.channels = &cmp;
+	}
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_HEARTBEAT;
 	c.heartbeat = &h;
@@ -207,7 +256,7 @@ rogue_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: rogue_worker --url BASE --id K --tasks N "
-	    "[--seconds S]\n"
+	    "[--seconds S] [--forge-channels F:T]\n"
 	    "  BASE: the coordinator's control base address "
 	    "(ipc://RUN/coordinator)\n"
 	    "  K: a worker id that hosts no task; N: the job's task "
@@ -222,6 +271,7 @@ main(int argc, char **argv)
 		{ "id", required_argument, NULL, 'i' },
 		{ "tasks", required_argument, NULL, 't' },
 		{ "seconds", required_argument, NULL, 's' },
+		{ "forge-channels", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rogue r;
@@ -242,6 +292,14 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			seconds = atof(optarg);
+			break;
+		case 'c':
+			if (sscanf(optarg, "%u:%u", &r.forge_from,
+			        &r.forge_to) != 2) {
+				rogue_usage(stderr);
+				return 2;
+			}
+			r.forge_channels = 1;
 			break;
 		default:
 			rogue_usage(stderr);
@@ -283,8 +341,12 @@ main(int argc, char **argv)
 		}
 		uint64_t now = rogue_now_us();
 		if (now >= next_hb) {
-			rogue_heartbeat(&r);
+			rogue_heartbeat(&r, (int) ((now - t0) / 2000000 % 4));
 			next_hb = now + 100000;
+		}
+		if (r.forge_channels) {
+			usleep(20000);
+			continue;
 		}
 		if (r.epoch > 0) {
 			rogue_acks(&r, r.epoch, 0, r.n_tasks, r.last_id + 1,
@@ -312,9 +374,9 @@ main(int argc, char **argv)
 	printf("rogue_worker %d: sent %" PRIu64 " acks, %" PRIu64
 	       " declines, %" PRIu64 " task events (last epoch %" PRIu64
 	       ", last checkpoint seen %" PRIu64 ", %" PRIu64
-	       " sends failed)\n",
+	       " sends failed, %" PRIu64 " forged channel counts)\n",
 	    r.id, r.acks, r.declines, r.events, r.epoch, r.last_id,
-	    r.refused_sends);
+	    r.refused_sends, r.forged_entries);
 	fflush(stdout);
 	/* No nng_close: it can wait forever on a wedged pipe (NNG 1.5.2). */
 	_exit(0);

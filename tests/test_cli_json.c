@@ -438,7 +438,8 @@ a_job_status_writes_repeated_fields_as_arrays(void)
 	    "\"tasks_running\":5,\"pending\":[8,9],"
 	    "\"task_metrics\":[{\"task\":1,\"records_in\":1024,"
 	    "\"records_out\":0,\"sampled_us\":1795306068405970,"
-	    "\"records_in_per_s\":2048.5,\"task_name\":\"count.0\"}]}");
+	    "\"records_in_per_s\":2048.5,\"task_name\":\"count.0\"}],"
+	    "\"channel_metrics\":[]}");
 	free(doc);
 }
 

@@ -67,6 +67,10 @@ struct task_output {
 	struct sm_channel *ch;
 	struct sm_batch *batch;
 	uint64_t first_us;   /* when the oldest record of batch was added */
+	uint32_t to_task;
+	/* Frames the channel took (every kind); written by the task's
+	 * thread, read by the heartbeat, like records_out. */
+	_Atomic uint64_t frames_sent;
 };
 
 struct task_route {
@@ -80,6 +84,9 @@ struct task_input {
 	struct sm_channel *ch;
 	int ended;
 	uint32_t upstream_task;
+	/* Frames taken from the channel and handled (every kind); written
+	 * by the task's thread, read by the heartbeat, like records_in. */
+	_Atomic uint64_t frames_processed;
 	/* wall clock of the last TASK_DEQ_RING record frames dequeued */
 	uint64_t deq_us[TASK_DEQ_RING];
 	unsigned n_deq;
@@ -230,14 +237,16 @@ static void task_count(_Atomic uint64_t *counter, uint64_t n);
 /* Send one frame; when the channel does not take it at once (the
  * receiver's buffers are full), the time until it does is back-pressure. */
 static int
-task_send(struct worker_task *t, struct sm_channel *ch, nng_msg *msg)
+task_send(struct worker_task *t, struct task_output *o, nng_msg *msg)
 {
-	int rv0 = sm_channel_try_send(ch, msg);
-	if (rv0 != SM_EAGAIN)
-		return rv0;
-	uint64_t t0 = sm_now_us();
-	int rv = sm_channel_send(ch, msg, &t->stop);
-	task_count(&t->backpressured_us, sm_now_us() - t0);
+	int rv = sm_channel_try_send(o->ch, msg);
+	if (rv == SM_EAGAIN) {
+		uint64_t t0 = sm_now_us();
+		rv = sm_channel_send(o->ch, msg, &t->stop);
+		task_count(&t->backpressured_us, sm_now_us() - t0);
+	}
+	if (rv == SM_OK)
+		task_count(&o->frames_sent, 1);
 	return rv;
 }
 
@@ -251,7 +260,7 @@ task_flush(struct worker_task *t, struct task_output *o)
 	    sm_channel_index(o->ch), o->batch, &msg);
 	if (rv != SM_OK)
 		return rv;
-	rv = task_send(t, o->ch, msg);
+	rv = task_send(t, o, msg);
 	if (rv != SM_OK)
 		nng_msg_free(msg);
 	return rv;
@@ -305,7 +314,7 @@ task_send_marker(struct worker_task *t, Snapmark__Frame__Kind kind,
 		          sm_channel_index(o->ch), id, savepoint_dir, &msg)
 		    : sm_frame_marker(t->epoch, sm_channel_next_seq(o->ch),
 		          sm_channel_index(o->ch), kind, id, &msg);
-		if (rv == SM_OK && (rv = task_send(t, o->ch, msg)) != SM_OK)
+		if (rv == SM_OK && (rv = task_send(t, o, msg)) != SM_OK)
 			nng_msg_free(msg);
 	}
 	return rv;
@@ -741,6 +750,7 @@ task_read_inputs(struct worker_task *t)
 			sm_frame_free(f);
 			if (rv != SM_OK)
 				return rv;
+			task_count(&in->frames_processed, 1);
 		}
 		if (sm_channel_broken(in->ch))
 			return SM_ECLOSED;
@@ -1089,6 +1099,7 @@ task_open_outputs(struct worker_task *t)
 				    (fwd ? u : u * ds->parallelism + d);
 				int to_task = ds->first_task + d;
 				struct task_output *o = &t->out[t->n_out++];
+				o->to_task = (uint32_t) to_task;
 				o->batch = malloc(sizeof(*o->batch));
 				if (o->batch == NULL)
 					return SM_ENOMEM;
@@ -1362,4 +1373,44 @@ worker_task_times(const struct worker_task *t, uint64_t *busy_us,
 	*idle_us = idle;
 	*backpressured_us = bp;
 	*busy_us = all > idle + bp ? all - idle - bp : 0;
+}
+
+size_t
+worker_task_frames_processed(const struct worker_task *t,
+    Snapmark__ChannelMetrics *out, size_t cap)
+{
+	size_t n = 0;
+	for (int i = 0; i < t->n_in && n < cap; i++, n++) {
+		snapmark__channel_metrics__init(&out[n]);
+		out[n].has_from_task = out[n].has_to_task = 1;
+		out[n].from_task = t->in[i].upstream_task;
+		out[n].to_task = (uint32_t) t->task;
+		out[n].has_frames_processed = 1;
+		out[n].frames_processed = atomic_load_explicit(
+		    &t->in[i].frames_processed, memory_order_relaxed);
+	}
+	return n;
+}
+
+size_t
+worker_task_frames_sent(const struct worker_task *t,
+    Snapmark__ChannelMetrics *out, size_t cap)
+{
+	size_t n = 0;
+	for (int i = 0; i < t->n_out && n < cap; i++, n++) {
+		snapmark__channel_metrics__init(&out[n]);
+		out[n].has_from_task = out[n].has_to_task = 1;
+		out[n].from_task = (uint32_t) t->task;
+		out[n].to_task = t->out[i].to_task;
+		out[n].has_frames_sent = 1;
+		out[n].frames_sent = atomic_load_explicit(
+		    &t->out[i].frames_sent, memory_order_relaxed);
+	}
+	return n;
+}
+
+size_t
+worker_task_n_channels(const struct worker_task *t)
+{
+	return (size_t) t->n_in + (size_t) t->n_out;
 }

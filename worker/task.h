@@ -75,6 +75,20 @@ void worker_task_records(const struct worker_task *t, uint64_t *in,
 void worker_task_times(const struct worker_task *t, uint64_t *busy_us,
     uint64_t *idle_us, uint64_t *backpressured_us);
 
+/* Frame counts per channel (docs/OBSERVABILITY.md, "Frames buffered"),
+ * safe from any thread. worker_task_n_channels: the task's inputs plus
+ * outputs. worker_task_frames_processed fills up to cap entries, one per
+ * input, with the frames taken from it and handled since the task started
+ * (to_task is this task); worker_task_frames_sent one per output with the
+ * frames it took (from_task is this task). Both return the entries
+ * filled. The heartbeat reads every processed count before any sent
+ * count, so that on one worker a channel's sent count is the newer. */
+size_t worker_task_n_channels(const struct worker_task *t);
+size_t worker_task_frames_processed(const struct worker_task *t,
+    Snapmark__ChannelMetrics *out, size_t cap);
+size_t worker_task_frames_sent(const struct worker_task *t,
+    Snapmark__ChannelMetrics *out, size_t cap);
+
 /* sm_channel_address writes the listen address of channel `index` in
  * `epoch` for a receiver whose worker has data prefix `prefix`:
  * "ipc://DIR/" -> "ipc://DIR/e<epoch>-c<index>", "tcp://HOST:PORT" ->

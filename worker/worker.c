@@ -319,6 +319,27 @@ worker_heartbeat(struct worker *w)
 		h.n_tasks = (size_t) w->n_tasks;
 		h.tasks = mp;
 	}
+	/* And each channel side's frame count: every task's processed
+	 * counts first, then the sent ones, so that the sender's count of a
+	 * channel inside this worker is the newer of the two (frames
+	 * buffered is then not underestimated). */
+	size_t n_ch = 0, k = 0;
+	for (int i = 0; i < w->n_tasks; i++)
+		n_ch += worker_task_n_channels(w->tasks[i]);
+	Snapmark__ChannelMetrics *cm = calloc(n_ch + 1, sizeof(*cm));
+	Snapmark__ChannelMetrics **cmp = calloc(n_ch + 1, sizeof(*cmp));
+	if (h.has_epoch && cm != NULL && cmp != NULL && n_ch > 0) {
+		for (int i = 0; i < w->n_tasks; i++)
+			k += worker_task_frames_processed(w->tasks[i], cm + k,
+			    n_ch - k);
+		for (int i = 0; i < w->n_tasks; i++)
+			k += worker_task_frames_sent(w->tasks[i], cm + k,
+			    n_ch - k);
+		for (size_t i = 0; i < k; i++)
+			cmp[i] = &cm[i];
+		h.n_channels = k;
+		h.channels = cmp;
+	}
 	/* Clock offset estimate (coordinator.c coord_on_heartbeat). */
 	h.has_sent_us = 1;
 	h.sent_us = sm_wall_us();
@@ -335,6 +356,8 @@ worker_heartbeat(struct worker *w)
 	sm_control_offer(sock, &c);
 	free(m);
 	free(mp);
+	free(cm);
+	free(cmp);
 }
 
 static int

@@ -5,6 +5,8 @@
 #   - the live checkpoints: exactly the ids `snapmark --json checkpoints`
 #     lists (checkpoints are triggered by hand, so the list stays still);
 #   - the job graph with every stage, and the job's state;
+#   - frames buffered per channel: a table row per channel of the job
+#     and, on the graph's edges, the frames buffered between the stages;
 #   - the per-task timeline of a checkpoint: one row per task;
 # and a screenshot of it is saved as TEST_TMP/dashboard.png (kept with
 # TEST_TMP when the test fails).
@@ -63,6 +65,7 @@ class Dom(HTMLParser):
     def __init__(self):
         super().__init__()
         self.rows, self.stages, self.gantt, self.text = [], [], [], []
+        self.chans, self.edges = [], []
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "tr" and "ckpt" in a.get("class", "").split():
@@ -71,6 +74,10 @@ class Dom(HTMLParser):
             self.stages.append(a["data-stage"])
         if tag == "g" and a.get("class") == "gantt-row":
             self.gantt.append(a["data-task"])
+        if tag == "tr" and a.get("class") == "chan":
+            self.chans.append((a["data-from"], a["data-to"], int(a["data-buffered"])))
+        if tag == "text" and a.get("class") == "edgebuf":
+            self.edges.append((a["data-from"], a["data-to"]))
     def handle_data(self, data):
         self.text.append(data)
 
@@ -85,11 +92,15 @@ if dom.stages != ["source", "relay", "sink"]:
 if sorted(dom.gantt) != ["relay.0", "sink.0", "source.0"]:
     errs.append("timeline rows %r" % dom.gantt)
 text = " ".join(dom.text)
+if sorted(c[:2] for c in dom.chans) != [("relay.0", "sink.0"), ("source.0", "relay.0")]:
+    errs.append("channel rows %r" % dom.chans)
+if sorted(dom.edges) != [("relay", "sink"), ("source", "relay")]:
+    errs.append("frames buffered on the graph's edges %r" % dom.edges)
 if "state: RUNNING" not in text:
     errs.append("no 'state: RUNNING' in the page")
 if errs:
     sys.exit("\n".join(errs))
-print("dashboard shows checkpoints %r, stages %r, timeline of %d tasks" % (want, dom.stages, len(dom.gantt)))
+print("dashboard shows checkpoints %r, stages %r, timeline of %d tasks, channels %r" % (want, dom.stages, len(dom.gantt), dom.chans))
 PY
 
 say "screenshot"
