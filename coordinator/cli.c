@@ -666,7 +666,13 @@ cli_call_catalog(CliRequest *req, CliReply **replyp)
 		rep.status = cli_final;
 		break;
 	case SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS:
-		rv = coord_catalog_list(cli_catalog, 100, 0, &recs, &n);
+		/* --limit N as the coordinator reads it (0: all, capped
+		 * like its replies). */
+		rv = coord_catalog_list(cli_catalog,
+		    req->has_limit && req->limit > 0 && req->limit < 10000
+		        ? req->limit
+		        : 10000,
+		    0, &recs, &n);
 		rep.checkpoints = recs;
 		rep.n_checkpoints = rv == SM_OK ? n : 0;
 		break;

@@ -78,4 +78,17 @@ expect_exit 2 cli checkpoints --limit ten
 expect_exit 2 cli status --limit 3
 [[ $OUT == *"--limit and --wide only apply to checkpoints"* ]] || fail "unexpected message: $OUT"
 release_sources
+
+say "after the job ended: the catalog read honours --limit as the coordinator did"
+expect_exit 0 cli cancel
+from_catalog() { cli status 2>&1 | grep -q "coordinator not running; from the catalog"; }
+wait_for 60 from_catalog
+cli checkpoints --limit 3 >"$TEST_TMP/ended3.txt" || fail "--limit 3 on the ended job failed"
+[[ $(rows <(grep -v 'from the catalog' "$TEST_TMP/ended3.txt")) == "$(newest 3)" ]] ||
+	fail "--limit 3 on the ended job is not the newest 3: $(cat "$TEST_TMP/ended3.txt")"
+cli --json checkpoints --limit 0 2>/dev/null | python3 -c '
+import json, sys
+ids = sorted((c["id"] for c in json.load(sys.stdin)["checkpoints"]), reverse=True)
+want = [int(x) for x in sys.argv[1].split()]
+assert ids == want, (ids, want)' "$(newest 25)" || fail "--limit 0 on the ended job does not list all 25"
 say "ok"
