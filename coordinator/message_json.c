@@ -7,9 +7,10 @@
  * Encoding itself (escaping, separators, numbers) is jansson's; this file
  * adds the two things jansson does not do the way the documents need:
  * strings from peers are made valid UTF-8 first (jansson refuses invalid
- * UTF-8 rather than replacing it), and unsigned 64-bit values above
+ * UTF-8 rather than replacing it), unsigned 64-bit values above
  * INT64_MAX, which jansson's integers (long long) cannot hold, become the
- * nearest floating-point number instead of a negative one.
+ * nearest floating-point number instead of a negative one, and a double
+ * holding a whole number is written as one.
  */
 #include "coordinator/message_json.h"
 
@@ -105,10 +106,17 @@ sm_json_uint(uint64_t v)
 	return json_integer((json_int_t) v);
 }
 
+/* A whole number is written as an integer ("0", not jansson's "0.0"), as
+ * these documents always have; non-finite values, which JSON cannot
+ * express, as null. */
 static json_t *
 json_double(double v)
 {
-	return isfinite(v) ? json_real(v) : json_null();
+	if (!isfinite(v))
+		return json_null();
+	if (v == trunc(v) && fabs(v) <= 9007199254740992.0) /* 2^53 */
+		return json_integer((json_int_t) v);
+	return json_real(v);
 }
 
 static json_t *

@@ -19,9 +19,9 @@
 /*
  * sm_json_message returns msg as one JSON object, keyed by the field names
  * of the .proto file: integers as exact integers, floating point as
- * numbers (non-finite ones as null), booleans, enums as their names (an
- * unknown value as its number), strings as strings (see sm_json_text),
- * bytes as lowercase hex, sub-messages as objects, repeated fields as
+ * numbers (whole ones as integers, non-finite ones as null), booleans,
+ * enums as their names (an unknown value as its number), strings as
+ * strings (see sm_json_text), bytes as lowercase hex, sub-messages as objects, repeated fields as
  * arrays (always present, possibly empty), in the order of the .proto
  * file. Unset optional fields are omitted. A field named in skip (a
  * NULL-terminated list, or NULL) is left out at this level only; nested

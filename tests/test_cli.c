@@ -353,9 +353,14 @@ doubles_read_back_exactly_and_non_finite_is_null(void)
 	m.idle_ratio = INFINITY;
 	m.has_backpressured_ratio = 1;
 	m.backpressured_ratio = 0.5;
+	m.has_records_in_per_s = 1;
+	m.records_in_per_s = 0.0;
+	m.has_records_out_per_s = 1;
+	m.records_out_per_s = -3.0;
 	T_EQ_STR(dump(sm_json_message(&m.base, NULL)),
 	    "{\"task\":0,\"records_in\":0,\"records_out\":0,"
-	    "\"sampled_us\":0,\"task_name\":\"t\",\"busy_ratio\":null,"
+	    "\"sampled_us\":0,\"records_in_per_s\":0,"
+	    "\"records_out_per_s\":-3,\"task_name\":\"t\",\"busy_ratio\":null,"
 	    "\"idle_ratio\":null,\"backpressured_ratio\":0.5}");
 }
 
