@@ -170,7 +170,8 @@ cli_valued_option(const char *arg)
 {
 	for (const struct option *o = cli_options; o->name != NULL; o++)
 		if (o->has_arg == required_argument &&
-		    strncmp(arg, "--", 2) == 0 && strcmp(arg + 2, o->name) == 0)
+		    strncmp(arg, "--", 2) == 0 &&
+		    strcmp(arg + 2, o->name) == 0)
 			return 1;
 	return 0;
 }
@@ -210,7 +211,8 @@ cli_args_parse(int argc, char **argv, struct cli_args *a, char *problem,
 		}
 		if (c == ':') {
 			if (cli_valued_option(arg))
-				cli_problem(&p, "option %s needs a value", arg);
+				cli_problem(&p, "option %s needs a value",
+				    arg);
 			else
 				cli_problem(&p, "unknown option '%s'", arg);
 			continue;
@@ -246,7 +248,8 @@ cli_args_parse(int argc, char **argv, struct cli_args *a, char *problem,
 			a->wide = 1;
 			break;
 		case OPT_LIMIT:
-			if (cli_parse_u64(optarg, UINT32_MAX, &a->limit) != SM_OK)
+			if (cli_parse_u64(optarg, UINT32_MAX, &a->limit) !=
+			    SM_OK)
 				cli_problem(&p,
 				    "invalid --limit '%s' (want a number "
 				    "of checkpoints, 0 for all)",
@@ -296,7 +299,8 @@ cli_args_parse(int argc, char **argv, struct cli_args *a, char *problem,
 		cli_problem(&p, "no command given");
 	if (problem[0] == '\0') {
 		size_t k = 0;
-		size_t n_names = sizeof(cli_commands) / sizeof(cli_commands[0]);
+		size_t n_names =
+		    sizeof(cli_commands) / sizeof(cli_commands[0]);
 		while (k < n_names && strcmp(pos[0], cli_commands[k]) != 0)
 			k++;
 		if (k == n_names)
@@ -323,7 +327,8 @@ cli_args_parse(int argc, char **argv, struct cli_args *a, char *problem,
 		cli_problem(&p, "unexpected argument '%s'", pos[1]);
 	}
 	if ((a->has_limit || a->wide) && a->cmd != CLI_CHECKPOINTS)
-		cli_problem(&p, "--limit and --wide only apply to checkpoints");
+		cli_problem(&p,
+		    "--limit and --wide only apply to checkpoints");
 	if (a->wait && a->cmd != CLI_TRIGGER)
 		cli_problem(&p, "--wait only applies to trigger");
 	if ((a->stop || a->dir != NULL) && a->cmd != CLI_SAVEPOINT)

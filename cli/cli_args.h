@@ -31,13 +31,13 @@ struct cli_args {
 	const char *run_dir;     /* --run-dir, or NULL */
 	int timeout_ms;          /* --timeout, 0 when not given */
 	int json;
-	int wait;                /* trigger --wait */
-	int stop;                /* savepoint --stop */
-	const char *dir;         /* savepoint --dir, absolute, or NULL */
-	uint64_t id;             /* show, explain */
-	uint64_t limit;          /* checkpoints --limit (0: all) */
+	int wait;        /* trigger --wait */
+	int stop;        /* savepoint --stop */
+	const char *dir; /* savepoint --dir, absolute, or NULL */
+	uint64_t id;     /* show, explain */
+	uint64_t limit;  /* checkpoints --limit (0: all) */
 	int has_limit;
-	int wide;                /* checkpoints --wide */
+	int wide; /* checkpoints --wide */
 };
 
 /* The text of `snapmark help`, also printed after a usage error. */

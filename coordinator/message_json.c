@@ -301,7 +301,8 @@ sm_json_checkpoint_list(Snapmark__CheckpointRecord *const *recs, size_t n)
 	if (list == NULL)
 		return NULL;
 	json_t *doc = json_object();
-	if (doc != NULL && json_object_set_new(doc, "checkpoints", list) != 0) {
+	if (doc != NULL &&
+	    json_object_set_new(doc, "checkpoints", list) != 0) {
 		json_decref(doc);
 		doc = NULL;
 	} else if (doc == NULL) {
@@ -314,6 +315,7 @@ char *
 sm_json_dump(const json_t *doc)
 {
 	/* 17 significant digits: every double reads back exactly. */
-	return json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	        JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY);
+	return json_dumps(doc,
+	    JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17) |
+	        JSON_ENCODE_ANY);
 }

@@ -21,11 +21,11 @@
  * of the .proto file: integers as exact integers, floating point as
  * numbers (whole ones as integers, non-finite ones as null), booleans,
  * enums as their names (an unknown value as its number), strings as
- * strings (see sm_json_text), bytes as lowercase hex, sub-messages as objects, repeated fields as
- * arrays (always present, possibly empty), in the order of the .proto
- * file. Unset optional fields are omitted. A field named in skip (a
- * NULL-terminated list, or NULL) is left out at this level only; nested
- * messages are written in full. NULL when out of memory.
+ * strings (see sm_json_text), bytes as lowercase hex, sub-messages as
+ * objects, repeated fields as arrays (always present, possibly empty), in
+ * the order of the .proto file. Unset optional fields are omitted. A field
+ * named in skip (a NULL-terminated list, or NULL) is left out at this level
+ * only; nested messages are written in full. NULL when out of memory.
  */
 json_t *sm_json_message(const ProtobufCMessage *msg, const char *const *skip);
 
