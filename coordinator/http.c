@@ -28,8 +28,8 @@
 
 #include "coordinator/catalog.h"
 #include "common/error.h"
-#include "coordinator/json.h"
 #include "common/log.h"
+#include "coordinator/message_json.h"
 #include "proto/snapmark.pb-c.h"
 
 #define HTTP_MAX_QUEUED 256
@@ -74,30 +74,29 @@ http_reply(nng_aio *aio, uint16_t status, const char *type, const void *body,
 static void
 http_json_error(nng_aio *aio, uint16_t status, const char *msg)
 {
-	struct sm_json j;
-	const char *doc;
-	size_t len;
-	sm_json_init(&j);
-	sm_json_object_begin(&j);
-	sm_json_key(&j, "error");
-	sm_json_string(&j, msg);
-	sm_json_object_end(&j);
-	if (sm_json_finish(&j, &doc, &len) == SM_OK)
-		http_reply(aio, status, "application/json", doc, len);
+	json_t *o = json_object();
+	char *doc = NULL;
+	if (o != NULL && json_object_set_new(o, "error", sm_json_text(msg)) == 0)
+		doc = sm_json_dump(o);
+	json_decref(o);
+	if (doc != NULL)
+		http_reply(aio, status, "application/json", doc, strlen(doc));
 	else
 		nng_aio_finish(aio, NNG_ENOMEM);
-	sm_json_fini(&j);
+	free(doc);
 }
 
+/* http_json_doc answers with doc (NULL: out of memory) and drops it. */
 static void
-http_json_doc(nng_aio *aio, struct sm_json *j)
+http_json_doc(nng_aio *aio, json_t *doc)
 {
-	const char *doc;
-	size_t len;
-	if (sm_json_finish(j, &doc, &len) == SM_OK)
-		http_reply(aio, 200, "application/json", doc, len);
+	char *text = doc != NULL ? sm_json_dump(doc) : NULL;
+	json_decref(doc);
+	if (text != NULL)
+		http_reply(aio, 200, "application/json", text, strlen(text));
 	else
 		http_json_error(aio, 500, "cannot encode the reply");
+	free(text);
 }
 
 /* ---------------------------------------------------------- NNG threads */
@@ -180,11 +179,7 @@ route_status(struct http_route_ctx *r)
 		        ? rep->error
 		        : "no job status");
 	} else {
-		struct sm_json j;
-		sm_json_init(&j);
-		sm_json_message(&j, &rep->status->base, NULL);
-		http_json_doc(r->aio, &j);
-		sm_json_fini(&j);
+		http_json_doc(r->aio, sm_json_message(&rep->status->base, NULL));
 	}
 	if (rep != NULL)
 		snapmark__cli_reply__free_unpacked(rep, NULL);
@@ -194,7 +189,6 @@ static void
 route_checkpoints(struct http_route_ctx *r)
 {
 	/* as `snapmark --json checkpoints`: without the per-task stats */
-	static const char *const skip[] = { "tasks", NULL };
 	Snapmark__CliReply *rep = http_ask(r->fn, r->ctx,
 	    SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS, 0, 0);
 	if (rep == NULL || !rep->ok) {
@@ -202,17 +196,8 @@ route_checkpoints(struct http_route_ctx *r)
 		        ? rep->error
 		        : "no checkpoint list");
 	} else {
-		struct sm_json j;
-		sm_json_init(&j);
-		sm_json_object_begin(&j);
-		sm_json_key(&j, "checkpoints");
-		sm_json_array_begin(&j);
-		for (size_t i = 0; i < rep->n_checkpoints; i++)
-			sm_json_message(&j, &rep->checkpoints[i]->base, skip);
-		sm_json_array_end(&j);
-		sm_json_object_end(&j);
-		http_json_doc(r->aio, &j);
-		sm_json_fini(&j);
+		http_json_doc(r->aio, sm_json_checkpoint_list(rep->checkpoints,
+		                          rep->n_checkpoints));
 	}
 	if (rep != NULL)
 		snapmark__cli_reply__free_unpacked(rep, NULL);
@@ -229,11 +214,8 @@ route_checkpoint(struct http_route_ctx *r)
 		http_json_error(r->aio, 404,
 		    rep->error != NULL ? rep->error : "no such checkpoint");
 	} else {
-		struct sm_json j;
-		sm_json_init(&j);
-		sm_json_message(&j, &rep->checkpoints[0]->base, NULL);
-		http_json_doc(r->aio, &j);
-		sm_json_fini(&j);
+		http_json_doc(r->aio,
+		    sm_json_message(&rep->checkpoints[0]->base, NULL));
 	}
 	if (rep != NULL)
 		snapmark__cli_reply__free_unpacked(rep, NULL);
@@ -251,11 +233,8 @@ route_explain(struct http_route_ctx *r)
 		http_json_error(r->aio, 404,
 		    rep->error != NULL ? rep->error : "no such checkpoint");
 	} else {
-		struct sm_json j;
-		sm_json_init(&j);
-		sm_json_message(&j, &rep->explanation->base, NULL);
-		http_json_doc(r->aio, &j);
-		sm_json_fini(&j);
+		http_json_doc(r->aio,
+		    sm_json_message(&rep->explanation->base, NULL));
 	}
 	if (rep != NULL)
 		snapmark__cli_reply__free_unpacked(rep, NULL);

@@ -8,7 +8,7 @@
  * through an eventfd; the loop calls coord_http_serve, which answers every
  * queued request through the same code path as a CLI request (a packed
  * CliRequest in, a packed CliReply out) and turns the reply into JSON
- * (json.c, as the CLI does) or Prometheus text.
+ * (message_json.c, as the CLI does) or Prometheus text.
  */
 #ifndef SM_COORD_HTTP_H
 #define SM_COORD_HTTP_H

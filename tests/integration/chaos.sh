@@ -184,7 +184,7 @@ check_all_alive() {
 # stderr is ours to look at).
 cli_checked() {
 	CLI_RC=0
-	CLI_OUT="$(timeout -k 5 30 "$B/coordinator/snapmark" --run-dir "$RUN" "$@" \
+	CLI_OUT="$(timeout -k 5 30 "$B/cli/snapmark" --run-dir "$RUN" "$@" \
 		2>"$TEST_TMP/cli.err")" || CLI_RC=$?
 	CLI_ERR="$(<"$TEST_TMP/cli.err")"
 	if ((CLI_RC == 124 || CLI_RC == 137)); then

@@ -16,7 +16,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-SNAPMARK="$B/coordinator/snapmark"
+SNAPMARK="$B/cli/snapmark"
 
 # timed CMD...: run CMD (its stdout+stderr into $OUT, exit code into $RC),
 # its wall time in ms into $MS, measured by python3; a hard 30 s cap.

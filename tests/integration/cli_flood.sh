@@ -19,7 +19,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-SNAPMARK="$B/coordinator/snapmark"
+SNAPMARK="$B/cli/snapmark"
 CALLS=${CLI_FLOOD_CALLS:-2000}
 
 JOB="$TEST_TMP/busy.ini"

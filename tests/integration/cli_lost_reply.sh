@@ -116,7 +116,7 @@ wait_for 30 grep -q ready "$TEST_TMP/relay.log"
 SP="$TEST_TMP/savepoint"
 say "savepoint --stop --dir $SP through the relay"
 rc=0
-out="$("$B/coordinator/snapmark" --coordinator "ipc://$RELAY" --timeout 10000 \
+out="$("$B/cli/snapmark" --coordinator "ipc://$RELAY" --timeout 10000 \
 	savepoint --stop --dir "$SP" 2>"$TEST_TMP/cli.err")" || rc=$?
 echo "  exit $rc, stdout: $out"
 echo "  stderr: $(<"$TEST_TMP/cli.err")"

@@ -13,7 +13,7 @@ set -u
 
 BUILD=${SNAPMARK_BUILD_DIR:?SNAPMARK_BUILD_DIR must name the build root}
 SRC=${SNAPMARK_SOURCE_DIR:?SNAPMARK_SOURCE_DIR must name the source root}
-CLI=$BUILD/coordinator/snapmark
+CLI=$BUILD/cli/snapmark
 unset SNAPMARK_RUN_DIR
 
 for tool in nngcat protoc python3; do

@@ -18,7 +18,7 @@ for phase in live cancel ended; do
 		wait_for 60 all_gone
 	fi
 	python3 "$SRC/tests/integration/doc_examples.py" "$phase" \
-		"$B/coordinator/snapmark" "$RUN" "${DOCS[@]}" ||
+		"$B/cli/snapmark" "$RUN" "${DOCS[@]}" ||
 		fail "the $phase examples of the docs do not match"
 done
 say "PASS"

@@ -104,7 +104,7 @@ cluster() {
 }
 
 cli() {
-	"$B/coordinator/snapmark" --run-dir "$RUN" "$@"
+	"$B/cli/snapmark" --run-dir "$RUN" "$@"
 }
 
 expect_exit() {

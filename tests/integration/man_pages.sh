@@ -21,7 +21,7 @@ declare -A PAGE=(
 	[snapmark-worker]="$B/docs/man/snapmark-worker.8"
 )
 declare -A BIN=(
-	[snapmark]="$B/coordinator/snapmark"
+	[snapmark]="$B/cli/snapmark"
 	[snapmark-coordinator]="$B/coordinator/snapmark-coordinator"
 	[snapmark-worker]="$B/worker/snapmark-worker"
 )

@@ -115,11 +115,11 @@ say "colours only on a terminal without NO_COLOR"
 
 # --- scripts/env ------------------------------------------------------------------
 got="$(cd "$cwd" && env -u SNAPMARK_BUILD_DIR bash -c '. "$0" && command -v snapmark && command -v snapmark-worker' "$SRC/scripts/env")"
-want="$(cd "$SRC" && pwd)/build/coordinator/snapmark
+want="$(cd "$SRC" && pwd)/build/cli/snapmark
 $(cd "$SRC" && pwd)/build/worker/snapmark-worker"
 [[ $got == "$want" ]] || fail ". scripts/env: snapmark is '$got', want '$want'"
 got="$(cd "$cwd" && SNAPMARK_BUILD_DIR="$B" bash -c '. "$0" && . "$0" && command -v snapmark; echo "$PATH"' "$SRC/scripts/env")"
-[[ $(head -n 1 <<<"$got") == "$(cd "$B" && pwd)/coordinator/snapmark" ]] ||
+[[ $(head -n 1 <<<"$got") == "$(cd "$B" && pwd)/cli/snapmark" ]] ||
 	fail ". scripts/env with SNAPMARK_BUILD_DIR: $got"
 [[ $(tail -n 1 <<<"$got" | tr ':' '\n' | grep -c "^$(cd "$B" && pwd)/coordinator\$") == 1 ]] ||
 	fail "sourcing scripts/env twice put build/coordinator on PATH twice"

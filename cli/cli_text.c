@@ -2,14 +2,14 @@
  * cli_text.c - how `snapmark` shows coordinator replies to a person.
  *
  * It owns the text side of the CLI: the key: value blocks, the aligned
- * tables and the human units (ms/s, B/KiB/MiB, local clock time). cli.c
+ * tables and the human units (ms/s, B/KiB/MiB, local clock time). snapmark.c
  * owns the conversation with the coordinator and never formats text
  * itself, so the wording users and scripts rely on lives in one place.
  *
  * Strings come from another process, so control characters in them are
  * masked before they reach a terminal.
  */
-#include "coordinator/cli_text.h"
+#include "cli/cli_text.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

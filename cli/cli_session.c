@@ -1,16 +1,17 @@
 /*
- * cli.c - `snapmark`, the command-line client of a running coordinator.
+ * cli_session.c - one `snapmark` command's conversation with a running
+ * coordinator.
  *
- * It owns the CLI's conversation: argument parsing, how the coordinator
- * is found (--coordinator URL, else ipc://RUNDIR/cli.ipc), one req0
- * request per command, checking the reply, and handing it to the text
- * (cli_text.c) or JSON (json.c) renderer in a stable order. The
- * coordinator does all the thinking; the CLI only asks and prints, so it
- * never opens LMDB and is safe against a live cluster.
- *
- * Exit status: 0 success, 1 runtime failure (no coordinator, an error
- * reply, a malformed reply, a failed checkpoint), 2 bad usage. Every error
- * is one "snapmark: ..." line on stderr, also with --json.
+ * It owns how the coordinator is found (--coordinator URL, else
+ * ipc://RUNDIR/cli.ipc), one req0 request per command, checking the reply,
+ * and handing it to the text (cli_text.c) or JSON (cli_json.c) renderer in
+ * a stable order; once the job has ended, the catalog answers the
+ * read-only commands instead. The command line is cli_args.c's and the
+ * process (exit status, help, version) snapmark.c's. The coordinator does
+ * all the thinking; the CLI only asks and prints, and reads the catalog
+ * (read-only) only once the coordinator has exited, so it is safe against
+ * a live cluster. Every error is one "snapmark: ..." line on stderr, also
+ * with --json.
  *
  * Requests are at most once: req0's automatic resend is switched off so a
  * slow TRIGGER is never sent twice; a lost request shows up as a timeout.
@@ -47,16 +48,16 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "coordinator/catalog.h"
-#include "coordinator/cli_text.h"
+#include "cli/cli_args.h"
+#include "cli/cli_json.h"
+#include "cli/cli_session.h"
+#include "cli/cli_text.h"
 #include "common/clock.h"
 #include "common/error.h"
-#include "coordinator/json.h"
+#include "coordinator/catalog.h"
+#include "coordinator/message_json.h"
 #include "proto/snapmark.pb-c.h"
-#include "common/version.h"
 
-#define CLI_EXIT_FAIL 1
-#define CLI_EXIT_USAGE 2
 #define CLI_TIMEOUT_MS 5000       /* one request */
 #define CLI_WAIT_TIMEOUT_MS 60000 /* trigger --wait, the whole wait */
 #define CLI_RECV_MAX ((size_t) 64 << 20)
@@ -70,33 +71,6 @@ typedef Snapmark__CliRequest CliRequest;
 typedef Snapmark__CliReply CliReply;
 typedef Snapmark__WorkerStatus WorkerStatus;
 typedef Snapmark__TaskCheckpointStats TaskCheckpointStats;
-
-enum cli_cmd {
-	CLI_HELP,
-	CLI_STATUS,
-	CLI_CHECKPOINTS,
-	CLI_SHOW,
-	CLI_TRIGGER,
-	CLI_SAVEPOINT,
-	CLI_EXPLAIN,
-	CLI_CANCEL,
-	CLI_STOP, /* savepoint --stop; cli_parse turns it into that */
-};
-
-struct cli_opts {
-	enum cli_cmd cmd;
-	const char *coordinator; /* --coordinator, or NULL */
-	const char *run_dir;     /* --run-dir, or NULL */
-	int timeout_ms;          /* --timeout, 0 when not given */
-	int json;
-	int wait;
-	int stop;                /* savepoint --stop */
-	const char *dir;         /* savepoint --dir */
-	uint64_t id; /* show, explain */
-	uint64_t limit;          /* checkpoints --limit (0: all) */
-	int has_limit;
-	int wide;                /* checkpoints --wide */
-};
 
 /* checkpoints without --limit: the newest this many (a screenful); with
  * --json the 100 that scripts have always been given */
@@ -116,55 +90,6 @@ struct cli_conn {
 /* What the process is doing, for the watchdog's message. */
 static const char *volatile cli_step = "starting";
 static char cli_watchdog_msg[PATH_MAX + 128];
-
-static const char cli_usage_text[] =
-    "usage: snapmark [options] <command> [args]\n"
-    "\n"
-    "commands:\n"
-    "  status             job state, epoch, restarts, checkpoints, workers\n"
-    "  checkpoints [--limit N] [--wide]\n"
-    "                     checkpoint history, newest first: the newest N\n"
-    "                     (default 20, with --json 100; 0 for all, at\n"
-    "                     most 10000), fitting 80 columns; --wide adds\n"
-    "                     the date and the FULL column and does not cut\n"
-    "                     the FAILURE column\n"
-    "  show ID            one checkpoint with its per-task snapshots\n"
-    "  explain ID         the critical path of a checkpoint: which tasks\n"
-    "                     and channels its time went to, the slowest\n"
-    "                     channel, a verdict; for a failed one, the tasks\n"
-    "                     that did not acknowledge and what they were\n"
-    "                     last seen doing\n"
-    "  trigger [--wait]   trigger a checkpoint now; with --wait, wait for\n"
-    "                     it to complete or fail\n"
-    "  savepoint [--stop] [--dir DIR]\n"
-    "                     write a full, self-contained snapshot of the job\n"
-    "                     to DIR, an absolute path, empty or new, outside\n"
-    "                     the run dir's live state (default\n"
-    "                     RUN/savepoints/savepoint-ID),\n"
-    "                     never removed by retention; waits for it; with\n"
-    "                     --stop the job stops once it is written\n"
-    "  stop [--dir DIR]   the same as savepoint --stop\n"
-    "  cancel             stop the job without a savepoint: CANCELED, the\n"
-    "                     output stays as of the latest completed\n"
-    "                     checkpoint\n"
-    "  help               this text\n"
-    "\n"
-    "Once the job has ended and its coordinator exited, status,\n"
-    "checkpoints and show read RUN/coordinator (the catalog) read-only.\n"
-    "\n"
-    "options (before or after the command):\n"
-    "  --run-dir DIR      the cluster's run directory (default:\n"
-    "                     $SNAPMARK_RUN_DIR, else ./run); the coordinator\n"
-    "                     answers on ipc://DIR/cli.ipc\n"
-    "  --coordinator URL  talk to the coordinator at URL instead\n"
-    "  --timeout MS       give up after MS milliseconds (default 5000;\n"
-    "                     60000 for trigger --wait)\n"
-    "  --json             print one JSON object instead of text\n"
-    "  -h, --help         this text\n"
-    "  --version          print the version and exit\n"
-    "\n"
-    "exit status: 0 ok, 1 failed (no coordinator, error reply, failed\n"
-    "checkpoint), 2 bad usage\n";
 
 static void cli_err(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -204,7 +129,7 @@ cli_err(const char *fmt, ...)
  * absolute because an ipc:// URL is resolved by the dialer's cwd.
  */
 static int
-cli_address(const struct cli_opts *o, char *url, size_t cap, char *run_dir,
+cli_address(const struct cli_args *o, char *url, size_t cap, char *run_dir,
     size_t run_dir_cap)
 {
 	const char *dir = o->run_dir;
@@ -841,32 +766,21 @@ cli_malformed(const struct cli_conn *c, const char *what)
 	return SM_EPROTO;
 }
 
-/* cli_emit_json prints the finished document as one line on stdout. */
+/* cli_emit_json prints doc (dropping it) as one line on stdout. */
 static int
-cli_emit_json(struct sm_json *j)
+cli_emit_json(json_t *doc)
 {
-	const char *doc;
-	size_t len;
-	int rv = sm_json_finish(j, &doc, &len);
-	if (rv != SM_OK) {
+	int rv = cli_json_print(doc);
+	if (rv != SM_OK)
 		cli_err("cannot format JSON: %s", sm_strerror(rv));
-		return rv;
-	}
-	fwrite(doc, 1, len, stdout);
-	putchar('\n');
-	return SM_OK;
+	return rv;
 }
 
 /* cli_emit_message prints one protobuf message as a JSON object. */
 static int
-cli_emit_message(const ProtobufCMessage *m, const char *const *skip)
+cli_emit_message(const ProtobufCMessage *m)
 {
-	struct sm_json j;
-	sm_json_init(&j);
-	sm_json_message(&j, m, skip);
-	int rv = cli_emit_json(&j);
-	sm_json_fini(&j);
-	return rv;
+	return cli_emit_json(sm_json_message(m, NULL));
 }
 
 /* -------------------------------------------------------------- commands */
@@ -929,7 +843,7 @@ cli_sort(void *base, size_t n, size_t size,
 }
 
 static int
-cli_status(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+cli_status(struct cli_conn *c, const struct cli_args *o, int timeout_ms)
 {
 	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
 	CliReply *reply = NULL;
@@ -948,7 +862,7 @@ cli_status(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 	cli_sort(reply->status->workers, reply->status->n_workers,
 	    sizeof(WorkerStatus *), cli_cmp_worker);
 	if (o->json) {
-		rv = cli_emit_message(&reply->status->base, NULL);
+		rv = cli_emit_message(&reply->status->base);
 	} else {
 		/* text: the most buffered channels first (JSON: by index) */
 		cli_sort(reply->status->channel_metrics,
@@ -964,15 +878,12 @@ fail:
 }
 
 static int
-cli_checkpoints(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+cli_checkpoints(struct cli_conn *c, const struct cli_args *o, int timeout_ms)
 {
-	static const char *const skip[] = { "tasks", NULL };
 	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
 	CliReply *reply = NULL;
-	struct sm_json j;
 	int rv;
 
-	sm_json_init(&j);
 	req.command = SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS;
 	req.has_limit = 1;
 	req.limit = (uint32_t) (o->has_limit ? o->limit
@@ -991,16 +902,8 @@ cli_checkpoints(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 		    o->wide);
 		goto fail;
 	}
-	sm_json_object_begin(&j);
-	sm_json_key(&j, "checkpoints");
-	sm_json_array_begin(&j);
-	for (size_t i = 0; i < n; i++)
-		sm_json_message(&j, &reply->checkpoints[i]->base, skip);
-	sm_json_array_end(&j);
-	sm_json_object_end(&j);
-	rv = cli_emit_json(&j);
+	rv = cli_emit_json(sm_json_checkpoint_list(reply->checkpoints, n));
 fail:
-	sm_json_fini(&j);
 	if (reply != NULL)
 		snapmark__cli_reply__free_unpacked(reply, NULL);
 	return rv;
@@ -1035,7 +938,7 @@ cli_fetch(struct cli_conn *c, uint64_t id, int timeout_ms, CliReply **replyp,
 }
 
 static int
-cli_show(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+cli_show(struct cli_conn *c, const struct cli_args *o, int timeout_ms)
 {
 	CliReply *reply = NULL;
 	CheckpointRecord *r;
@@ -1044,7 +947,7 @@ cli_show(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 	if ((rv = cli_fetch(c, o->id, timeout_ms, &reply, &r)) != SM_OK)
 		return rv;
 	if (o->json)
-		rv = cli_emit_message(&r->base, NULL);
+		rv = cli_emit_message(&r->base);
 	else
 		rv = cli_text_record(r);
 	snapmark__cli_reply__free_unpacked(reply, NULL);
@@ -1052,7 +955,7 @@ cli_show(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 }
 
 static int
-cli_explain(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+cli_explain(struct cli_conn *c, const struct cli_args *o, int timeout_ms)
 {
 	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
 	CliReply *reply = NULL;
@@ -1069,7 +972,7 @@ cli_explain(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 		return cli_malformed(c, "no explanation of the checkpoint");
 	}
 	if (o->json)
-		rv = cli_emit_message(&reply->explanation->base, NULL);
+		rv = cli_emit_message(&reply->explanation->base);
 	else
 		rv = cli_text_explain(reply->explanation);
 	snapmark__cli_reply__free_unpacked(reply, NULL);
@@ -1082,7 +985,7 @@ cli_explain(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
  * returns SM_OK; one that fails is printed and returns SM_ESTOPPED.
  */
 static int
-cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
+cli_wait(struct cli_conn *c, const struct cli_args *o, uint64_t id, int req_ms,
     int wait_ms, const char *what)
 {
 	uint64_t deadline = sm_now_us() + (uint64_t) wait_ms * 1000;
@@ -1137,7 +1040,7 @@ cli_wait(struct cli_conn *c, const struct cli_opts *o, uint64_t id, int req_ms,
 			pause = CLI_POLL_MAX_US;
 	}
 
-	if (o->json && (rv = cli_emit_message(&r->base, NULL)) != SM_OK)
+	if (o->json && (rv = cli_emit_message(&r->base)) != SM_OK)
 		goto done;
 	if (r->has_duration_us)
 		cli_text_ms(dur, sizeof(dur), r->duration_us);
@@ -1201,14 +1104,13 @@ cli_find_savepoint(struct cli_conn *c, const char *dir, uint64_t since_ms,
 }
 
 static int
-cli_trigger(struct cli_conn *c, const struct cli_opts *o)
+cli_trigger(struct cli_conn *c, const struct cli_args *o)
 {
 	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
 	CliReply *reply = NULL;
-	struct sm_json j;
 	int req_ms = o->timeout_ms > 0 ? o->timeout_ms : CLI_TIMEOUT_MS;
 	int wait_ms = o->timeout_ms > 0 ? o->timeout_ms : CLI_WAIT_TIMEOUT_MS;
-	uint64_t id;
+	uint64_t id = 0;
 
 	/* A wait leaves itself time after the request: its reply may be
 	 * lost while the savepoint or checkpoint goes ahead. */
@@ -1217,13 +1119,13 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 	int rv;
 
 	char dir[PATH_MAX];
-	sm_json_init(&j);
 	req.command = SNAPMARK__CLI_REQUEST__COMMAND__TRIGGER;
 	if (o->cmd == CLI_SAVEPOINT) {
 		req.command = SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT;
 		req.has_stop = 1;
 		req.stop = o->stop;
-		/* Absolute (cli_parse): the coordinator checks the rest. */
+		/* Absolute (cli_args_parse): the coordinator checks the
+		 * rest. */
 		if (o->dir != NULL) {
 			snprintf(dir, sizeof(dir), "%s", o->dir);
 			req.dir = dir;
@@ -1265,16 +1167,11 @@ cli_trigger(struct cli_conn *c, const struct cli_opts *o)
 	} else if (o->wait) {
 		rv = cli_wait(c, o, id, req_ms, wait_ms, "checkpoint");
 	} else if (o->json) {
-		sm_json_object_begin(&j);
-		sm_json_key(&j, "checkpoint_id");
-		sm_json_uint(&j, id);
-		sm_json_object_end(&j);
-		rv = cli_emit_json(&j);
+		rv = cli_emit_json(cli_json_triggered(id));
 	} else {
 		printf("checkpoint %" PRIu64 " triggered\n", id);
 	}
 fail:
-	sm_json_fini(&j);
 	if (reply != NULL)
 		snapmark__cli_reply__free_unpacked(reply, NULL);
 	return rv;
@@ -1282,24 +1179,17 @@ fail:
 
 /* cli_cancel: stop the job without a savepoint. */
 static int
-cli_cancel(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
+cli_cancel(struct cli_conn *c, const struct cli_args *o, int timeout_ms)
 {
 	CliRequest req = SNAPMARK__CLI_REQUEST__INIT;
 	CliReply *reply = NULL;
-	struct sm_json j;
 	int rv;
 
 	req.command = SNAPMARK__CLI_REQUEST__COMMAND__CANCEL;
 	if ((rv = cli_call(c, &req, timeout_ms, &reply)) != SM_OK)
 		return rv;
 	if (o->json) {
-		sm_json_init(&j);
-		sm_json_object_begin(&j);
-		sm_json_key(&j, "state");
-		sm_json_string(&j, "CANCELED");
-		sm_json_object_end(&j);
-		rv = cli_emit_json(&j);
-		sm_json_fini(&j);
+		rv = cli_emit_json(cli_json_canceled());
 	} else {
 		printf("job canceled\n");
 	}
@@ -1307,198 +1197,14 @@ cli_cancel(struct cli_conn *c, const struct cli_opts *o, int timeout_ms)
 	return rv;
 }
 
-/* ------------------------------------------------------------- arguments */
-
-/* cli_parse_u64 accepts only plain decimal digits that fit. */
-static int
-cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (*s == '\0')
-		return SM_EINVAL;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return SM_EINVAL;
-		unsigned d = (unsigned) (*s - '0');
-		if (v > (max - d) / 10)
-			return SM_EINVAL;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return SM_OK;
-}
-
-/*
- * cli_parse fills o from argv. Options may come before or after the
- * command. On SM_EINVAL the problem has been printed; the caller adds the
- * usage text. --help anywhere wins over any other problem.
- */
-static int
-cli_parse(int argc, char **argv, struct cli_opts *o)
-{
-	static const char *const names[] = { "help", "status", "checkpoints",
-		"show", "trigger", "savepoint", "explain", "cancel", "stop" };
-	const char *pos[3] = { NULL, NULL, NULL };
-	char problem[256] = "";
-	int npos = 0, help = 0, dashdash = 0;
-	uint64_t v;
-	const char *lim = NULL;
-
-#define CLI_PROBLEM(...)                                                      \
-	do {                                                                  \
-		if (problem[0] == '\0')                                       \
-			snprintf(problem, sizeof(problem), __VA_ARGS__);      \
-	} while (0)
-
-	memset(o, 0, sizeof(*o));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = NULL, *eq;
-		const char **slot = NULL;
-		size_t nlen;
-
-		if (dashdash || a[0] != '-' || a[1] == '\0') {
-			if (npos < 3)
-				pos[npos] = a;
-			npos++;
-			continue;
-		}
-		if (strcmp(a, "--") == 0) {
-			dashdash = 1;
-			continue;
-		}
-		eq = strchr(a, '=');
-		nlen = eq != NULL ? (size_t) (eq - a) : strlen(a);
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			help = 1;
-		} else if (strcmp(a, "--version") == 0) {
-			printf("snapmark %s\n", SM_VERSION_STRING);
-			exit(0);
-		} else if (strcmp(a, "--json") == 0) {
-			o->json = 1;
-		} else if (strcmp(a, "--wait") == 0) {
-			o->wait = 1;
-		} else if (strcmp(a, "--stop") == 0) {
-			o->stop = 1;
-		} else if (strcmp(a, "--wide") == 0) {
-			o->wide = 1;
-		} else if (strncmp(a, "--limit", nlen) == 0 && nlen == 7) {
-			slot = &lim;
-		} else if (strncmp(a, "--dir", nlen) == 0 && nlen == 5) {
-			slot = &o->dir;
-		} else if (strncmp(a, "--coordinator", nlen) == 0 &&
-		    nlen == 13) {
-			slot = &o->coordinator;
-		} else if (strncmp(a, "--run-dir", nlen) == 0 && nlen == 9) {
-			slot = &o->run_dir;
-		} else if (strncmp(a, "--timeout", nlen) == 0 && nlen == 9) {
-			slot = &val;
-		} else {
-			CLI_PROBLEM("unknown option '%s'", a);
-			continue;
-		}
-		if (slot == NULL)
-			continue;
-		if (eq != NULL) {
-			*slot = eq + 1;
-		} else if (i + 1 < argc) {
-			*slot = argv[++i];
-		} else {
-			CLI_PROBLEM("option %s needs a value", a);
-			continue;
-		}
-		if (slot == &lim) {
-			if (cli_parse_u64(lim, UINT32_MAX, &o->limit) != SM_OK)
-				CLI_PROBLEM("invalid --limit '%s' (want a number "
-				            "of checkpoints, 0 for all)",
-				    lim);
-			else
-				o->has_limit = 1;
-		}
-		if (slot == &val) {
-			if (cli_parse_u64(val, INT32_MAX, &v) != SM_OK ||
-			    v == 0)
-				CLI_PROBLEM("invalid --timeout '%s' (want a "
-				            "positive number of milliseconds)",
-				    val);
-			else
-				o->timeout_ms = (int) v;
-		}
-	}
-
-	if (help) {
-		o->cmd = CLI_HELP;
-		return SM_OK;
-	}
-	if (problem[0] == '\0' && npos == 0)
-		CLI_PROBLEM("no command given");
-	if (problem[0] == '\0') {
-		size_t k = 0;
-		size_t n_names = sizeof(names) / sizeof(names[0]);
-		while (k < n_names && strcmp(pos[0], names[k]) != 0)
-			k++;
-		if (k == n_names)
-			CLI_PROBLEM("unknown command '%s'", pos[0]);
-		else
-			o->cmd = (enum cli_cmd) k;
-		if (o->cmd == CLI_STOP) {
-			if (o->stop)
-				CLI_PROBLEM("--stop only applies to savepoint");
-			o->cmd = CLI_SAVEPOINT;
-			o->stop = 1;
-		}
-	}
-	if (problem[0] == '\0' &&
-	    (o->cmd == CLI_SHOW || o->cmd == CLI_EXPLAIN)) {
-		if (npos < 2)
-			CLI_PROBLEM("%s needs a checkpoint id", pos[0]);
-		else if (cli_parse_u64(pos[1], UINT64_MAX, &o->id) != SM_OK)
-			CLI_PROBLEM("invalid checkpoint id '%s'", pos[1]);
-		else if (npos > 2)
-			CLI_PROBLEM("unexpected argument '%s'", pos[2]);
-	} else if (problem[0] == '\0' && o->cmd != CLI_HELP && npos > 1) {
-		CLI_PROBLEM("unexpected argument '%s'", pos[1]);
-	}
-	if (problem[0] == '\0' && (o->has_limit || o->wide) &&
-	    o->cmd != CLI_CHECKPOINTS)
-		CLI_PROBLEM("--limit and --wide only apply to checkpoints");
-	if (problem[0] == '\0' && o->wait && o->cmd != CLI_TRIGGER)
-		CLI_PROBLEM("--wait only applies to trigger");
-	if (problem[0] == '\0' && (o->stop || o->dir != NULL) &&
-	    o->cmd != CLI_SAVEPOINT)
-		CLI_PROBLEM("--stop and --dir only apply to savepoint");
-	/* The coordinator writes the savepoint, maybe elsewhere, in its own
-	 * working directory: only an absolute path means the same there. */
-	if (problem[0] == '\0' && o->dir != NULL && o->dir[0] != '/')
-		CLI_PROBLEM("--dir must be an absolute path%s%s%s",
-		    o->dir[0] == '\0' ? " (it is empty)" : ", not '",
-		    o->dir[0] == '\0' ? "" : o->dir,
-		    o->dir[0] == '\0' ? "" : "'");
-#undef CLI_PROBLEM
-
-	if (problem[0] != '\0') {
-		cli_err("%s", problem);
-		return SM_EINVAL;
-	}
-	return SM_OK;
-}
-
 int
-main(int argc, char **argv)
+cli_session_run(const struct cli_args *args)
 {
-	struct cli_opts o;
+	struct cli_args o = *args;
 	struct cli_conn c;
 	int rv, timeout_ms;
 
 	memset(&c, 0, sizeof(c));
-	if (cli_parse(argc, argv, &o) != SM_OK) {
-		fputs(cli_usage_text, stderr);
-		return CLI_EXIT_USAGE;
-	}
-	if (o.cmd == CLI_HELP) {
-		fputs(cli_usage_text, stdout);
-		rv = SM_OK;
-		goto done;
-	}
 	timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : CLI_TIMEOUT_MS;
 	/* The whole command ends within its timeout: a wait's is longer. */
 	c.total_ms = timeout_ms;
@@ -1549,6 +1255,7 @@ again:
 		break;
 	case CLI_STOP:
 	case CLI_HELP:
+	case CLI_VERSION:
 		break;
 	}
 	if (ro && rv != SM_OK && cli_catalog == NULL &&
@@ -1569,9 +1276,5 @@ done:
 		snapmark__job_status__free_unpacked(cli_final, NULL);
 	}
 	coord_catalog_close(cli_catalog);
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_err("cannot write output");
-		rv = SM_EIO;
-	}
-	return rv == SM_OK ? 0 : CLI_EXIT_FAIL;
+	return rv;
 }
