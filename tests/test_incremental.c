@@ -32,7 +32,7 @@
 #include "tests/check.h"
 #include "common/jobfile.h"
 #include "proto/snapmark.pb-c.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 #include "worker/snapwriter.h"
 #include "common/store.h"
 

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "worker/keymap.h"
-#include "worker/operator.h"
+#include "common/state.h"
 
 /* The changes since one capture, still in hash-map form. */
 struct sm_kvdelta {

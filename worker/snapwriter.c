@@ -14,7 +14,7 @@
 #include "worker/keymap.h"
 #include "worker/kvstate.h"
 #include "common/log.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 
 #define WRITER_MAX_CHAIN 1000
 
@@ -71,6 +71,8 @@ job_free(struct writer_job *j)
 {
 	if (j == NULL)
 		return;
+	sm_kvdelta_free(j->data.delta); /* not flattened yet */
+	j->data.delta = NULL;
 	sm_snapshot_data_free(&j->data);
 	free(j->savepoint_dir);
 	free(j->retained);

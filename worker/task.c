@@ -40,7 +40,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "worker/operator.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 #include "worker/snapwriter.h"
 #include "common/store.h"
 #include "worker/trust.h"
