@@ -19,7 +19,7 @@
 #include "common/jobfile.h"
 #include "worker/keymap.h"
 #include "worker/kvstate.h"
-#include "worker/operator.h"
+#include "worker/operators/operator.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "common/jobfile.h"
-#include "worker/operator.h"
+#include "worker/operators/operator.h"
 #include "common/store.h"
 #include "worker/task.h"
 

@@ -39,7 +39,7 @@
 #include "worker/kvstate.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "worker/operator.h"
+#include "worker/operators/operator.h"
 #include "common/snapshot.h"
 #include "worker/snapwriter.h"
 #include "common/store.h"
