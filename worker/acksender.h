@@ -14,7 +14,7 @@
 #define SM_ACKSENDER_H
 
 #include "proto/snapmark.pb-c.h"
-#include "worker/task.h"
+#include "worker/report.h"
 
 struct sm_acksender;
 
