@@ -26,10 +26,14 @@ worker_report_event(worker_send_fn send, void *ctx, uint64_t epoch,
 	c.body_case = SNAPMARK__CONTROL__BODY_TASK_EVENT;
 	c.task_event = &ev;
 	int rv = send(ctx, &c);
-	if (rv != SM_OK)
-		sm_error("task %s: cannot report event %d of epoch %" PRIu64
-		         " to the coordinator: %s",
-		    task_name, (int) kind, epoch, sm_strerror(rv));
+	if (rv != SM_OK) {
+		const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		    &snapmark__task_event__kind__descriptor, (int) kind);
+		sm_error("task %s: cannot report %s (epoch %" PRIu64
+		         ") to the coordinator: %s",
+		    task_name, v != NULL ? v->name : "an event", epoch,
+		    sm_strerror(rv));
+	}
 	return rv;
 }
 
