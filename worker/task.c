@@ -111,6 +111,25 @@ task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us,
 
 /* --------------------------------------------------------------- inbox */
 
+/* A command that could not be queued (out of memory): a lost trigger
+ * declines its checkpoint; a lost completion or abort leaves the task out
+ * of step with the coordinator, so the task fails and the job recovers
+ * (a sink then publishes the completed checkpoint on restore). */
+static void
+task_lost_command(struct worker_task *t, const struct task_cmd *cmd)
+{
+	static const char *const what[] = { "trigger", "completion", "abort" };
+	char why[128];
+	snprintf(why, sizeof(why),
+	    "out of memory queueing the %s of checkpoint %" PRIu64,
+	    what[cmd->kind], cmd->id);
+	sm_error("task %s: %s", t->name, why);
+	if (cmd->kind == CMD_TRIGGER)
+		task_decline(t, cmd->id, why);
+	else
+		task_report(t, SNAPMARK__TASK_EVENT__KIND__FAILED, 0, why);
+}
+
 static void
 task_post(struct worker_task *t, struct task_cmd *cmd)
 {
@@ -122,8 +141,7 @@ task_post(struct worker_task *t, struct task_cmd *cmd)
 			pthread_mutex_unlock(&t->lock);
 			free(cmd->retained);
 			free(cmd->savepoint_dir);
-			sm_error("task %s: out of memory queueing a command",
-			    t->name);
+			task_lost_command(t, cmd);
 			return;
 		}
 		t->cmds = p;
@@ -160,7 +178,15 @@ worker_task_complete(struct worker_task *t, uint64_t id,
 		.confirm = confirm };
 	if (n_retained > 0) {
 		c.retained = malloc(n_retained * sizeof(uint64_t));
-		if (c.retained != NULL) {
+		if (c.retained == NULL) {
+			/* Retention without the retained list would delete
+			 * what the coordinator keeps: skip it this time (the
+			 * next completion prunes). */
+			sm_error("task %s: out of memory copying the retained "
+			         "checkpoints of %" PRIu64 "; retention skipped",
+			    t->name, id);
+			c.skip_retention = 1;
+		} else {
 			memcpy(c.retained, retained,
 			    n_retained * sizeof(uint64_t));
 			c.n_retained = n_retained;
@@ -222,9 +248,13 @@ task_run_inbox(struct worker_task *t, int only_complete)
 					rv = crv;
 				}
 			}
-			if (rv == SM_OK)
-				sm_snapwriter_prune(t->writer, c->id,
-				    c->retained, c->n_retained);
+			if (rv == SM_OK && !c->skip_retention &&
+			    sm_snapwriter_prune(t->writer, c->id, c->retained,
+			        c->n_retained) != SM_OK)
+				sm_warn("task %s: out of memory queueing "
+				        "retention after checkpoint %" PRIu64
+				        "; the next completion prunes",
+				    t->name, c->id);
 			if (rv == SM_OK && c->confirm) {
 				t->confirmed_id = c->id;
 				task_report(t,
@@ -348,6 +378,10 @@ task_on_frame(struct worker_task *t, int input, Snapmark__Frame *f)
 			free(t->savepoint_dir);
 			t->savepoint_dir = strdup(f->savepoint_dir);
 			t->savepoint_id = t->savepoint_dir ? f->checkpoint_id : 0;
+			/* Without its directory the savepoint would be
+			 * taken as a checkpoint: fail instead. */
+			if (t->savepoint_dir == NULL)
+				return SM_ENOMEM;
 		}
 		task_note_barrier(t, input, f);
 		sm_align_barrier(&t->align, input, f->checkpoint_id,

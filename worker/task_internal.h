@@ -41,6 +41,7 @@ struct task_cmd {
 	enum task_cmd_kind kind;
 	uint64_t id;
 	int confirm; /* CMD_COMPLETE: report PUBLISHED when done */
+	int skip_retention; /* CMD_COMPLETE: retained list lost (no memory) */
 	uint64_t posted_wall_us; /* CMD_TRIGGER: when it reached the worker */
 	char *savepoint_dir;
 	size_t n_retained;

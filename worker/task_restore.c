@@ -179,7 +179,11 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 	 * starting fresh (or from a savepoint elsewhere) drops them all. */
 	int own = n == 1 && strcmp(t->restore->handles[0]->location,
 	                        sm_store_path(t->store)) == 0;
-	sm_snapshot_prune(t->store, &id, own, 0);
+	int prv = sm_snapshot_prune(t->store, &id, own, 0);
+	if (prv != SM_OK)
+		sm_warn("task %s: cannot delete the snapshots after checkpoint "
+		        "%" PRIu64 ": %s",
+		    t->name, id, sm_strerror(prv));
 	return SM_OK;
 }
 
