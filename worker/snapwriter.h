@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "common/jobfile.h"
-#include "worker/operators/operator.h"
+#include "common/state.h"
 #include "common/store.h"
 #include "worker/report.h"
 

@@ -1,5 +1,5 @@
 /*
- * task.c - the task runtime (see task.h).
+ * task.c - a task's loop and lifecycle (task.h).
  *
  * The loop of a non-source task, in one thread:
  *

@@ -7,6 +7,8 @@
  * coordinator finds its workers without help. A Deploy always replaces
  * whatever ran before: the old epoch's tasks are stopped first, so no
  * task of an older epoch ever overlaps one of a newer epoch in a process.
+ * A Deploy the worker cannot carry out (a bad job, no memory) is reported
+ * back as failed tasks, never left for the coordinator to wait on.
  */
 #include <errno.h>
 #include <getopt.h>
