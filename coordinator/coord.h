@@ -47,7 +47,8 @@ struct coord_worker {
 	/* Messages it sent about tasks it does not host (or for an epoch
 	 * not started yet), refused: at most one log line a second, the
 	 * rest counted (coordinator.c coord_refuse). */
-	uint64_t refused_log_us;
+	uint64_t refused_log_us;  /* last refusal line logged */
+	uint64_t refused_last_us; /* last refusal, logged or not */
 	uint64_t refused_unlogged;
 	/* Its listening socket is replaced when its connection is gone
 	 * (coordinator.c, coord_worker_reopen). */

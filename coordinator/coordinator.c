@@ -258,7 +258,8 @@ coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
  * worker slot acking, declining or reporting events for tasks it does not
  * host, or for an epoch not started yet - is refused and logged, at most
  * one line per worker per second; the lines left out are counted and
- * reported with the next one (or by coord_heartbeat_tick).
+ * reported with the next one (or by coord_heartbeat_tick once a second
+ * has passed without any).
  */
 static void
 coord_refuse(struct coord_worker *w, const char *fmt, ...)
@@ -269,6 +270,7 @@ coord_refuse(struct coord_worker *w, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	uint64_t now = sm_now_us();
+	w->refused_last_us = now;
 	if (w->refused_log_us != 0 && now - w->refused_log_us < 1000000) {
 		w->refused_unlogged++;
 		return;
@@ -513,8 +515,11 @@ coord_heartbeat_tick(struct coord *c, uint64_t now)
 	m.heartbeat = &h;
 	for (int i = 0; i < c->n_workers; i++) {
 		struct coord_worker *w = &c->workers[i];
+		/* Only once the refusals stopped: while they go on, the
+		 * next one is logged with its reason and this count. */
 		if (w->refused_unlogged > 0 &&
-		    now - w->refused_log_us >= 1000000) {
+		    now - w->refused_log_us >= 1000000 &&
+		    now - w->refused_last_us >= 1000000) {
 			sm_warn("worker %d (pid %u): refused %" PRIu64 " more "
 			        "messages of it since the last such line",
 			    w->id, w->pid, w->refused_unlogged);

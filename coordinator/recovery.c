@@ -67,7 +67,7 @@
 #include "coordinator/coord.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 #include "common/store.h"
 
 #define SAVEPOINT_MAX_BYTES (64u << 20)

@@ -28,6 +28,11 @@ struct fake_link {
 	uint32_t task[MAX_ACKS]; /* in arrival order */
 	uint64_t id[MAX_ACKS];
 	int n;
+	int fail_batches; /* an AckBatch send fails (SM_EIO), unrecorded */
+	int declines;
+	uint32_t declined_task[MAX_ACKS];
+	uint64_t declined_id[MAX_ACKS];
+	int declined_with_error;  /* declines that carried SM_EIO */
 };
 
 static void
@@ -52,6 +57,23 @@ fake_send(void *ctx, const Snapmark__Control *c)
 			pthread_cond_wait(&l->cond, &l->lock);
 	}
 	int k = 0;
+	if (c->body_case == SNAPMARK__CONTROL__BODY_ACK_BATCH &&
+	    l->fail_batches) {
+		l->messages++;
+		pthread_mutex_unlock(&l->lock);
+		return SM_EIO;
+	}
+	if (c->body_case == SNAPMARK__CONTROL__BODY_DECLINE) {
+		if (l->declines < MAX_ACKS) {
+			l->declined_task[l->declines] = c->decline->task;
+			l->declined_id[l->declines] = c->decline->checkpoint_id;
+		}
+		l->declines++;
+		l->declined_with_error += c->decline->has_error &&
+		    c->decline->error == (uint32_t) SM_EIO;
+		pthread_mutex_unlock(&l->lock);
+		return SM_OK;
+	}
 	if (c->body_case == SNAPMARK__CONTROL__BODY_ACK) {
 		link_record(l, c->ack);
 		k = 1;
@@ -155,6 +177,46 @@ acks_queued_during_a_send_leave_together_right_after_it(void)
 }
 
 static void
+queued_acks_that_cannot_be_sent_decline_their_checkpoints(void)
+{
+	struct fake_link l;
+	link_init(&l);
+	l.hold_first = 1;
+	l.fail_batches = 1;
+	struct first_sender f = { NULL, -1 };
+	T_OK(sm_acksender_new(fake_send, &l, &f.s));
+	pthread_t th;
+	pthread_create(&th, NULL, send_task0, &f);
+	pthread_mutex_lock(&l.lock);
+	while (!l.held)
+		pthread_cond_wait(&l.cond, &l.lock);
+	pthread_mutex_unlock(&l.lock);
+	/* their callers hear SM_OK (queued): nobody else can tell the
+	 * coordinator when the batch fails */
+	for (uint32_t t = 1; t < 4; t++) {
+		Snapmark__Ack a;
+		Snapmark__SnapshotHandle h;
+		char loc[32];
+		make_ack(&a, &h, loc, t, 9);
+		T_OK(sm_acksender_send(f.s, &a));
+	}
+	pthread_mutex_lock(&l.lock);
+	l.hold_first = 0;
+	pthread_cond_broadcast(&l.cond);
+	pthread_mutex_unlock(&l.lock);
+	pthread_join(th, NULL);
+	sm_acksender_free(f.s);
+	T_OK(f.rv);              /* task 0's own ack went out */
+	T_EQ_INT(l.n, 1);
+	T_EQ_INT(l.declines, 3); /* the batch of three failed */
+	T_EQ_INT(l.declined_with_error, 3);
+	for (int i = 0; i < 3; i++) {
+		T_EQ_INT(l.declined_task[i], i + 1);
+		T_EQ_INT(l.declined_id[i], 9);
+	}
+}
+
+static void
 a_lone_ack_goes_out_at_once_as_a_plain_ack(void)
 {
 	struct fake_link l;
@@ -235,6 +297,8 @@ acks_from_many_threads_arrive_exactly_once_each_in_order_per_task(void)
 static const struct sm_test tests[] = {
 	{ "acks_queued_during_a_send_leave_together_right_after_it",
 	    acks_queued_during_a_send_leave_together_right_after_it },
+	{ "queued_acks_that_cannot_be_sent_decline_their_checkpoints",
+	    queued_acks_that_cannot_be_sent_decline_their_checkpoints },
 	{ "a_lone_ack_goes_out_at_once_as_a_plain_ack",
 	    a_lone_ack_goes_out_at_once_as_a_plain_ack },
 	{ "acks_from_many_threads_arrive_exactly_once_each_in_order_per_task",

@@ -32,7 +32,7 @@
 #include "tests/check.h"
 #include "common/jobfile.h"
 #include "proto/snapmark.pb-c.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 #include "worker/snapwriter.h"
 #include "common/store.h"
 
@@ -95,6 +95,7 @@ struct recorder {
 	struct ack_rec rec[MAX_ID + 1];
 	int duplicates; /* a second answer for one id */
 	int strays;     /* an id out of range, or a mismatching header */
+	int fail_acks;  /* sending an Ack fails (SM_EIO), unrecorded */
 };
 
 /* record_send: the writer's send function. The messages are owned by the
@@ -104,6 +105,10 @@ record_send(void *ctx, const Snapmark__Control *c)
 {
 	struct recorder *r = ctx;
 	pthread_mutex_lock(&r->mu);
+	if (c->body_case == SNAPMARK__CONTROL__BODY_ACK && r->fail_acks) {
+		pthread_mutex_unlock(&r->mu);
+		return SM_EIO;
+	}
 	if (c->body_case == SNAPMARK__CONTROL__BODY_ACK) {
 		const Snapmark__Ack *a = c->ack;
 		const Snapmark__SnapshotHandle *h = a->handle;
@@ -1127,6 +1132,30 @@ WRITER_TEST(a_savepoint_leaves_the_chain_the_next_checkpoint_is_a_delta_on, 0,
 	T_TRUE(c.ids[c.n - 1] < 4);
 }
 
+/* ---- an ack that cannot be sent ---------------------------------------- */
+
+WRITER_TEST(an_ack_that_cannot_be_sent_declines_its_checkpoint, 0, 5,
+    BIG_PERCENT, 100)
+{
+	populate(f, 2);
+	T_OK(checkpoint(f, 1, NULL));
+	sm_snapwriter_wait(f->w);
+	T_TRUE(acked(f, 1));
+	pthread_mutex_lock(&f->rec.mu);
+	f->rec.fail_acks = 1;
+	pthread_mutex_unlock(&f->rec.mu);
+	model_put(&f->m, 3, 33);
+	T_OK(checkpoint(f, 2, NULL));
+	sm_snapwriter_wait(f->w);
+	T_TRUE(f->rec.rec[2].got);
+	T_TRUE(f->rec.rec[2].declined);
+	if (strstr(f->rec.rec[2].reason, "ack could not be sent") == NULL)
+		T_FAIL_("reason \"%s\" does not say the ack was lost",
+		    f->rec.rec[2].reason);
+	T_EQ_INT(f->rec.strays, 0);
+	T_EQ_INT(f->rec.duplicates, 0);
+}
+
 static const struct sm_test tests[] = {
 #define T(name)                                                               \
 	{                                                                     \
@@ -1142,6 +1171,7 @@ static const struct sm_test tests[] = {
 	T(checkpoints_after_a_savepoint_restore_exactly),
 	T(a_writer_seeded_with_a_restored_state_snapshots_it_with_the_changes),
 	T(a_savepoint_leaves_the_chain_the_next_checkpoint_is_a_delta_on),
+	T(an_ack_that_cannot_be_sent_declines_its_checkpoint),
 #undef T
 	{ NULL, NULL },
 };

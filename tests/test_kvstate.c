@@ -4,11 +4,13 @@
  * (worker/kvstate.h), down to the count operator's snapshot().
  *
  * The property the rest of incremental checkpointing rests on: a capture
- * hands over exactly the keys changed since the previous capture, and the
- * task's thread copies nothing to do so, however large the state and
- * however many keys changed. That is measured as a count of copied
- * entries (kvstate's `copied` and the length of what comes back), not as
- * a time.
+ * (sm_kvstate_take_delta) hands over exactly the keys changed since the
+ * previous capture, and the task's thread copies nothing to do so, however
+ * large the state and however many keys changed. That is checked without
+ * timing anything: the delta handed over is the very hash table the
+ * changes were recorded in (same storage, not a copy), and the state keeps
+ * a fresh, empty one. Everything goes through the API the operators and
+ * the snapshot writer use: take the delta, flatten it, free it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +21,7 @@
 #include "common/jobfile.h"
 #include "worker/keymap.h"
 #include "worker/kvstate.h"
-#include "worker/operator.h"
+#include "worker/operators/operator.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -421,6 +423,28 @@ kv_apply(struct sm_kvstate *s, const struct kv_step *st)
 	return SM_EINVAL;
 }
 
+/* take_entries captures what s's changes as the task and its snapshot
+ * writer do (take the delta, flatten it, free it) and sorts the entries
+ * by key; *handed is the delta's length as handed over. */
+static int
+take_entries(struct sm_kvstate *s, struct sm_state_entry **e, size_t *n,
+    size_t *handed)
+{
+	struct sm_kvdelta *d = NULL;
+	*e = NULL;
+	*n = 0;
+	int rv = sm_kvstate_take_delta(s, &d);
+	if (rv == SM_OK) {
+		if (handed != NULL)
+			*handed = sm_kvdelta_len(d);
+		rv = sm_kvdelta_flatten(d, e, n);
+	}
+	sm_kvdelta_free(d);
+	if (rv == SM_OK)
+		sm_kvstate_sort(*e, *n);
+	return rv;
+}
+
 static int
 kv_base(struct sm_kvstate *s)
 {
@@ -430,7 +454,7 @@ kv_base(struct sm_kvstate *s)
 	for (uint64_t k = 1; rv == SM_OK && k <= KV_BASE; k++)
 		rv = sm_kvstate_put(s, k, (int64_t) k * 10);
 	if (rv == SM_OK)
-		rv = sm_kvstate_capture_delta(s, &e, &n);
+		rv = take_entries(s, &e, &n, NULL);
 	free(e);
 	if (rv == SM_OK && n != KV_BASE)
 		rv = SM_EINVAL;
@@ -480,7 +504,7 @@ kv_case_holds(const struct kv_case *c)
 {
 	struct sm_kvstate s;
 	struct sm_state_entry *e = NULL, *e2 = NULL;
-	size_t n = 0, n2 = 99;
+	size_t n = 0, n2 = 99, handed = 0;
 	int ok = 0;
 	if (kv_base(&s) != SM_OK) {
 		fprintf(stderr, "  %s: setup failed\n", c->what);
@@ -489,14 +513,21 @@ kv_case_holds(const struct kv_case *c)
 	for (size_t i = 0; i < c->n_steps; i++)
 		if (kv_apply(&s, &c->steps[i]) != SM_OK)
 			goto done;
-	uint64_t copied = s.copied;
-	if (sm_kvstate_capture_delta(&s, &e, &n) != SM_OK)
+	size_t changes = sm_kvstate_changes(&s);
+	if (take_entries(&s, &e, &n, &handed) != SM_OK)
 		goto done;
-	sm_kvstate_sort(e, n); /* capture keeps change order */
 	ok = delta_matches(c, e, n);
-	if (ok && s.copied - copied != n) {
-		fprintf(stderr, "  %s: copied grew by %llu for %zu entries\n",
-		    c->what, (unsigned long long) (s.copied - copied), n);
+	/* what changes() counted is what was handed over and flattened */
+	if (ok && (changes != n || handed != n)) {
+		fprintf(stderr,
+		    "  %s: %zu changes counted, %zu handed over, %zu "
+		    "flattened\n",
+		    c->what, changes, handed, n);
+		ok = 0;
+	}
+	if (ok && sm_kvstate_changes(&s) != 0) {
+		fprintf(stderr, "  %s: changes left after the capture\n",
+		    c->what);
 		ok = 0;
 	}
 	/* the values handed over are the live ones */
@@ -507,8 +538,7 @@ kv_case_holds(const struct kv_case *c)
 		                  : rv == SM_OK && v == e[i].count;
 	}
 	/* nothing changed since: the next capture is empty */
-	if (ok &&
-	    (sm_kvstate_capture_delta(&s, &e2, &n2) != SM_OK || n2 != 0)) {
+	if (ok && (take_entries(&s, &e2, &n2, NULL) != SM_OK || n2 != 0)) {
 		fprintf(stderr, "  %s: second capture has %zu entries\n",
 		    c->what, n2);
 		ok = 0;
@@ -522,7 +552,7 @@ done:
 }
 
 static void
-capture_delta_returns_exactly_the_changed_keys_with_current_values(void)
+a_capture_hands_over_exactly_the_changed_keys_with_current_values(void)
 {
 	for (size_t i = 0; i < N_OF(kv_cases); i++) {
 		kv_case_holds(&kv_cases[i]);
@@ -532,35 +562,33 @@ capture_delta_returns_exactly_the_changed_keys_with_current_values(void)
 }
 
 static void
-a_key_changed_many_times_is_copied_once(void)
+a_key_changed_many_times_is_handed_over_once(void)
 {
 	enum { KEYS = 5000, TIMES = 20 };
 	struct sm_kvstate s;
 	struct sm_state_entry *e = NULL;
-	size_t n = 0;
+	size_t n = 0, handed = 0;
 	T_OK(sm_kvstate_init(&s));
 	for (int t = 0; t < TIMES; t++)
 		for (uint64_t k = 0; k < KEYS; k++)
 			T_OK(sm_kvstate_add(&s, key_scrambled(k), 1));
 	T_EQ_INT(sm_kvstate_changes(&s), KEYS);
-	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
-	sm_kvstate_sort(e, n); /* change order; the writer sorts */
+	T_OK(take_entries(&s, &e, &n, &handed));
 	int sorted = 1, right = 1;
 	for (size_t i = 0; i < n; i++) {
 		sorted &= i == 0 || e[i - 1].key < e[i].key;
 		right &= !e[i].deleted && e[i].count == TIMES;
 	}
 	free(e);
-	uint64_t copied = s.copied;
 	sm_kvstate_fini(&s);
 	T_EQ_INT(n, KEYS);
-	T_EQ_INT(copied, KEYS);
+	T_EQ_INT(handed, KEYS);
 	T_TRUE(sorted);
 	T_TRUE(right);
 }
 
 static void
-forget_changes_empties_the_change_list_without_copying(void)
+forget_changes_empties_the_change_list_and_keeps_the_state(void)
 {
 	struct sm_kvstate s;
 	struct sm_state_entry *e = NULL;
@@ -570,21 +598,20 @@ forget_changes_empties_the_change_list_without_copying(void)
 	for (uint64_t k = 0; k < 3000; k++)
 		T_OK(sm_kvstate_put(&s, k, (int64_t) k));
 	T_OK(sm_kvstate_del(&s, 17));
+	T_EQ_INT(sm_kvstate_changes(&s), 3000);
 	T_OK(sm_kvstate_forget_changes(&s));
-	T_EQ_INT(s.copied, 0);
 	T_EQ_INT(sm_kvstate_changes(&s), 0);
 	/* the state itself is untouched */
 	T_EQ_INT(sm_kvstate_len(&s), 2999);
 	T_OK(sm_kvstate_get(&s, 2999, &v));
 	T_EQ_INT(v, 2999);
 	T_ERR(sm_kvstate_get(&s, 17, &v), SM_ENOTFOUND);
-	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	T_OK(take_entries(&s, &e, &n, NULL));
 	free(e);
 	T_EQ_INT(n, 0);
-	T_EQ_INT(s.copied, 0);
 	/* changes after forgetting are tracked again, from scratch */
 	T_OK(sm_kvstate_put(&s, 5, 50));
-	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	T_OK(take_entries(&s, &e, &n, NULL));
 	int one = n == 1 && e[0].key == 5 && e[0].count == 50 && !e[0].deleted;
 	free(e);
 	sm_kvstate_fini(&s);
@@ -592,7 +619,7 @@ forget_changes_empties_the_change_list_without_copying(void)
 }
 
 static void
-capture_all_copies_every_live_key_and_leaves_the_changes_alone(void)
+entries_of_the_live_map_list_every_key_sorted_and_leave_the_changes(void)
 {
 	struct sm_kvstate s;
 	struct sm_state_entry *all = NULL, *e = NULL;
@@ -600,12 +627,12 @@ capture_all_copies_every_live_key_and_leaves_the_changes_alone(void)
 	T_OK(sm_kvstate_init(&s));
 	for (uint64_t k = 1; k <= 2000; k++)
 		T_OK(sm_kvstate_put(&s, key_scrambled(k), (int64_t) k));
-	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	T_OK(take_entries(&s, &e, &n, NULL));
 	free(e);
 	T_OK(sm_kvstate_del(&s, key_scrambled(1)));
 	T_OK(sm_kvstate_put(&s, key_scrambled(2), -2));
-	uint64_t copied = s.copied;
-	T_OK(sm_kvstate_capture_all(&s, &all, &n_all));
+	/* what the count operator's full snapshot uses */
+	T_OK(sm_state_entries_of(&s.live, &all, &n_all));
 	int ok = n_all == 1999;
 	for (size_t i = 0; ok && i < n_all; i++) {
 		int64_t v;
@@ -616,12 +643,18 @@ capture_all_copies_every_live_key_and_leaves_the_changes_alone(void)
 	}
 	free(all);
 	T_TRUE(ok);
-	T_EQ_INT(s.copied - copied, 1999);
 	/* the two changes are still there for the next delta */
-	T_OK(sm_kvstate_capture_delta(&s, &e, &n));
+	T_EQ_INT(sm_kvstate_changes(&s), 2);
+	T_OK(take_entries(&s, &e, &n, NULL));
+	int both = n == 2 && e[0].key != e[1].key;
+	for (size_t i = 0; both && i < n; i++)
+		both = e[i].key == key_scrambled(1)
+		    ? e[i].deleted != 0
+		    : e[i].key == key_scrambled(2) && e[i].count == -2 &&
+		        !e[i].deleted;
 	free(e);
 	sm_kvstate_fini(&s);
-	T_EQ_INT(n, 2);
+	T_TRUE(both);
 }
 
 /* ---- the test: sync-phase cost does not grow with state -------- */
@@ -638,7 +671,9 @@ touched_key(size_t i)
 
 struct sync_cost {
 	size_t n_handed;   /* entries in the delta taken */
-	uint64_t n_copied; /* growth of s->copied by taking it */
+	int same_table;    /* the delta taken is the table that recorded the
+	                    * changes, not a copy of it */
+	int fresh_table;   /* the state records into a new, empty table */
 	size_t n_deleted;
 };
 
@@ -662,11 +697,16 @@ sync_cost_of(size_t total, struct sync_cost *out)
 	for (size_t i = 0; rv == SM_OK && i < TOUCHED; i++)
 		rv = i % 10 == 9 ? sm_kvstate_del(&s, touched_key(i))
 		                 : sm_kvstate_add(&s, touched_key(i), 5);
-	uint64_t before = s.copied;
+	const uint64_t *values_keys = s.delta.values.keys;
+	const uint64_t *removed_keys = s.delta.removed.keys;
 	if (rv == SM_OK)
 		rv = sm_kvstate_take_delta(&s, &d);
 	if (rv == SM_OK) {
-		out->n_copied = s.copied - before;
+		out->same_table = d->values.keys == values_keys &&
+		    d->removed.keys == removed_keys;
+		out->fresh_table = s.delta.values.keys != values_keys &&
+		    s.delta.removed.keys != removed_keys &&
+		    s.delta.values.len == 0 && s.delta.removed.len == 0;
 		out->n_handed = sm_kvdelta_len(d);
 		/* what the snapshot writer does with it, off the task's thread
 		 */
@@ -693,11 +733,13 @@ taking_the_delta_copies_nothing_however_large_the_state(void)
 	for (size_t i = 0; i < 2; i++) {
 		T_OK(sync_cost_of(totals[i], &c[i]));
 		printf("  kvstate, %zu keys, %d touched: taking the delta "
-		       "copied %llu entries and handed over %zu\n",
-		    totals[i], TOUCHED, (unsigned long long) c[i].n_copied,
-		    c[i].n_handed);
+		       "handed over %zu entries in %s\n",
+		    totals[i], TOUCHED, c[i].n_handed,
+		    c[i].same_table ? "the table that recorded them"
+		                    : "a copy");
 		T_EQ_INT(c[i].n_handed, TOUCHED);
-		T_EQ_INT(c[i].n_copied, 0);
+		T_TRUE(c[i].same_table);
+		T_TRUE(c[i].fresh_table);
 		T_EQ_INT(c[i].n_deleted, TOUCHED / 10);
 	}
 }
@@ -815,10 +857,10 @@ static const struct sm_test tests[] = {
 	T(growing_the_table_keeps_every_key_and_value),
 	T(keys_that_differ_only_in_high_bits_still_spread_over_the_table),
 	T(churning_deletes_and_inserts_keep_len_right_and_the_table_bounded),
-	T(capture_delta_returns_exactly_the_changed_keys_with_current_values),
-	T(a_key_changed_many_times_is_copied_once),
-	T(forget_changes_empties_the_change_list_without_copying),
-	T(capture_all_copies_every_live_key_and_leaves_the_changes_alone),
+	T(a_capture_hands_over_exactly_the_changed_keys_with_current_values),
+	T(a_key_changed_many_times_is_handed_over_once),
+	T(forget_changes_empties_the_change_list_and_keeps_the_state),
+	T(entries_of_the_live_map_list_every_key_sorted_and_leave_the_changes),
 	T(taking_the_delta_copies_nothing_however_large_the_state),
 	T(count_operator_snapshot_hands_over_only_the_keys_touched),
 #undef T

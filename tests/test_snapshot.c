@@ -18,7 +18,7 @@
 #include "tests/check.h"
 #include "common/checksum.h"
 #include "proto/snapmark.pb-c.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 #include "common/store.h"
 
 /* ---- fixture: one fresh store per test --------------------------------- */

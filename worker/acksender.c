@@ -3,7 +3,9 @@
  */
 #include "worker/acksender.h"
 
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/error.h"
@@ -88,6 +90,23 @@ acksender_send_batch(struct sm_acksender *s, Snapmark__Ack **acks, size_t n)
 	return n == 1 ? acksender_send_one(s, acks[0]) : s->send(s->ctx, &c);
 }
 
+/* The acks queued by other threads could not be sent (their callers
+ * were told SM_OK when they queued): log it, and decline each checkpoint,
+ * so the coordinator aborts it now instead of waiting for its timeout. */
+static void
+acksender_lost(struct sm_acksender *s, Snapmark__Ack **q, size_t n, int err)
+{
+	sm_error("cannot send %zu combined acks: %s", n, sm_strerror(err));
+	for (size_t i = 0; i < n; i++) {
+		char name[32], why[96];
+		snprintf(name, sizeof(name), "#%" PRIu32, q[i]->task);
+		snprintf(why, sizeof(why), "its ack could not be sent: %s",
+		    sm_strerror(err));
+		worker_decline_err(s->send, s->ctx, q[i]->epoch,
+		    q[i]->checkpoint_id, q[i]->task, name, why, err);
+	}
+}
+
 int
 sm_acksender_send(struct sm_acksender *s, const Snapmark__Ack *ack)
 {
@@ -115,8 +134,7 @@ sm_acksender_send(struct sm_acksender *s, const Snapmark__Ack *ack)
 		pthread_mutex_unlock(&s->lock);
 		int brv = acksender_send_batch(s, q, n);
 		if (brv != SM_OK)
-			sm_warn("cannot send %zu combined acks: %s", n,
-			    sm_strerror(brv));
+			acksender_lost(s, q, n, brv);
 		for (size_t i = 0; i < n; i++)
 			snapmark__ack__free_unpacked(q[i], NULL);
 		free(q);

@@ -14,7 +14,7 @@
 #define SM_ACKSENDER_H
 
 #include "proto/snapmark.pb-c.h"
-#include "worker/task.h"
+#include "worker/report.h"
 
 struct sm_acksender;
 
@@ -23,7 +23,9 @@ int sm_acksender_new(worker_send_fn send, void *ctx,
     struct sm_acksender **out);
 
 /* sm_acksender_send sends ack now, or queues a copy for the thread that
- * is sending; thread-safe. */
+ * is sending; thread-safe. Returns what sending it returned, or SM_OK once
+ * queued: a queued ack that then cannot be sent is logged and its
+ * checkpoint declined here. */
 int sm_acksender_send(struct sm_acksender *s, const Snapmark__Ack *ack);
 
 /* sm_acksender_free: no thread may be sending; safe on NULL. */

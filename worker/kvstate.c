@@ -29,7 +29,6 @@ kvdelta_fini(struct sm_kvdelta *d)
 int
 sm_kvstate_init(struct sm_kvstate *s)
 {
-	s->copied = 0;
 	if (sm_keymap_init(&s->live) != SM_OK)
 		return SM_ENOMEM;
 	if (kvdelta_init(&s->delta) != SM_OK) {
@@ -148,21 +147,6 @@ sm_kvstate_take_delta(struct sm_kvstate *s, struct sm_kvdelta **out)
 }
 
 int
-sm_kvstate_capture_delta(struct sm_kvstate *s, struct sm_state_entry **out,
-    size_t *n)
-{
-	int rv = sm_kvdelta_flatten(&s->delta, out, n);
-	if (rv != SM_OK)
-		return rv;
-	if ((rv = sm_kvstate_forget_changes(s)) != SM_OK) {
-		free(*out);
-		return rv;
-	}
-	s->copied += *n;
-	return SM_OK;
-}
-
-int
 sm_kvstate_load(struct sm_kvstate *s, const struct sm_state_entry *e, size_t n)
 {
 	if (sm_keymap_reserve(&s->live, s->live.len + n) != SM_OK)
@@ -213,16 +197,6 @@ sm_state_entries_of(const struct sm_keymap *m, struct sm_state_entry **out,
 	*out = e;
 	*n = k;
 	return SM_OK;
-}
-
-int
-sm_kvstate_capture_all(struct sm_kvstate *s, struct sm_state_entry **out,
-    size_t *n)
-{
-	int rv = sm_state_entries_of(&s->live, out, n);
-	if (rv == SM_OK)
-		s->copied += *n;
-	return rv;
 }
 
 size_t

@@ -10,9 +10,6 @@
  * thread. Whoever receives it (the snapshot writer, on its own thread)
  * flattens it into entries and frees it. The price is a second hash update
  * per write, into a map as large as one interval's changes.
- *
- * `copied` counts the entries captures copied on the caller's thread: the
- * tests compare it with the state size instead of timing anything.
  */
 #ifndef SM_KVSTATE_H
 #define SM_KVSTATE_H
@@ -21,7 +18,7 @@
 #include <stdint.h>
 
 #include "worker/keymap.h"
-#include "worker/operator.h"
+#include "common/state.h"
 
 /* The changes since one capture, still in hash-map form. */
 struct sm_kvdelta {
@@ -32,7 +29,6 @@ struct sm_kvdelta {
 struct sm_kvstate {
 	struct sm_keymap live;   /* key -> value */
 	struct sm_kvdelta delta; /* changes since the last capture */
-	uint64_t copied;         /* entries copied by captures, ever */
 };
 
 int sm_kvstate_init(struct sm_kvstate *s);
@@ -58,17 +54,6 @@ size_t sm_kvstate_changes(const struct sm_kvstate *s);
  * in O(1) (*out is malloc'ed, freed with sm_kvdelta_free) and starts an
  * empty delta. */
 int sm_kvstate_take_delta(struct sm_kvstate *s, struct sm_kvdelta **out);
-
-/* sm_kvstate_capture_delta takes the delta and flattens it here, on the
- * caller's thread: entries (deletions flagged, in no particular order) in
- * a malloc'ed array owned by the caller. */
-int sm_kvstate_capture_delta(struct sm_kvstate *s,
-    struct sm_state_entry **out, size_t *n);
-
-/* sm_kvstate_capture_all returns every live entry, sorted, malloc'ed; the
- * delta is untouched. */
-int sm_kvstate_capture_all(struct sm_kvstate *s, struct sm_state_entry **out,
-    size_t *n);
 
 /* sm_kvstate_load adds n entries to the live state as they are, not as
  * changes (a restore: they are in the snapshot chain already). */

@@ -14,7 +14,7 @@
 #include "worker/keymap.h"
 #include "worker/kvstate.h"
 #include "common/log.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 
 #define WRITER_MAX_CHAIN 1000
 
@@ -71,6 +71,8 @@ job_free(struct writer_job *j)
 {
 	if (j == NULL)
 		return;
+	sm_kvdelta_free(j->data.delta); /* not flattened yet */
+	j->data.delta = NULL;
 	sm_snapshot_data_free(&j->data);
 	free(j->savepoint_dir);
 	free(j->retained);
@@ -98,7 +100,8 @@ writer_decline_err(struct sm_snapwriter *w, uint64_t id, const char *reason,
 }
 
 /* Ack checkpoint j; inline (len bytes, may be NULL) is an inline
- * snapshot's packed meta. */
+ * snapshot's packed meta. An ack that cannot be sent declines the
+ * checkpoint (logged), so the coordinator does not wait for it. */
 static void
 writer_ack(struct sm_snapwriter *w, struct writer_job *j, const char *location,
     const struct sm_snapshot_info *info, uint64_t full_bytes, int incremental,
@@ -149,7 +152,16 @@ writer_ack(struct sm_snapwriter *w, struct writer_job *j, const char *location,
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_ACK;
 	c.ack = &ack;
-	w->cfg.send(w->cfg.send_ctx, &c);
+	int rv = w->cfg.send(w->cfg.send_ctx, &c);
+	if (rv != SM_OK) {
+		char why[96];
+		snprintf(why, sizeof(why), "its ack could not be sent: %s",
+		    sm_strerror(rv));
+		sm_error("task %s: cannot send the ack of checkpoint %" PRIu64
+		         ": %s",
+		    w->task_name, j->id, sm_strerror(rv));
+		writer_decline_err(w, j->id, why, rv);
+	}
 }
 
 /* ------------------------------------------------------------ writing */

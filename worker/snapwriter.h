@@ -1,10 +1,10 @@
 /*
  * snapwriter.h - the asynchronous part of a task's checkpoints.
  *
- * A task's thread captures what changed (the synchronous part, O(changed))
- * and hands it here; the writer thread writes it into the task's LMDB,
- * makes it durable and only then acknowledges, while the task thread keeps
- * processing records.
+ * A task's thread captures what changed (the synchronous part, O(1): the
+ * operator's delta map changes hands whole, kvstate.h) and hands it here;
+ * the writer thread writes it into the task's LMDB, makes it durable and
+ * only then acknowledges, while the task thread keeps processing records.
  *
  * The writer keeps a shadow copy of the task's keyed state, updated with
  * every delta it is handed. That replica is what lets it write a full
@@ -26,9 +26,9 @@
 #include <stdint.h>
 
 #include "common/jobfile.h"
-#include "worker/operator.h"
+#include "common/state.h"
 #include "common/store.h"
-#include "worker/task.h"
+#include "worker/report.h"
 
 struct sm_snapwriter;
 

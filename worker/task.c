@@ -1,5 +1,5 @@
 /*
- * task.c - the task runtime (see task.h).
+ * task.c - a task's loop and lifecycle (task.h).
  *
  * The loop of a non-source task, in one thread:
  *
@@ -18,10 +18,12 @@
  * captures its offset, flushes, and emits the barrier on every output, in
  * order with its records.
  *
- * Back-pressure: sending blocks while the receiver's buffers are full. A
- * blocked send still notices a stop request within 20 ms.
+ * This file owns the loop and the lifecycle (start, thread, stop); the
+ * outputs, the wiring and the restore are in the other task_*.c files
+ * (task_internal.h).
  */
 #include "worker/task.h"
+#include "worker/task_internal.h"
 
 #include <inttypes.h>
 #include <poll.h>
@@ -36,145 +38,14 @@
 #include "worker/align.h"
 #include "common/channel.h"
 #include "common/clock.h"
-#include "worker/kvstate.h"
 #include "common/error.h"
 #include "common/log.h"
-#include "worker/operator.h"
-#include "worker/snapshot.h"
+#include "worker/operators/operator.h"
 #include "worker/snapwriter.h"
 #include "common/store.h"
-#include "worker/trust.h"
 
-#define TASK_LINGER_US 1000
+
 #define TASK_FRAMES_PER_ROUND 16
-/* Dequeue times kept per input, to count the frames queued ahead of a
- * barrier (one clock read per frame of up to 1024 records). */
-#define TASK_DEQ_RING 512
-
-enum task_cmd_kind { CMD_TRIGGER, CMD_COMPLETE, CMD_ABORT };
-
-struct task_cmd {
-	enum task_cmd_kind kind;
-	uint64_t id;
-	int confirm; /* CMD_COMPLETE: report PUBLISHED when done */
-	uint64_t posted_wall_us; /* CMD_TRIGGER: when it reached the worker */
-	char *savepoint_dir;
-	size_t n_retained;
-	uint64_t *retained;
-};
-
-struct task_output {
-	struct sm_channel *ch;
-	struct sm_batch *batch;
-	uint64_t first_us;   /* when the oldest record of batch was added */
-	uint32_t to_task;
-	/* Frames the channel took (every kind); written by the task's
-	 * thread, read by the heartbeat, like records_out. */
-	_Atomic uint64_t frames_sent;
-};
-
-struct task_route {
-	enum sm_edge edge;
-	int first_out;
-	int n_out;
-	int max_parallelism;
-};
-
-struct task_input {
-	struct sm_channel *ch;
-	int ended;
-	uint32_t upstream_task;
-	/* Frames taken from the channel and handled (every kind); written
-	 * by the task's thread, read by the heartbeat, like records_in. */
-	_Atomic uint64_t frames_processed;
-	/* wall clock of the last TASK_DEQ_RING record frames dequeued */
-	uint64_t deq_us[TASK_DEQ_RING];
-	unsigned n_deq;
-};
-
-struct worker_task;
-
-struct task_emitter {
-	struct sm_emitter base;
-	struct worker_task *t;
-};
-
-struct worker_task {
-	const struct sm_job *job;
-	int task, stage, subtask, is_source;
-	char name[SM_JOB_NAME_MAX + 16];
-	uint64_t epoch;
-	char run_dir[512];
-	char *const *task_prefix;
-	Snapmark__TaskRestore *restore;
-	struct sm_snapwriter *writer;
-	/* the savepoint directory of the barrier being aligned, if any */
-	uint64_t savepoint_id;
-	char *savepoint_dir;
-	worker_send_fn send;
-	void *send_ctx;
-
-	struct sm_op *op;
-	struct sm_store *store;
-	struct task_input *in;
-	int n_in;
-	struct task_output *out;
-	int n_out;
-	struct task_route *routes;
-	int n_routes;
-	struct sm_align align;
-	struct task_emitter emitter;
-	int drained;
-	uint64_t publish_only_id;           /* see worker_task_config */
-	uint64_t debug_snapshot_delay_us;   /* SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS */
-	/* The timeline of the checkpoint being aligned (tl_id): per input,
-	 * when its barrier was sent and dequeued (docs/ARCHITECTURE.md,
-	 * "Checkpoint timelines"). */
-	uint64_t tl_id;
-	struct sm_ack_timeline tl;
-
-	pthread_t thread;
-	int thread_started;
-	atomic_int stop;
-	/* Written by the task's thread only, read by the worker's heartbeat:
-	 * relaxed loads and stores, no locked instruction per record. */
-	_Atomic uint64_t records_in, records_out;
-	/* Back-pressure accounting (one clock read around each poll and each
-	 * frame send, never per record): time the thread waited for input
-	 * and for a full output channel, in µs of the monotonic clock, since
-	 * started_us. Same relaxed single-writer discipline. */
-	_Atomic uint64_t idle_us, backpressured_us;
-	_Atomic uint64_t started_us;
-	int wake_fd;
-	pthread_mutex_t lock;
-	struct task_cmd *cmds;
-	size_t n_cmds, cap_cmds;
-	/* The job's last checkpoint whose publication this task confirmed
-	 * (0: none). After it the job is over: peers stopped by FinishJob
-	 * close their channels, which is no failure. Task thread only. */
-	uint64_t confirmed_id;
-};
-
-int
-sm_channel_address(const char *prefix, uint64_t epoch, int index, char *buf,
-    size_t len)
-{
-	int n;
-	if (strncmp(prefix, "tcp://", 6) == 0) {
-		const char *colon = strrchr(prefix, ':');
-		if (colon == NULL || colon < prefix + 6)
-			return SM_EINVAL;
-		long base = strtol(colon + 1, NULL, 10);
-		if (base <= 0 || base + index > 65535)
-			return SM_EINVAL;
-		n = snprintf(buf, len, "%.*s:%ld", (int) (colon - prefix),
-		    prefix, base + index);
-	} else {
-		n = snprintf(buf, len, "%se%" PRIu64 "-c%d", prefix, epoch,
-		    index);
-	}
-	return n > 0 && (size_t) n < len ? SM_OK : SM_EINVAL;
-}
 
 /* ------------------------------------------------------------ reporting */
 
@@ -182,19 +53,8 @@ static void
 task_report(struct worker_task *t, Snapmark__TaskEvent__Kind kind,
     uint64_t checkpoint_id, const char *reason)
 {
-	Snapmark__TaskEvent ev = SNAPMARK__TASK_EVENT__INIT;
-	ev.epoch = t->epoch;
-	ev.task = (uint32_t) t->task;
-	ev.kind = kind;
-	ev.reason = (char *) reason;
-	if (checkpoint_id != 0) {
-		ev.has_checkpoint_id = 1;
-		ev.checkpoint_id = checkpoint_id;
-	}
-	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
-	c.body_case = SNAPMARK__CONTROL__BODY_TASK_EVENT;
-	c.task_event = &ev;
-	t->send(t->send_ctx, &c);
+	worker_report_event(t->send, t->send_ctx, t->epoch, (uint32_t) t->task,
+	    t->name, kind, checkpoint_id, reason);
 }
 
 static void
@@ -202,217 +62,6 @@ task_decline(struct worker_task *t, uint64_t id, const char *reason)
 {
 	worker_decline(t->send, t->send_ctx, t->epoch, id, (uint32_t) t->task,
 	    t->name, reason);
-}
-
-void
-worker_decline(worker_send_fn send, void *ctx, uint64_t epoch, uint64_t id,
-    uint32_t task, const char *task_name, const char *reason)
-{
-	worker_decline_err(send, ctx, epoch, id, task, task_name, reason, 0);
-}
-
-void
-worker_decline_err(worker_send_fn send, void *ctx, uint64_t epoch, uint64_t id,
-    uint32_t task, const char *task_name, const char *reason, int err)
-{
-	Snapmark__Decline d = SNAPMARK__DECLINE__INIT;
-	d.epoch = epoch;
-	d.checkpoint_id = id;
-	d.task = task;
-	d.reason = (char *) reason;
-	d.has_error = err != 0;
-	d.error = (uint32_t) err;
-	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
-	c.body_case = SNAPMARK__CONTROL__BODY_DECLINE;
-	c.decline = &d;
-	send(ctx, &c);
-	sm_warn("task %s: declined checkpoint %" PRIu64 ": %s", task_name, id,
-	    reason);
-}
-
-/* ------------------------------------------------------------- outputs */
-
-static void task_count(_Atomic uint64_t *counter, uint64_t n);
-
-/* Send one frame; when the channel does not take it at once (the
- * receiver's buffers are full), the time until it does is back-pressure. */
-static int
-task_send(struct worker_task *t, struct task_output *o, nng_msg *msg)
-{
-	int rv = sm_channel_try_send(o->ch, msg);
-	if (rv == SM_EAGAIN) {
-		uint64_t t0 = sm_now_us();
-		rv = sm_channel_send(o->ch, msg, &t->stop);
-		task_count(&t->backpressured_us, sm_now_us() - t0);
-	}
-	if (rv == SM_OK)
-		task_count(&o->frames_sent, 1);
-	return rv;
-}
-
-static int
-task_flush(struct worker_task *t, struct task_output *o)
-{
-	if (o->batch->n == 0)
-		return SM_OK;
-	nng_msg *msg;
-	int rv = sm_frame_records(t->epoch, sm_channel_next_seq(o->ch),
-	    sm_channel_index(o->ch), o->batch, &msg);
-	if (rv != SM_OK)
-		return rv;
-	rv = task_send(t, o, msg);
-	if (rv != SM_OK)
-		nng_msg_free(msg);
-	return rv;
-}
-
-static int
-task_flush_all(struct worker_task *t)
-{
-	for (int i = 0; i < t->n_out; i++) {
-		int rv = task_flush(t, &t->out[i]);
-		if (rv != SM_OK)
-			return rv;
-	}
-	return SM_OK;
-}
-
-/* Flush batches whose oldest record waited for the linger; return the
- * microseconds until the next batch is due (or -1: none waiting). */
-static int64_t
-task_flush_lingering(struct worker_task *t, int *err)
-{
-	uint64_t now = sm_now_us();
-	int64_t next = -1;
-	*err = SM_OK;
-	for (int i = 0; i < t->n_out; i++) {
-		struct task_output *o = &t->out[i];
-		if (o->batch->n == 0)
-			continue;
-		if (now - o->first_us >= TASK_LINGER_US) {
-			if ((*err = task_flush(t, o)) != SM_OK)
-				return -1;
-			continue;
-		}
-		int64_t due = (int64_t) (o->first_us + TASK_LINGER_US - now);
-		if (next < 0 || due < next)
-			next = due;
-	}
-	return next;
-}
-
-static int
-task_send_marker(struct worker_task *t, Snapmark__Frame__Kind kind,
-    uint64_t id, const char *savepoint_dir)
-{
-	int rv = task_flush_all(t);
-	for (int i = 0; rv == SM_OK && i < t->n_out; i++) {
-		struct task_output *o = &t->out[i];
-		nng_msg *msg;
-		rv = kind == SNAPMARK__FRAME__KIND__BARRIER
-		    ? sm_frame_barrier(t->epoch, sm_channel_next_seq(o->ch),
-		          sm_channel_index(o->ch), id, savepoint_dir, &msg)
-		    : sm_frame_marker(t->epoch, sm_channel_next_seq(o->ch),
-		          sm_channel_index(o->ch), kind, id, &msg);
-		if (rv == SM_OK && (rv = task_send(t, o, msg)) != SM_OK)
-			nng_msg_free(msg);
-	}
-	return rv;
-}
-
-static int
-task_emit_to(struct worker_task *t, struct task_output *o,
-    const struct sm_record *r)
-{
-	if (o->batch->n == 0)
-		o->first_us = sm_now_us();
-	sm_batch_add(o->batch, r);
-	return sm_batch_full(o->batch) ? task_flush(t, o) : SM_OK;
-}
-
-static void
-task_count(_Atomic uint64_t *counter, uint64_t n)
-{
-	atomic_store_explicit(counter,
-	    atomic_load_explicit(counter, memory_order_relaxed) + n,
-	    memory_order_relaxed);
-}
-
-static int
-task_emit(struct sm_emitter *e, const struct sm_record *r)
-{
-	struct worker_task *t = ((struct task_emitter *) e)->t;
-	task_count(&t->records_out, 1);
-	for (int i = 0; i < t->n_routes; i++) {
-		struct task_route *rt = &t->routes[i];
-		int rv = SM_OK;
-		switch (rt->edge) {
-		case SM_EDGE_FORWARD:
-			rv = task_emit_to(t, &t->out[rt->first_out], r);
-			break;
-		case SM_EDGE_HASH: {
-			int kg = sm_job_key_group(r->key, rt->max_parallelism);
-			int d = sm_job_key_group_owner(kg,
-			    rt->max_parallelism, rt->n_out);
-			rv = task_emit_to(t, &t->out[rt->first_out + d], r);
-			break;
-		}
-		case SM_EDGE_BROADCAST:
-			for (int k = 0; k < rt->n_out && rv == SM_OK; k++)
-				rv = task_emit_to(t,
-				    &t->out[rt->first_out + k], r);
-			break;
-		}
-		if (rv != SM_OK)
-			return rv;
-	}
-	return SM_OK;
-}
-
-/* Records to one output: whole runs are copied column by column between
- * flushes, so a forward edge costs no call per record. */
-static int
-task_emit_run(struct worker_task *t, struct task_output *o,
-    const struct sm_record *r, size_t n)
-{
-	while (n > 0) {
-		struct sm_batch *b = o->batch;
-		if (b->n == 0)
-			o->first_us = sm_now_us();
-		size_t room = SM_FRAME_RECORDS - b->n;
-		size_t k = n < room ? n : room;
-		for (size_t i = 0; i < k; i++) {
-			b->subtask[b->n + i] = r[i].subtask;
-			b->seq[b->n + i] = r[i].seq;
-			b->key[b->n + i] = r[i].key;
-			b->value[b->n + i] = r[i].value;
-		}
-		b->n += (uint32_t) k;
-		r += k;
-		n -= k;
-		if (sm_batch_full(b)) {
-			int rv = task_flush(t, o);
-			if (rv != SM_OK)
-				return rv;
-		}
-	}
-	return SM_OK;
-}
-
-static int
-task_emit_many(struct sm_emitter *e, const struct sm_record *r, size_t n)
-{
-	struct worker_task *t = ((struct task_emitter *) e)->t;
-	if (t->n_routes == 1 && t->routes[0].edge == SM_EDGE_FORWARD) {
-		task_count(&t->records_out, n);
-		return task_emit_run(t, &t->out[t->routes[0].first_out], r, n);
-	}
-	for (size_t i = 0; i < n; i++) {
-		int rv = task_emit(e, &r[i]);
-		if (rv != SM_OK)
-			return rv;
-	}
-	return SM_OK;
 }
 
 /* ------------------------------------------------------------ snapshots */
@@ -462,6 +111,25 @@ task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us,
 
 /* --------------------------------------------------------------- inbox */
 
+/* A command that could not be queued (out of memory): a lost trigger
+ * declines its checkpoint; a lost completion or abort leaves the task out
+ * of step with the coordinator, so the task fails and the job recovers
+ * (a sink then publishes the completed checkpoint on restore). */
+static void
+task_lost_command(struct worker_task *t, const struct task_cmd *cmd)
+{
+	static const char *const what[] = { "trigger", "completion", "abort" };
+	char why[128];
+	snprintf(why, sizeof(why),
+	    "out of memory queueing the %s of checkpoint %" PRIu64,
+	    what[cmd->kind], cmd->id);
+	sm_error("task %s: %s", t->name, why);
+	if (cmd->kind == CMD_TRIGGER)
+		task_decline(t, cmd->id, why);
+	else
+		task_report(t, SNAPMARK__TASK_EVENT__KIND__FAILED, 0, why);
+}
+
 static void
 task_post(struct worker_task *t, struct task_cmd *cmd)
 {
@@ -473,8 +141,7 @@ task_post(struct worker_task *t, struct task_cmd *cmd)
 			pthread_mutex_unlock(&t->lock);
 			free(cmd->retained);
 			free(cmd->savepoint_dir);
-			sm_error("task %s: out of memory queueing a command",
-			    t->name);
+			task_lost_command(t, cmd);
 			return;
 		}
 		t->cmds = p;
@@ -511,7 +178,15 @@ worker_task_complete(struct worker_task *t, uint64_t id,
 		.confirm = confirm };
 	if (n_retained > 0) {
 		c.retained = malloc(n_retained * sizeof(uint64_t));
-		if (c.retained != NULL) {
+		if (c.retained == NULL) {
+			/* Retention without the retained list would delete
+			 * what the coordinator keeps: skip it this time (the
+			 * next completion prunes). */
+			sm_error("task %s: out of memory copying the retained "
+			         "checkpoints of %" PRIu64 "; retention skipped",
+			    t->name, id);
+			c.skip_retention = 1;
+		} else {
 			memcpy(c.retained, retained,
 			    n_retained * sizeof(uint64_t));
 			c.n_retained = n_retained;
@@ -573,9 +248,13 @@ task_run_inbox(struct worker_task *t, int only_complete)
 					rv = crv;
 				}
 			}
-			if (rv == SM_OK)
-				sm_snapwriter_prune(t->writer, c->id,
-				    c->retained, c->n_retained);
+			if (rv == SM_OK && !c->skip_retention &&
+			    sm_snapwriter_prune(t->writer, c->id, c->retained,
+			        c->n_retained) != SM_OK)
+				sm_warn("task %s: out of memory queueing "
+				        "retention after checkpoint %" PRIu64
+				        "; the next completion prunes",
+				    t->name, c->id);
 			if (rv == SM_OK && c->confirm) {
 				t->confirmed_id = c->id;
 				task_report(t,
@@ -699,6 +378,10 @@ task_on_frame(struct worker_task *t, int input, Snapmark__Frame *f)
 			free(t->savepoint_dir);
 			t->savepoint_dir = strdup(f->savepoint_dir);
 			t->savepoint_id = t->savepoint_dir ? f->checkpoint_id : 0;
+			/* Without its directory the savepoint would be
+			 * taken as a checkpoint: fail instead. */
+			if (t->savepoint_dir == NULL)
+				return SM_ENOMEM;
 		}
 		task_note_barrier(t, input, f);
 		sm_align_barrier(&t->align, input, f->checkpoint_id,
@@ -790,15 +473,6 @@ task_linger_timeout(struct worker_task *t, int idle_ms, int *err)
 }
 
 static int
-task_outputs_broken(struct worker_task *t)
-{
-	for (int i = 0; i < t->n_out; i++)
-		if (sm_channel_broken(t->out[i].ch))
-			return 1;
-	return 0;
-}
-
-static int
 task_run_source(struct worker_task *t)
 {
 	const struct sm_job_stage *st = &t->job->stages[t->stage];
@@ -851,273 +525,6 @@ task_run_inner(struct worker_task *t)
 }
 
 /* ----------------------------------------------------------- lifecycle */
-
-/* Keep only the entries of key groups this subtask owns (rescaling). */
-static void
-task_filter_key_groups(struct worker_task *t, struct sm_snapshot_data *d)
-{
-	const struct sm_job_stage *st = &t->job->stages[t->stage];
-	size_t k = 0;
-	for (size_t i = 0; i < d->n_entries; i++) {
-		int kg = sm_job_key_group(d->entries[i].key,
-		    st->max_parallelism);
-		if (sm_job_key_group_owner(kg, st->max_parallelism,
-		        st->parallelism) == t->subtask)
-			d->entries[k++] = d->entries[i];
-	}
-	d->n_entries = k;
-}
-
-/* Append src's entries to dst and keep dst sorted by key. */
-static int
-task_merge_entries(struct sm_snapshot_data *dst, struct sm_snapshot_data *src)
-{
-	if (src->n_entries == 0)
-		return SM_OK;
-	struct sm_state_entry *e = realloc(dst->entries,
-	    (dst->n_entries + src->n_entries) * sizeof(*e));
-	if (e == NULL)
-		return SM_ENOMEM;
-	memcpy(e + dst->n_entries, src->entries,
-	    src->n_entries * sizeof(*e));
-	dst->entries = e;
-	dst->n_entries += src->n_entries;
-	sm_kvstate_sort(dst->entries, dst->n_entries);
-	return SM_OK;
-}
-
-/* Read and verify one snapshot handle into *d. */
-static int
-task_read_handle(struct worker_task *t, const Snapmark__SnapshotHandle *h,
-    struct sm_snapshot_data *d, char *why, size_t whylen)
-{
-	if (h->has_inline_meta)
-		return sm_snapshot_read_inline(h->inline_meta.data,
-		    h->inline_meta.len, h->task, h->checkpoint_id, h->checksum,
-		    d, why, whylen);
-	/* Open nothing the handle names outside the task's own state
-	 * directory or the savepoint restored from (trust.h). */
-	int trv = sm_trust_location(h->location, sm_store_path(t->store),
-	    t->restore != NULL ? t->restore->savepoint_dir : NULL, why,
-	    whylen);
-	if (trv != SM_OK)
-		return trv;
-	struct sm_store *src = t->store;
-	int rv = SM_OK;
-	/* Another task's store or a savepoint's: open it only if it is
-	 * there, never create an empty one at a stale location. */
-	if (strcmp(h->location, sm_store_path(t->store)) != 0)
-		rv = sm_store_open(h->location, 0, SM_STORE_EXISTING, &src);
-	if (rv != SM_OK) {
-		snprintf(why, whylen, "cannot open %s: %s", h->location,
-		    rv == SM_ENOTFOUND ? "no snapshot store there"
-		                       : sm_strerror(rv));
-		return rv;
-	}
-	rv = sm_snapshot_read(src, h->task, h->checkpoint_id, h->checksum, d,
-	    why, whylen);
-	if (src != t->store)
-		sm_store_close(src);
-	return rv;
-}
-
-/*
- * Restore: read every snapshot handle the coordinator gave (one, or for a
- * rescaled keyed stage one per old subtask, keeping the key groups this
- * subtask now owns), hand the state to the operator, and seed the snapshot
- * writer with it. Without handles the task starts fresh and deletes what
- * an earlier run left in its store.
- */
-static int
-task_restore(struct worker_task *t, char *why, size_t whylen)
-{
-	struct sm_snapshot_data data;
-	memset(&data, 0, sizeof(data));
-	uint64_t id = 0, bytes_read = 0, t0 = sm_now_us();
-	int rv = SM_OK;
-	size_t n = t->restore != NULL ? t->restore->n_handles : 0;
-	int rescale = t->restore != NULL && t->restore->has_rescale &&
-	    t->restore->rescale;
-	for (size_t i = 0; i < n && rv == SM_OK; i++) {
-		const Snapmark__SnapshotHandle *h = t->restore->handles[i];
-		struct sm_snapshot_data one;
-		memset(&one, 0, sizeof(one));
-		rv = task_read_handle(t, h, &one, why, whylen);
-		if (rv != SM_OK)
-			break;
-		id = h->checkpoint_id;
-		bytes_read += one.bytes_read;
-		if (rescale)
-			task_filter_key_groups(t, &one);
-		if (i == 0) {
-			data = one;
-			continue;
-		}
-		rv = task_merge_entries(&data, &one);
-		data.drained = data.drained && one.drained;
-		sm_snapshot_data_free(&one);
-	}
-	/* A sink renames its pending files on the snapshot's word: only
-	 * names it gave them itself (trust.h). */
-	for (size_t i = 0; rv == SM_OK && i < data.n_pending; i++)
-		rv = sm_trust_pending_name(data.pending[i], data.pending_id[i],
-		    t->subtask, id, why, whylen);
-	if (rv != SM_OK) {
-		sm_snapshot_data_free(&data);
-		return rv;
-	}
-	uint64_t t_read = sm_now_us();
-	/* The writer copies the entries and fills its shadow on its own
-	 * thread while this one loads them into the operator. */
-	struct sm_snapwriter_config wc = { .store = t->store,
-		.task = (uint32_t) t->task,
-		.task_name = t->name,
-		.epoch = t->epoch,
-		.policy = &t->job->checkpoint,
-		.send = t->send,
-		.send_ctx = t->send_ctx,
-		.debug_delay_us = t->debug_snapshot_delay_us };
-	rv =
-	    sm_snapwriter_start(&wc, data.entries, data.n_entries, &t->writer);
-	if (rv != SM_OK) {
-		snprintf(why, whylen, "cannot start the snapshot writer");
-		sm_snapshot_data_free(&data);
-		return rv;
-	}
-	if (t->op->ops->restore != NULL && (id != 0 || !t->is_source))
-		rv = t->op->ops->restore(t->op, id, &data);
-	t->drained = data.drained;
-	size_t entries = data.n_entries;
-	sm_snapshot_data_free(&data);
-	if (rv != SM_OK) {
-		snprintf(why, whylen, "operator restore failed: %s",
-		    sm_strerror(rv));
-		sm_snapwriter_stop(t->writer);
-		t->writer = NULL;
-		return rv;
-	}
-	if (entries > 0) {
-		uint64_t t1 = sm_now_us();
-		double read_s = (double) (t_read - t0) / 1e6;
-		sm_info("task %s: restored %zu entries (%" PRIu64
-		        " bytes) of checkpoint %" PRIu64
-		        " in %.1f ms: read %.1f ms (%.0f MB/s), "
-		        "operator %.1f ms (the snapshot writer fills its copy "
-		        "meanwhile)",
-		    t->name, entries, bytes_read, id,
-		    (double) (t1 - t0) / 1000.0, read_s * 1000.0,
-		    read_s > 0 ? (double) bytes_read / read_s / 1e6 : 0.0,
-		    (double) (t1 - t_read) / 1000.0);
-	}
-	/* Snapshots newer than the restored one belong to a failed epoch;
-	 * starting fresh (or from a savepoint elsewhere) drops them all. */
-	int own = n == 1 && strcmp(t->restore->handles[0]->location,
-	                        sm_store_path(t->store)) == 0;
-	sm_snapshot_prune(t->store, &id, own, 0);
-	return SM_OK;
-}
-
-/* Build the input list: every channel that feeds this subtask. */
-static int
-task_open_inputs(struct worker_task *t)
-{
-	const struct sm_job_stage *st = &t->job->stages[t->stage];
-	int pd = st->parallelism, d = t->subtask, n = 0;
-	for (int i = 0; i < st->n_inputs; i++)
-		n += st->inputs[i].edge == SM_EDGE_FORWARD
-		    ? 1
-		    : t->job->stages[st->inputs[i].stage].parallelism;
-	if (n == 0)
-		return SM_OK;
-	t->in = calloc((size_t) n, sizeof(*t->in));
-	t->tl.arrivals = calloc((size_t) n, sizeof(*t->tl.arrivals));
-	if (t->in == NULL || t->tl.arrivals == NULL)
-		return SM_ENOMEM;
-	char url[600];
-	for (int i = 0; i < st->n_inputs; i++) {
-		const struct sm_job_input *e = &st->inputs[i];
-		int pu = t->job->stages[e->stage].parallelism;
-		int from = e->edge == SM_EDGE_FORWARD ? d : 0;
-		int to = e->edge == SM_EDGE_FORWARD ? d + 1 : pu;
-		for (int u = from; u < to; u++) {
-			int idx = e->first_channel +
-			    (e->edge == SM_EDGE_FORWARD ? u : u * pd + d);
-			int rv = sm_channel_address(t->task_prefix[t->task],
-			    t->epoch, idx, url, sizeof(url));
-			if (rv == SM_OK)
-				rv = sm_channel_listen(url, (uint32_t) idx,
-				    t->epoch, &t->in[t->n_in].ch);
-			if (rv != SM_OK)
-				return rv;
-			t->in[t->n_in].upstream_task =
-			    (uint32_t) (t->job->stages[e->stage].first_task + u);
-			t->n_in++;
-		}
-	}
-	return SM_OK;
-}
-
-/* Build the routes and output channels: one route per downstream edge. */
-static int
-task_open_outputs(struct worker_task *t)
-{
-	const struct sm_job *job = t->job;
-	int u = t->subtask, n_out = 0, n_routes = 0;
-	for (int s = t->stage + 1; s < job->n_stages; s++)
-		for (int i = 0; i < job->stages[s].n_inputs; i++)
-			if (job->stages[s].inputs[i].stage == t->stage) {
-				n_routes++;
-				n_out += job->stages[s].inputs[i].edge ==
-				        SM_EDGE_FORWARD
-				    ? 1
-				    : job->stages[s].parallelism;
-			}
-	if (n_routes == 0)
-		return SM_OK;
-	t->routes = calloc((size_t) n_routes, sizeof(*t->routes));
-	t->out = calloc((size_t) n_out, sizeof(*t->out));
-	if (t->routes == NULL || t->out == NULL)
-		return SM_ENOMEM;
-	char url[600];
-	for (int s = t->stage + 1; s < job->n_stages; s++) {
-		const struct sm_job_stage *ds = &job->stages[s];
-		for (int i = 0; i < ds->n_inputs; i++) {
-			const struct sm_job_input *e = &ds->inputs[i];
-			if (e->stage != t->stage)
-				continue;
-			struct task_route *rt = &t->routes[t->n_routes++];
-			rt->edge = e->edge;
-			rt->first_out = t->n_out;
-			rt->max_parallelism = ds->max_parallelism > 0
-			    ? ds->max_parallelism
-			    : 128;
-			int fwd = e->edge == SM_EDGE_FORWARD;
-			int from = fwd ? u : 0, to = fwd ? u + 1
-			                                : ds->parallelism;
-			for (int d = from; d < to; d++) {
-				int idx = e->first_channel +
-				    (fwd ? u : u * ds->parallelism + d);
-				int to_task = ds->first_task + d;
-				struct task_output *o = &t->out[t->n_out++];
-				o->to_task = (uint32_t) to_task;
-				o->batch = malloc(sizeof(*o->batch));
-				if (o->batch == NULL)
-					return SM_ENOMEM;
-				o->batch->n = 0;
-				int rv = sm_channel_address(
-				    t->task_prefix[to_task], t->epoch, idx,
-				    url, sizeof(url));
-				if (rv == SM_OK)
-					rv = sm_channel_dial(url,
-					    (uint32_t) idx, t->epoch, &o->ch);
-				if (rv != SM_OK)
-					return rv;
-			}
-			rt->n_out = t->n_out - rt->first_out;
-		}
-	}
-	return SM_OK;
-}
 
 /* The job is finishing: the restore published the final checkpoint's
  * output; confirm it, then wait for FinishJob (or a stop) without
@@ -1283,9 +690,7 @@ worker_task_start(const struct worker_task_config *cfg,
 	t->send = cfg->send;
 	t->send_ctx = cfg->send_ctx;
 	t->publish_only_id = cfg->publish_only_id;
-	t->emitter.base.emit = task_emit;
-	t->emitter.base.emit_many = task_emit_many;
-	t->emitter.t = t;
+	task_emitter_init(t);
 	const char *delay = getenv("SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS");
 	if (delay != NULL)
 		t->debug_snapshot_delay_us = strtoull(delay, NULL, 10) * 1000;

@@ -5,7 +5,8 @@
  * The worker's control thread starts and stops tasks and forwards the
  * coordinator's commands (inject barrier, checkpoint complete, abort) into
  * the task's inbox; everything else happens on the task's own thread, so
- * operator state needs no locks.
+ * operator state needs no locks. The implementation is split by concern
+ * (task_internal.h lists the files).
  */
 #ifndef SM_TASK_H
 #define SM_TASK_H
@@ -14,21 +15,9 @@
 
 #include "common/jobfile.h"
 #include "proto/snapmark.pb-c.h"
+#include "worker/report.h"
 
 struct worker_task;
-
-/* How a task talks back to the coordinator (thread-safe). */
-typedef int (*worker_send_fn)(void *ctx, const Snapmark__Control *c);
-
-/* worker_decline tells the coordinator that task `task_name` (index task)
- * cannot take part in checkpoint id of epoch, and logs why. */
-void worker_decline(worker_send_fn send, void *ctx, uint64_t epoch,
-    uint64_t id, uint32_t task, const char *task_name, const char *reason);
-/* worker_decline_err is worker_decline with the sm_err code behind it
- * (0: none), so the coordinator can tell a full disk from other reasons. */
-void worker_decline_err(worker_send_fn send, void *ctx, uint64_t epoch,
-    uint64_t id, uint32_t task, const char *task_name, const char *reason,
-    int err);
 
 struct worker_task_config {
 	const struct sm_job *job;          /* outlives the task */
@@ -88,12 +77,5 @@ size_t worker_task_frames_processed(const struct worker_task *t,
     Snapmark__ChannelMetrics *out, size_t cap);
 size_t worker_task_frames_sent(const struct worker_task *t,
     Snapmark__ChannelMetrics *out, size_t cap);
-
-/* sm_channel_address writes the listen address of channel `index` in
- * `epoch` for a receiver whose worker has data prefix `prefix`:
- * "ipc://DIR/" -> "ipc://DIR/e<epoch>-c<index>", "tcp://HOST:PORT" ->
- * "tcp://HOST:<PORT+index>". */
-int sm_channel_address(const char *prefix, uint64_t epoch, int index,
-    char *buf, size_t len);
 
 #endif

@@ -7,6 +7,8 @@
  * coordinator finds its workers without help. A Deploy always replaces
  * whatever ran before: the old epoch's tasks are stopped first, so no
  * task of an older epoch ever overlaps one of a newer epoch in a process.
+ * A Deploy the worker cannot carry out (a bad job, no memory) is reported
+ * back as failed tasks, never left for the coordinator to wait on.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -127,7 +129,23 @@ worker_task_failed(struct worker *w, uint64_t epoch, uint32_t task,
 	Snapmark__Control c = SNAPMARK__CONTROL__INIT;
 	c.body_case = SNAPMARK__CONTROL__BODY_TASK_EVENT;
 	c.task_event = &ev;
-	worker_send(w, &c);
+	int rv = worker_send(w, &c);
+	if (rv != SM_OK)
+		sm_error("cannot report task %" PRIu32 " of epoch %" PRIu64
+		         " failed to the coordinator: %s",
+		    task, epoch, sm_strerror(rv));
+}
+
+/* A deploy this worker cannot carry out: log why and report every task
+ * it names as failed, so the coordinator recovers at once instead of
+ * waiting for tasks that never start. */
+static void
+worker_deploy_failed(struct worker *w, const Snapmark__Deploy *d,
+    const char *why)
+{
+	sm_error("cannot deploy epoch %" PRIu64 ": %s", d->epoch, why);
+	for (size_t i = 0; i < d->n_tasks; i++)
+		worker_task_failed(w, d->epoch, d->tasks[i], why);
 }
 
 static void
@@ -143,27 +161,46 @@ worker_deploy(struct worker *w, const Snapmark__Deploy *d)
 		return;
 	}
 	if ((int) d->n_task_worker_prefix != w->job.n_tasks) {
-		sm_error("deploy lists %zu task addresses for %d tasks",
+		snprintf(err, sizeof(err),
+		    "deploy lists %zu task addresses for %d tasks",
 		    d->n_task_worker_prefix, w->job.n_tasks);
+		worker_deploy_failed(w, d, err);
 		return;
 	}
+	/* Allocate everything first: the worker takes the epoch on only
+	 * once it can run its tasks. */
+	char **prefix = calloc(d->n_task_worker_prefix + 1, sizeof(char *));
+	struct worker_task **tasks = calloc(d->n_tasks + 1, sizeof(*tasks));
+	int n_prefix = 0;
+	for (; prefix != NULL && tasks != NULL &&
+	     n_prefix < (int) d->n_task_worker_prefix;
+	     n_prefix++)
+		if ((prefix[n_prefix] = strdup(
+		         d->task_worker_prefix[n_prefix])) == NULL)
+			break;
+	if (prefix == NULL || tasks == NULL ||
+	    n_prefix < (int) d->n_task_worker_prefix) {
+		for (int i = 0; prefix != NULL && i < n_prefix; i++)
+			free(prefix[i]);
+		free(prefix);
+		free(tasks);
+		worker_deploy_failed(w, d, "out of memory");
+		return;
+	}
+	w->task_prefix = prefix;
+	w->n_prefix = n_prefix;
+	w->tasks = tasks;
 	w->epoch = d->epoch;
 	if (d->has_heartbeat_ms && d->heartbeat_ms > 0)
 		w->heartbeat_ms = d->heartbeat_ms;
 	w->heartbeat_timeout_ms = w->job.heartbeat_timeout_ms;
-	w->task_prefix = calloc(d->n_task_worker_prefix, sizeof(char *));
-	w->tasks = calloc(d->n_tasks + 1, sizeof(*w->tasks));
-	if (w->task_prefix == NULL || w->tasks == NULL)
-		goto oom;
-	w->n_prefix = (int) d->n_task_worker_prefix;
-	for (int i = 0; i < w->n_prefix; i++)
-		if ((w->task_prefix[i] = strdup(d->task_worker_prefix[i])) ==
-		    NULL)
-			goto oom;
 	for (size_t i = 0; i < d->n_tasks; i++) {
 		int task = (int) d->tasks[i];
 		if (task < 0 || task >= w->job.n_tasks) {
-			sm_error("deploy names unknown task %d", task);
+			snprintf(err, sizeof(err),
+			    "deploy names unknown task %d", task);
+			sm_error("%s", err);
+			worker_task_failed(w, d->epoch, d->tasks[i], err);
 			continue;
 		}
 		const Snapmark__TaskRestore *restore = NULL;
@@ -194,9 +231,6 @@ worker_deploy(struct worker *w, const Snapmark__Deploy *d)
 	    d->has_publish_only && d->publish_only
 	        ? " to publish its output (the job is finishing)"
 	        : "");
-	return;
-oom:
-	sm_error("out of memory deploying epoch %" PRIu64, d->epoch);
 }
 
 static void worker_heartbeat(struct worker *w);

@@ -24,7 +24,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 #include "common/store.h"
 
 static void

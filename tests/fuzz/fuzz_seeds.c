@@ -14,7 +14,7 @@
 
 #include "common/error.h"
 #include "common/frame.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 
 static int
 seed_write(const char *dir, const char *name, const void *data, size_t len)

@@ -13,7 +13,7 @@
 
 #include "common/checksum.h"
 #include "common/error.h"
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # backpressure.sh - busy, idle and back-pressured shares per task, from the
 # heartbeats: with a sink slowed down on purpose
-# (SNAPMARK_DEBUG_SINK_DELAY_US, worker/op_file_sink.c) behind a relay,
+# (SNAPMARK_DEBUG_SINK_DELAY_US, worker/operators/op_file_sink.c) behind a relay,
 #   - `snapmark --json status` shows the sink busy most of the time and the
 #     relay feeding it back-pressured most of the time; every task's three
 #     shares add up to 1;

@@ -2,7 +2,7 @@
 """expect.py - what a job's committed output must be, computed independently.
 
 Reimplements the gen source's record function from its documented
-definition (worker/op_gen.c) and compares it with RUN/output/part-*:
+definition (worker/operators/op_gen.c) and compares it with RUN/output/part-*:
 
   expect.py check RUN JOBFILE   exit 0 iff the committed output is exact;
                                 prints one summary line either way

@@ -29,7 +29,7 @@
 #   hold_sources [NAME]     bounded gen sources of the processes started
 #                           from now on hold back their last record until
 #                           release_sources NAME (SNAPMARK_DEBUG_GEN_HOLD,
-#                           worker/op_gen.c): a fault injected before the
+#                           worker/operators/op_gen.c): a fault injected before the
 #                           release cannot race the job's end, however
 #                           loaded the machine is
 #   release_sources [NAME]  let them finish

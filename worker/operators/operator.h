@@ -22,6 +22,7 @@
 
 #include "common/frame.h"
 #include "common/jobfile.h"
+#include "common/state.h"
 
 struct sm_emitter {
 	/* emit sends one record downstream; returns SM_OK or an error that
@@ -31,39 +32,6 @@ struct sm_emitter {
 	 * a call per record. */
 	int (*emit_many)(struct sm_emitter *e, const struct sm_record *r,
 	    size_t n);
-};
-
-struct sm_state_entry {
-	uint64_t key;
-	int64_t count;
-	int deleted;                      /* in a delta: the key was removed */
-};
-
-struct sm_kvdelta;
-
-/* Everything one task snapshot holds besides its identity. */
-struct sm_snapshot_data {
-	int has_source_offset;
-	uint64_t source_next_seq;
-	size_t n_entries;
-	struct sm_state_entry *entries;   /* sorted by key */
-	/* Keyed changes still in hash-map form (kvstate.h), handed over in
-	 * O(1): the snapshot writer flattens them into entries. */
-	struct sm_kvdelta *delta;
-	size_t n_pending;
-	char **pending;                   /* sink: pre-committed file names */
-	uint64_t *pending_id;             /* sink: checkpoint of each file */
-	int drained;
-	/* Incremental snapshots: entries are the changes since the snapshot
-	 * chain[n_chain - 1], which builds on the earlier links down to the
-	 * full snapshot chain[0]. n_chain == 0: entries are the full state. */
-	int incremental;
-	int unsorted;                     /* entries not in key order yet */
-	size_t n_chain;
-	uint64_t *chain;
-	uint32_t *chain_checksums;
-	uint64_t full_entries;            /* live keys of the whole state */
-	uint64_t bytes_read;              /* restores: value bytes read */
 };
 
 /* Where and as whom an operator runs. */

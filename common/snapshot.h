@@ -1,5 +1,7 @@
 /*
- * snapshot.h - a task's snapshots in its own LMDB environment.
+ * snapshot.h - a task's snapshots in its own LMDB environment: the store
+ * format. The worker writes and restores them; the coordinator reads them
+ * too (it verifies savepoints), so the format lives in common/.
  *
  * Layout (keys compare as bytes, integers big-endian, so each snapshot's
  * state is one contiguous key range):
@@ -24,7 +26,7 @@
 
 #include <stdint.h>
 
-#include "worker/operator.h"
+#include "common/state.h"
 #include "common/store.h"
 
 /* What a written snapshot looks like from outside (goes into the ack). */
@@ -73,6 +75,8 @@ int sm_snapshot_read_inline(const void *meta, size_t len, uint32_t task,
     uint64_t id, uint32_t checksum, struct sm_snapshot_data *data, char *why,
     size_t whylen);
 
+/* sm_snapshot_data_free frees what data owns (not data->delta: see
+ * state.h) and zeroes it. */
 void sm_snapshot_data_free(struct sm_snapshot_data *data);
 
 /* sm_snapshot_prune deletes every snapshot below `below` (ids >= below

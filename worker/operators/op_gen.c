@@ -23,7 +23,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
-#include "worker/operator.h"
+#include "worker/operators/operator.h"
 
 struct gen {
 	uint64_t seed, keys, records, rate;

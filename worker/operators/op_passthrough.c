@@ -3,7 +3,7 @@
  * drops them (a sink for measuring the data plane). Both are stateless.
  */
 #include "common/error.h"
-#include "worker/operator.h"
+#include "worker/operators/operator.h"
 
 static int
 passthrough_process(struct sm_op *op, const struct sm_record *recs,

@@ -1,7 +1,7 @@
 /*
  * operator.c - choosing and owning operator instances.
  */
-#include "worker/operator.h"
+#include "worker/operators/operator.h"
 
 #include <stdlib.h>
 

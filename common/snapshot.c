@@ -1,7 +1,7 @@
 /*
  * snapshot.c - writing, verifying and pruning task snapshots (snapshot.h).
  */
-#include "worker/snapshot.h"
+#include "common/snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 #include "common/bigmem.h"
 #include "common/checksum.h"
 #include "common/error.h"
-#include "worker/kvstate.h"
 #include "proto/snapmark.pb-c.h"
 
 #define SNAP_META 'm'
@@ -589,7 +588,6 @@ void
 sm_snapshot_data_free(struct sm_snapshot_data *d)
 {
 	free(d->entries);
-	sm_kvdelta_free(d->delta);
 	for (size_t i = 0; i < d->n_pending; i++)
 		free(d->pending[i]);
 	free(d->pending);

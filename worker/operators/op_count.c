@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "worker/kvstate.h"
-#include "worker/operator.h"
+#include "worker/operators/operator.h"
 
 static int
 count_open(struct sm_op *op)

@@ -44,7 +44,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
-#include "worker/operator.h"
+#include "worker/operators/operator.h"
 #include "worker/trust.h"
 
 /* Bytes buffered before a write(); a full disk holds at most this many. */
