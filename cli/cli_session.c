@@ -534,7 +534,10 @@ cli_idempotent(const CliRequest *req)
  */
 static struct coord_catalog *cli_catalog;
 static Snapmark__JobStatus *cli_final;
-static int cli_json_out; /* --json: the notice goes to stderr */
+/* The notice that the catalog answers goes to stderr with --json, and
+ * for a command that only polls it (savepoint, trigger --wait), so that
+ * its stdout is its result alone. */
+static int cli_notice_stderr;
 static char cli_catalog_dir[PATH_MAX + 32];
 
 static int
@@ -577,10 +580,10 @@ cli_call_catalog(CliRequest *req, CliReply **replyp)
 	static int told;
 
 	if (!told++)
-		fprintf(cli_json_out ? stderr : stdout,
+		fprintf(cli_notice_stderr ? stderr : stdout,
 		    "%scoordinator not running; from the catalog of %s "
 		    "(read-only)\n",
-		    cli_json_out ? "snapmark: " : "", cli_catalog_dir);
+		    cli_notice_stderr ? "snapmark: " : "", cli_catalog_dir);
 
 	rep.ok = 1;
 	switch (req->command) {
@@ -1220,7 +1223,7 @@ cli_session_run(const struct cli_args *args)
 	 * the catalog of an ended job answers instead (cli_open_catalog). */
 	int ro = o.cmd == CLI_STATUS || o.cmd == CLI_CHECKPOINTS ||
 	    o.cmd == CLI_SHOW;
-	cli_json_out = o.json;
+	cli_notice_stderr = o.json || !ro;
 	cli_hold = ro;
 	cli_held[0] = '\0';
 	long pid;
