@@ -4,9 +4,9 @@
  *
  * The logic (the static library smcoordcore, unit-tested on its own):
  *
+ *   savepoint.c     savepoint targets, metadata, loading and planning
  *   coord.c         this state's lifecycle, the job's states, sending
  *                   through the seam
- *   savepoint.c     savepoint targets, metadata, loading and planning
  *   inflight.c      checkpoints in flight: finding, recording their end,
  *                   aborting them
  *   recovery.c      epochs: deploying tasks, failing over, restoring
