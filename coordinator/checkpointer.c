@@ -19,14 +19,21 @@
  * finish: once every task drained its input, a final checkpoint commits
  *   the last output; the job is FINISHING until every task confirmed that
  *   it published it (recovery.c), then FINISHED.
+ *
+ * Every failure on the way fails the checkpoint (or, past the tolerance,
+ * the epoch) with a log line: a trigger whose allocations fail or that
+ * does not reach a worker does not wait to expire.
+ *
+ * It calls recovery.c (failing the epoch, FINISHING), inflight.c and
+ * savepoint.c; none of them calls it.
  */
+#include "coordinator/checkpointer.h"
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "coordinator/checkpointer.h"
 
 #include "common/error.h"
 #include "common/log.h"
@@ -359,6 +366,10 @@ coord_on_ack(struct coord *c, const Snapmark__Ack *ack)
 			}
 			coord_pending_timeline(p, ack, off, coord_wall_us(c),
 			    (uint32_t) wid);
+		} else {
+			sm_warn("checkpoint %" PRIu64 ": no timeline for task "
+			        "%u: out of memory",
+			    ack->checkpoint_id, ack->task);
 		}
 		free(off);
 	}

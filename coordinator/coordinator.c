@@ -39,6 +39,11 @@
  *
  * The loop polls the three, then lets the checkpointer and the recovery
  * driver act on the time that passed.
+ *
+ * The coordinator's logic (checkpointer, recovery, savepoints, status, the
+ * CLI's answers) is the library described in coord.h; this file gives it
+ * its I/O seam (coord_io_*: sending on a worker's control socket, the
+ * clocks) and feeds it what arrives.
  */
 #include <errno.h>
 #include <getopt.h>
