@@ -177,15 +177,35 @@ coord_broadcast(struct coord *c, const Snapmark__Control *m)
 	return missed;
 }
 
+/* The FinishJob message of the current epoch into f and m (m points at
+ * f): the job is over, and the worker exits unless --stay. */
+static void
+coord_finish_message(const struct coord *c, Snapmark__FinishJob *f,
+    Snapmark__Control *m)
+{
+	snapmark__finish_job__init(f);
+	f->epoch = c->epoch;
+	f->has_exit = !c->stay;
+	f->exit = !c->stay;
+	snapmark__control__init(m);
+	m->body_case = SNAPMARK__CONTROL__BODY_FINISH;
+	m->finish = f;
+}
+
 void
 coord_broadcast_finish(struct coord *c)
 {
-	Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
-	f.epoch = c->epoch;
-	f.has_exit = !c->stay;
-	f.exit = !c->stay;
-	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
-	m.body_case = SNAPMARK__CONTROL__BODY_FINISH;
-	m.finish = &f;
+	Snapmark__FinishJob f;
+	Snapmark__Control m;
+	coord_finish_message(c, &f, &m);
 	coord_broadcast(c, &m);
+}
+
+int
+coord_send_finish(struct coord *c, int worker_id)
+{
+	Snapmark__FinishJob f;
+	Snapmark__Control m;
+	coord_finish_message(c, &f, &m);
+	return coord_send(c, worker_id, &m);
 }

@@ -214,7 +214,9 @@ int coord_send(struct coord *c, int worker_id, const Snapmark__Control *m);
 /* coord_broadcast sends m to every alive worker; returns the first worker
  * it did not reach (0: none). */
 int coord_broadcast(struct coord *c, const Snapmark__Control *m);
-/* coord_broadcast_finish tells every worker the job is over. */
+/* coord_broadcast_finish tells every worker the job is over (FinishJob,
+ * with exit unless --stay); coord_send_finish tells one. */
 void coord_broadcast_finish(struct coord *c);
+int coord_send_finish(struct coord *c, int worker_id);
 
 #endif

@@ -214,13 +214,7 @@ coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
 	    r->data_prefix);
 	if (coord_job_ended(c)) {
 		/* Back after the end: it learns the job is over. */
-		Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
-		f.epoch = c->epoch;
-		f.has_exit = f.exit = !c->stay;
-		Snapmark__Control m = SNAPMARK__CONTROL__INIT;
-		m.body_case = SNAPMARK__CONTROL__BODY_FINISH;
-		m.finish = &f;
-		coord_send(c, id, &m);
+		coord_send_finish(c, id);
 	}
 }
 
