@@ -205,12 +205,7 @@ sm_channel_try_send(struct sm_channel *ch, nng_msg *msg)
 {
 	if (atomic_load(&ch->broken))
 		return SM_ECLOSED;
-	int rv = nng_sendmsg(ch->sock, msg, NNG_FLAG_NONBLOCK);
-	if (rv == 0)
-		return SM_OK;
-	if (rv == NNG_EAGAIN)
-		return SM_EAGAIN;
-	return rv == NNG_ECLOSED ? SM_ECLOSED : SM_ENET;
+	return sm_err_from_nng(nng_sendmsg(ch->sock, msg, NNG_FLAG_NONBLOCK));
 }
 
 int
@@ -225,7 +220,7 @@ sm_channel_send(struct sm_channel *ch, nng_msg *msg, const atomic_int *stop)
 		if (rv == 0)
 			return SM_OK;
 		if (rv != NNG_ETIMEDOUT)
-			return rv == NNG_ECLOSED ? SM_ECLOSED : SM_ENET;
+			return sm_err_from_nng(rv);
 	}
 }
 
@@ -235,10 +230,8 @@ sm_channel_recv(struct sm_channel *ch, Snapmark__Frame **out)
 	for (;;) {
 		nng_msg *msg;
 		int rv = nng_recvmsg(ch->sock, &msg, NNG_FLAG_NONBLOCK);
-		if (rv == NNG_EAGAIN)
-			return SM_EAGAIN;
 		if (rv != 0)
-			return rv == NNG_ECLOSED ? SM_ECLOSED : SM_ENET;
+			return sm_err_from_nng(rv);
 		Snapmark__Frame *f = NULL;
 		const char *why = NULL;
 		if (sm_frame_decode(msg, ch->index, &f, &why) != SM_OK) {

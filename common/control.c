@@ -74,9 +74,8 @@ sm_control_send(nng_socket sock, nng_pipe pipe, const Snapmark__Control *c)
 		sm_sleep_us(1000);
 	if (rv != 0) {
 		nng_msg_free(msg);
-		return rv == NNG_EAGAIN ? SM_ETIMEDOUT
-		    : rv == NNG_ECLOSED ? SM_ECLOSED
-		                        : SM_ENET;
+		/* still no room at the deadline: timed out */
+		return rv == NNG_EAGAIN ? SM_ETIMEDOUT : sm_err_from_nng(rv);
 	}
 	return SM_OK;
 }
@@ -88,10 +87,7 @@ sm_control_recv(nng_socket sock, int flags, Snapmark__Control **out,
 	nng_msg *msg;
 	int rv = nng_recvmsg(sock, &msg, flags);
 	if (rv != 0)
-		return rv == NNG_EAGAIN ? SM_EAGAIN
-		    : rv == NNG_ETIMEDOUT ? SM_ETIMEDOUT
-		    : rv == NNG_ECLOSED   ? SM_ECLOSED
-		                          : SM_ENET;
+		return sm_err_from_nng(rv);
 	nng_pipe p = nng_msg_get_pipe(msg);
 	Snapmark__Control *c = NULL;
 	if (nng_msg_len(msg) <= SM_CONTROL_MAX_BYTES)

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 
+#include <nng/nng.h>
+
 const char *
 sm_strerror(int err)
 {
@@ -62,5 +64,24 @@ sm_err_from_errno(int e)
 		return SM_ENOSPC;
 	default:
 		return SM_EIO;
+	}
+}
+
+int
+sm_err_from_nng(int nng_rv)
+{
+	switch (nng_rv) {
+	case 0:
+		return SM_OK;
+	case NNG_EAGAIN:
+		return SM_EAGAIN;
+	case NNG_ETIMEDOUT:
+		return SM_ETIMEDOUT;
+	case NNG_ECLOSED:
+		return SM_ECLOSED;
+	case NNG_ENOMEM:
+		return SM_ENOMEM;
+	default:
+		return SM_ENET;
 	}
 }

@@ -33,4 +33,9 @@ const char *sm_strerror(int err);
 /* sm_err_from_errno maps an errno value to an sm_err code. */
 int sm_err_from_errno(int e);
 
+/* sm_err_from_nng maps an NNG return value to an sm_err code: NNG_EAGAIN,
+ * NNG_ETIMEDOUT, NNG_ECLOSED and NNG_ENOMEM to their own, any other
+ * failure to SM_ENET. The one place NNG's codes are translated. */
+int sm_err_from_nng(int nng_rv);
+
 #endif

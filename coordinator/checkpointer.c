@@ -19,44 +19,27 @@
  * finish: once every task drained its input, a final checkpoint commits
  *   the last output; the job is FINISHING until every task confirmed that
  *   it published it (recovery.c), then FINISHED.
+ *
+ * Every failure on the way fails the checkpoint (or, past the tolerance,
+ * the epoch) with a log line: a trigger whose allocations fail or that
+ * does not reach a worker does not wait to expire.
+ *
+ * It calls recovery.c (failing the epoch, FINISHING), inflight.c and
+ * savepoint.c; none of them calls it.
  */
+#include "coordinator/checkpointer.h"
+
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
-#include "coordinator/coord.h"
 #include "common/error.h"
 #include "common/log.h"
-
-struct coord_pending *
-coord_find_pending(struct coord *c, uint64_t id)
-{
-	for (int i = 0; i < c->n_pending; i++)
-		if (c->pending[i]->id == id)
-			return c->pending[i];
-	return NULL;
-}
-
-static void
-checkpoint_remove(struct coord *c, struct coord_pending *p)
-{
-	for (int i = 0; i < c->n_pending; i++)
-		if (c->pending[i] == p) {
-			c->pending[i] = c->pending[--c->n_pending];
-			break;
-		}
-	coord_pending_free(p);
-}
-
-/* How long a failed final checkpoint waits before it is tried again. */
-static uint64_t
-checkpoint_retry_us(const struct coord *c)
-{
-	uint64_t ms = c->job.checkpoint.interval_ms;
-	return (ms < 100 ? 100 : ms) * 1000;
-}
+#include "coordinator/inflight.h"
+#include "coordinator/recovery.h"
+#include "coordinator/savepoint.h"
 
 /* A full disk or LMDB map. */
 static int
@@ -65,188 +48,14 @@ checkpoint_storage_error(int err)
 	return err == SM_ENOSPC || err == SM_EMAPFULL;
 }
 
-int
-coord_trigger(struct coord *c, int manual, int final,
-    const char *savepoint_dir, int stop, uint64_t *id_out)
+/* A trigger that failed before anything was sent: try again after a
+ * pause, not on every tick. */
+static void
+checkpoint_pause(struct coord *c, int final, uint64_t now)
 {
-	if (c->state != COORD_RUNNING)
-		return SM_EAGAIN;
-	if (c->n_pending == COORD_MAX_PENDING)
-		return SM_EAGAIN;
-	/* A savepoint target is checked and created before anything is
-	 * sent; the default one, which needs the id, right after. */
-	char dir[700];
-	c->savepoint_error[0] = '\0';
-	if (savepoint_dir != NULL && savepoint_dir[0] != '\0' &&
-	    coord_savepoint_target(c, savepoint_dir, dir, sizeof(dir),
-	        c->savepoint_error, sizeof(c->savepoint_error)) != SM_OK) {
-		sm_warn("savepoint refused: %s", c->savepoint_error);
-		return SM_EINVAL;
-	}
-	uint64_t id, now = sm_now_us();
-	int rv = coord_catalog_next_id(c->cat, &id);
-	if (rv != SM_OK) {
-		sm_error("cannot reserve a checkpoint id: %s", sm_strerror(rv));
-		/* Try again after a pause, not on every tick. */
-		c->last_trigger_us = now;
-		if (final)
-			c->final_retry_us = now + checkpoint_retry_us(c);
-		return rv;
-	}
-	struct coord_pending *p;
-	rv = coord_pending_alloc(id, c->epoch, c->job.n_tasks, now,
-	    c->job.checkpoint.timeout_ms * 1000, &p);
-	if (rv != SM_OK)
-		return rv;
-	p->trigger_wall_ms = sm_wall_ms();
-	p->trigger_sent_us = sm_wall_us();
-	p->manual = manual;
-	p->final = final;
-	p->stop = stop;
-	if (savepoint_dir != NULL) {
-		if (savepoint_dir[0] == '\0') {
-			char def[700];
-			snprintf(def, sizeof(def),
-			    "%s/savepoints/savepoint-%" PRIu64, c->run_dir,
-			    id);
-			if (coord_savepoint_target(c, def, dir, sizeof(dir),
-			        c->savepoint_error,
-			        sizeof(c->savepoint_error)) != SM_OK) {
-				sm_warn("savepoint refused: %s",
-				    c->savepoint_error);
-				coord_pending_free(p);
-				return SM_EINVAL;
-			}
-		}
-		if ((p->savepoint_dir = strdup(dir)) == NULL) {
-			coord_pending_free(p);
-			return SM_ENOMEM;
-		}
-	}
-	c->pending[c->n_pending++] = p;
 	c->last_trigger_us = now;
 	if (final)
-		c->final_in_flight = 1;
-
-	Snapmark__TriggerBarrier t = SNAPMARK__TRIGGER_BARRIER__INIT;
-	t.epoch = c->epoch;
-	t.checkpoint_id = id;
-	t.savepoint_dir = p->savepoint_dir;
-	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
-	m.body_case = SNAPMARK__CONTROL__BODY_TRIGGER;
-	m.trigger = &t;
-	/* One message per worker with all of its source tasks: bucket the
-	 * sources by worker in one pass (a counting sort), not one pass over
-	 * all tasks per worker. */
-	int nw = c->n_workers;
-	size_t *start = calloc((size_t) nw + 2, sizeof(*start));
-	uint32_t *by_worker = malloc((size_t) c->job.n_tasks * sizeof(*by_worker));
-	for (int s = 0; start != NULL && by_worker != NULL &&
-	     s < c->job.n_stages; s++)
-		if (sm_job_is_source(&c->job, s))
-			for (int k = 0; k < c->job.stages[s].parallelism; k++)
-				start[c->task_worker[c->job.stages[s].first_task +
-				    k] + 1]++;
-	for (int w = 1; start != NULL && w <= nw + 1; w++)
-		start[w] += start[w - 1];
-	for (int s = 0; start != NULL && by_worker != NULL &&
-	     s < c->job.n_stages; s++) {
-		if (!sm_job_is_source(&c->job, s))
-			continue;
-		const struct sm_job_stage *st = &c->job.stages[s];
-		for (int k = 0; k < st->parallelism; k++) {
-			uint32_t task = (uint32_t) (st->first_task + k);
-			by_worker[start[c->task_worker[task]]++] = task;
-		}
-	}
-	/* start[w] now ends worker w's bucket, which begins at start[w-1]. */
-	for (int w = 1; start != NULL && by_worker != NULL && w <= nw; w++) {
-		size_t from = start[w - 1], to = start[w];
-		if (from == to)
-			continue;
-		t.task = by_worker[from];
-		t.more_tasks = by_worker + from + 1;
-		t.n_more_tasks = to - from - 1;
-		coord_send(c, w, &m);
-	}
-	free(start);
-	free(by_worker);
-	if (p->savepoint_dir != NULL)
-		sm_info("savepoint %" PRIu64 " triggered into %s%s", id,
-		    p->savepoint_dir, stop ? " (then stop)" : "");
-	else
-		sm_info("checkpoint %" PRIu64 " triggered%s", id,
-		    final ? " (final)" : manual ? " (manual)" : "");
-	*id_out = id;
-	return SM_OK;
-}
-
-/* Record a checkpoint's end in the catalog. */
-static int
-checkpoint_record(struct coord *c, struct coord_pending *p,
-    Snapmark__CheckpointRecord__Status status, const char *reason)
-{
-	Snapmark__CheckpointRecord *r;
-	/* A failed one names who did not acknowledge, and what each was
-	 * last seen doing, for `snapmark explain` later. */
-	if (status == SNAPMARK__CHECKPOINT_RECORD__STATUS__FAILED &&
-	    p->missing == NULL &&
-	    (p->missing = calloc((size_t) p->n_tasks, sizeof(*p->missing))) !=
-	        NULL)
-		for (int i = 0; i < p->n_tasks; i++)
-			if (!p->acks[i].acked &&
-			    coord_explain_missing(c, i,
-			        &p->missing[p->n_missing]) == SM_OK)
-				p->n_missing++;
-	int rv = coord_pending_record(p, status, reason, sm_now_us(),
-	    c->task_names, &r);
-	if (rv != SM_OK)
-		return rv;
-	r->has_end_us = 1;
-	r->end_us = sm_wall_us();
-	/* A savepoint is complete once its self-contained metadata is on
-	 * disk beside the task snapshots. */
-	if (p->savepoint_dir != NULL &&
-	    status == SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED)
-		rv = coord_savepoint_write(c, r);
-	if (rv == SM_OK)
-		rv = coord_catalog_put(c->cat, r);
-	coord_record_free(r);
-	return rv;
-}
-
-void
-coord_abort(struct coord *c, struct coord_pending *p, const char *reason)
-{
-	uint64_t id = p->id;
-	int final = p->final;
-	checkpoint_record(c, p, SNAPMARK__CHECKPOINT_RECORD__STATUS__FAILED,
-	    reason);
-	sm_warn("checkpoint %" PRIu64 " failed after %.1f ms (%d/%d tasks "
-	        "acknowledged): %s",
-	    id, (double) (sm_now_us() - p->trigger_us) / 1000.0, p->n_acked,
-	    p->n_tasks, reason);
-	Snapmark__CheckpointAbort a = SNAPMARK__CHECKPOINT_ABORT__INIT;
-	a.epoch = p->epoch;
-	a.checkpoint_id = id;
-	a.reason = (char *) reason;
-	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
-	m.body_case = SNAPMARK__CONTROL__BODY_ABORT;
-	m.abort = &a;
-	if (p->epoch == c->epoch)
-		coord_broadcast(c, &m);
-	checkpoint_remove(c, p);
-	if (final) {
-		c->final_in_flight = 0;
-		c->final_retry_us = sm_now_us() + checkpoint_retry_us(c);
-	}
-}
-
-void
-coord_abort_all(struct coord *c, const char *reason)
-{
-	while (c->n_pending > 0)
-		coord_abort(c, c->pending[0], reason);
+		c->final_retry_us = now + coord_checkpoint_retry_us(c);
 }
 
 /* The checkpoint failed for a reason that counts against the tolerance. */
@@ -282,23 +91,181 @@ checkpoint_failed_err(struct coord *c, struct coord_pending *p,
 	checkpoint_failed(c, p, reason);
 }
 
-/* Ids of the newest `retained` completed checkpoints (n is one of them). */
-static size_t
-checkpoint_retained(struct coord *c, uint64_t *ids, size_t max)
+int
+coord_trigger(struct coord *c, int manual, int final,
+    const char *savepoint_dir, int stop, uint64_t *id_out)
 {
-	size_t n = 0;
-	if (coord_catalog_completed_ids(c->cat, max, ids, &n) != SM_OK)
+	if (c->state != COORD_RUNNING)
+		return SM_EAGAIN;
+	if (c->n_pending == COORD_MAX_PENDING)
+		return SM_EAGAIN;
+	/* A savepoint target is checked and created before anything is
+	 * sent; the default one, which needs the id, right after. */
+	char dir[700];
+	c->savepoint_error[0] = '\0';
+	if (savepoint_dir != NULL && savepoint_dir[0] != '\0' &&
+	    coord_savepoint_target(c, savepoint_dir, dir, sizeof(dir),
+	        c->savepoint_error, sizeof(c->savepoint_error)) != SM_OK) {
+		sm_warn("savepoint refused: %s", c->savepoint_error);
+		return SM_EINVAL;
+	}
+	uint64_t id, now = coord_now_us(c);
+	int rv = coord_catalog_next_id(c->cat, &id);
+	if (rv != SM_OK) {
+		sm_error("cannot reserve a checkpoint id: %s", sm_strerror(rv));
+		checkpoint_pause(c, final, now);
+		return rv;
+	}
+	struct coord_pending *p;
+	rv = coord_pending_alloc(id, c->epoch, c->job.n_tasks, now,
+	    c->job.checkpoint.timeout_ms * 1000, &p);
+	if (rv != SM_OK) {
+		sm_error("checkpoint %" PRIu64 " failed before its trigger: "
+		         "%s",
+		    id, sm_strerror(rv));
+		checkpoint_pause(c, final, now);
+		return rv;
+	}
+	p->trigger_wall_ms = coord_wall_us(c) / 1000;
+	p->trigger_sent_us = coord_wall_us(c);
+	p->manual = manual;
+	p->final = final;
+	p->stop = stop;
+	if (savepoint_dir != NULL) {
+		if (savepoint_dir[0] == '\0') {
+			char def[700];
+			snprintf(def, sizeof(def),
+			    "%s/savepoints/savepoint-%" PRIu64, c->run_dir,
+			    id);
+			if (coord_savepoint_target(c, def, dir, sizeof(dir),
+			        c->savepoint_error,
+			        sizeof(c->savepoint_error)) != SM_OK) {
+				sm_warn("savepoint refused: %s",
+				    c->savepoint_error);
+				coord_pending_free(p);
+				return SM_EINVAL;
+			}
+		}
+		if ((p->savepoint_dir = strdup(dir)) == NULL) {
+			sm_error("savepoint %" PRIu64 " failed before its "
+			         "trigger: %s",
+			    id, sm_strerror(SM_ENOMEM));
+			coord_pending_free(p);
+			checkpoint_pause(c, final, now);
+			return SM_ENOMEM;
+		}
+	}
+	c->pending[c->n_pending++] = p;
+	c->last_trigger_us = now;
+	if (final)
+		c->final_in_flight = 1;
+
+	/* One message per worker with all of its source tasks: bucket the
+	 * sources by worker in one pass (a counting sort), not one pass over
+	 * all tasks per worker. */
+	int nw = c->n_workers;
+	size_t *start = calloc((size_t) nw + 2, sizeof(*start));
+	uint32_t *by_worker =
+	    malloc((size_t) c->job.n_tasks * sizeof(*by_worker));
+	if (start == NULL || by_worker == NULL) {
+		free(start);
+		free(by_worker);
+		/* Nothing was sent: it cannot complete. */
+		coord_abort(c, p, "out of memory sending its trigger");
+		return SM_ENOMEM;
+	}
+	for (int s = 0; s < c->job.n_stages; s++)
+		if (sm_job_is_source(&c->job, s))
+			for (int k = 0; k < c->job.stages[s].parallelism; k++)
+				start[c->task_worker[c->job.stages[s].first_task +
+				    k] + 1]++;
+	for (int w = 1; w <= nw + 1; w++)
+		start[w] += start[w - 1];
+	for (int s = 0; s < c->job.n_stages; s++) {
+		if (!sm_job_is_source(&c->job, s))
+			continue;
+		const struct sm_job_stage *st = &c->job.stages[s];
+		for (int k = 0; k < st->parallelism; k++) {
+			uint32_t task = (uint32_t) (st->first_task + k);
+			by_worker[start[c->task_worker[task]]++] = task;
+		}
+	}
+	Snapmark__TriggerBarrier t = SNAPMARK__TRIGGER_BARRIER__INIT;
+	t.epoch = c->epoch;
+	t.checkpoint_id = id;
+	t.savepoint_dir = p->savepoint_dir;
+	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
+	m.body_case = SNAPMARK__CONTROL__BODY_TRIGGER;
+	m.trigger = &t;
+	/* start[w] now ends worker w's bucket, which begins at start[w-1]. */
+	int undelivered = 0, send_rv = SM_OK;
+	for (int w = 1; w <= nw; w++) {
+		size_t from = start[w - 1], to = start[w];
+		if (from == to)
+			continue;
+		t.task = by_worker[from];
+		t.more_tasks = by_worker + from + 1;
+		t.n_more_tasks = to - from - 1;
+		int srv = coord_send(c, w, &m);
+		if (srv != SM_OK && srv != SM_ESTOPPED && undelivered == 0) {
+			undelivered = w;
+			send_rv = srv;
+		}
+	}
+	free(start);
+	free(by_worker);
+	if (p->savepoint_dir != NULL)
+		sm_info("savepoint %" PRIu64 " triggered into %s%s", id,
+		    p->savepoint_dir, stop ? " (then stop)" : "");
+	else
+		sm_info("checkpoint %" PRIu64 " triggered%s", id,
+		    final ? " (final)" : manual ? " (manual)" : "");
+	*id_out = id;
+	if (undelivered != 0) {
+		/* Its sources there never inject the barrier: it cannot
+		 * complete, so it fails now rather than expire later. */
+		char why[160];
+		snprintf(why, sizeof(why),
+		    "its trigger did not reach worker %d: %s", undelivered,
+		    sm_strerror(send_rv));
+		checkpoint_failed(c, p, why);
+	}
+	return SM_OK;
+}
+
+/* The ids of the newest `retained` completed checkpoints (p among them),
+ * for the tasks to keep: malloc'd into *ids (NULL if none). No fixed
+ * limit: at most p->id of them exist. A failure is logged and sends an
+ * empty list (the tasks then prune nothing). */
+static size_t
+checkpoint_retained(struct coord *c, const struct coord_pending *p,
+    uint64_t **ids)
+{
+	size_t max = c->job.checkpoint.retained, n = 0;
+	if (max > p->id)
+		max = (size_t) p->id;
+	*ids = malloc((max > 0 ? max : 1) * sizeof(**ids));
+	int rv = *ids == NULL ? SM_ENOMEM
+	                      : coord_catalog_completed_ids(c->cat, max, *ids,
+	                            &n);
+	if (rv != SM_OK) {
+		sm_warn("checkpoint %" PRIu64 ": cannot list the checkpoints "
+		        "to retain: %s; the tasks prune nothing this time",
+		    p->id, sm_strerror(rv));
+		free(*ids);
+		*ids = NULL;
 		return 0;
+	}
 	return n;
 }
 
 static void
 checkpoint_complete(struct coord *c, struct coord_pending *p)
 {
-	uint64_t acked = sm_now_us();
-	int rv = checkpoint_record(c, p,
+	uint64_t acked = coord_now_us(c);
+	int rv = coord_checkpoint_record(c, p,
 	    SNAPMARK__CHECKPOINT_RECORD__STATUS__COMPLETED, NULL);
-	uint64_t now = sm_now_us();
+	uint64_t now = coord_now_us(c);
 	if (rv != SM_OK) {
 		char why[128];
 		snprintf(why, sizeof(why), "committing the checkpoint record "
@@ -318,14 +285,11 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 	    (double) (acked - p->trigger_us) / 1000.0,
 	    (double) (now - acked) / 1000.0, p->final ? " (final)" : "");
 
-	uint64_t retained[256];
-	size_t max = c->job.checkpoint.retained;
-	if (max > 256)
-		max = 256;
+	uint64_t *retained = NULL;
 	Snapmark__CheckpointComplete done = SNAPMARK__CHECKPOINT_COMPLETE__INIT;
 	done.epoch = p->epoch;
 	done.checkpoint_id = p->id;
-	done.n_retained = checkpoint_retained(c, retained, max);
+	done.n_retained = checkpoint_retained(c, p, &retained);
 	done.retained = retained;
 	/* The job's last checkpoint: every task confirms it committed. */
 	done.has_confirm = p->final || p->stop;
@@ -334,19 +298,22 @@ checkpoint_complete(struct coord *c, struct coord_pending *p)
 	m.body_case = SNAPMARK__CONTROL__BODY_COMPLETE;
 	m.complete = &done;
 	coord_broadcast(c, &m);
+	free(retained);
 
 	uint64_t id = p->id;
-	int final = p->final, stop = p->stop, savepoint = p->savepoint_dir != NULL;
+	int final = p->final, stop = p->stop;
+	int savepoint = p->savepoint_dir != NULL;
 	if (savepoint)
 		sm_info("savepoint %" PRIu64 " written to %s", id,
 		    p->savepoint_dir);
-	checkpoint_remove(c, p);
+	coord_inflight_remove(c, p);
 	c->consecutive_failures = 0;
 	c->last_complete_us = now;
 
 	/* Older checkpoints in flight can never be newer than this one. */
 	for (int i = 0; !savepoint && i < c->n_pending;) {
-		if (c->pending[i]->id < id && c->pending[i]->savepoint_dir == NULL) {
+		if (c->pending[i]->id < id &&
+		    c->pending[i]->savepoint_dir == NULL) {
 			char why[64];
 			snprintf(why, sizeof(why),
 			    "subsumed by checkpoint %" PRIu64, id);
@@ -384,7 +351,7 @@ coord_on_ack(struct coord *c, const Snapmark__Ack *ack)
 		    ack->checkpoint_id, ack->task);
 		return;
 	}
-	int rv = coord_pending_ack(p, ack, sm_now_us());
+	int rv = coord_pending_ack(p, ack, coord_now_us(c));
 	if (rv == SM_OK) {
 		/* Its timeline, on this process's clock: every worker's
 		 * latest offset estimate applies to its own tasks' stamps. */
@@ -397,8 +364,12 @@ coord_on_ack(struct coord *c, const Snapmark__Ack *ack)
 					off[k] =
 					    c->workers[w - 1].clock_offset_us;
 			}
-			coord_pending_timeline(p, ack, off, sm_wall_us(),
+			coord_pending_timeline(p, ack, off, coord_wall_us(c),
 			    (uint32_t) wid);
+		} else {
+			sm_warn("checkpoint %" PRIu64 ": no timeline for task "
+			        "%u: out of memory",
+			    ack->checkpoint_id, ack->task);
 		}
 		free(off);
 	}
@@ -442,66 +413,6 @@ coord_on_decline(struct coord *c, const Snapmark__Decline *d)
 	snprintf(why, sizeof(why), "task %s declined: %s",
 	    c->task_names[d->task], d->reason);
 	checkpoint_failed_err(c, p, why, d->has_error ? (int) d->error : 0);
-}
-
-int
-coord_explain_missing(struct coord *c, int task, Snapmark__ExplainTask **out)
-{
-	Snapmark__ExplainTask *e = calloc(1, sizeof(*e));
-	if (e == NULL)
-		return SM_ENOMEM;
-	snapmark__explain_task__init(e);
-	int wid = c->task_worker[task];
-	const struct coord_worker *w =
-	    wid >= 1 && wid <= c->n_workers ? &c->workers[wid - 1] : NULL;
-	uint64_t now = sm_now_us();
-	e->worker_id = (uint32_t) wid;
-	e->worker_alive = w != NULL && w->alive;
-	uint64_t silent = w != NULL && w->last_seen_us != 0
-	    ? (now - w->last_seen_us) / 1000
-	    : 0;
-	e->has_silent_ms = 1;
-	e->silent_ms = silent;
-	char doing[200], who[400];
-	const struct coord_metrics *m = &c->metrics[task];
-	if (m->epoch == c->epoch && m->at_us != 0)
-		snprintf(doing, sizeof(doing),
-		    "%" PRIu64 " records in, %" PRIu64 " out%s%.0f/s in, "
-		    "%.0f/s out at its last heartbeat",
-		    m->in, m->out, m->has_rate ? ", " : "",
-		    m->has_rate ? m->in_per_s : 0.0,
-		    m->has_rate ? m->out_per_s : 0.0);
-	else
-		snprintf(doing, sizeof(doing), "no heartbeat of this epoch");
-	uint64_t hb = c->job.heartbeat_ms;
-	if (w == NULL || !w->alive)
-		snprintf(who, sizeof(who), "worker %d is lost; %s", wid, doing);
-	else if (silent > 2 * hb + 100)
-		snprintf(who, sizeof(who),
-		    "worker %d (pid %u) silent for %" PRIu64
-		    " ms (stopped or hung?); %s",
-		    wid, w->pid, silent, doing);
-	else if (m->has_rate && m->in_per_s == 0 && m->out_per_s == 0 &&
-	    !c->task_drained[task])
-		snprintf(who, sizeof(who),
-		    "worker %d (pid %u) responsive; the task moved no records "
-		    "(blocked or waiting for input); %s",
-		    wid, w->pid, doing);
-	else
-		snprintf(who, sizeof(who),
-		    "worker %d (pid %u) responsive; the task is processing "
-		    "(barrier still queued or snapshot in progress?); %s",
-		    wid, w->pid, doing);
-	e->task = strdup(c->task_names[task]);
-	e->last_seen = strdup(who);
-	if (e->task == NULL || e->last_seen == NULL) {
-		free(e->task);
-		free(e->last_seen);
-		free(e);
-		return SM_ENOMEM;
-	}
-	*out = e;
-	return SM_OK;
 }
 
 uint64_t

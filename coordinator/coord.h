@@ -1,9 +1,26 @@
 /*
- * coord.h - the coordinator's state, shared by its three parts:
+ * coord.h - the coordinator's state and the seam between its logic and
+ * its process.
  *
- *   coordinator.c   the process: sockets, event loop, workers, CLI requests
- *   checkpointer.c  triggering, acknowledging, committing, aborting
+ * The logic (the static library smcoordcore, unit-tested on its own):
+ *
+ *   savepoint.c     savepoint targets, metadata, loading and planning
+ *   coord.c         this state's lifecycle, the job's states, sending
+ *                   through the seam
+ *   inflight.c      checkpoints in flight: finding, recording their end,
+ *                   aborting them
  *   recovery.c      epochs: deploying tasks, failing over, restoring
+ *   checkpointer.c  triggering, acknowledging, committing
+ *   status.c        the job's status as the CLI, HTTP and the catalog's
+ *                   saved end show it
+ *   cli_answer.c    answering one CLI request
+ *
+ * Each calls only the ones above it in this list (never both ways). The
+ * process (coordinator.c: arguments, sockets, the event loop) drives them
+ * and is the only code that touches NNG: the logic reaches the outside
+ * world through struct coord_io (send to a worker, the clocks), which the
+ * unit tests replace by a fake (tests/test_checkpointer.c,
+ * tests/test_recovery.c).
  *
  * Everything runs on the coordinator's single event-loop thread; the only
  * other thread is NNG's pipe callback, which only queues an event.
@@ -12,7 +29,7 @@
 #define COORD_H
 
 #include <nng/nng.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "coordinator/catalog.h"
@@ -31,6 +48,21 @@ enum coord_job_state {
 	                      every task to confirm its output is published */
 	COORD_CANCELED,    /* `snapmark cancel`: tasks stopped, no final
 	                      checkpoint; output as of the latest completed */
+};
+
+/*
+ * The I/O seam: everything the logic does outside its own memory and the
+ * catalog. send delivers m to worker worker_id (1-based; the logic only
+ * sends to workers it counts alive) and returns SM_OK or an SM_E* code
+ * (SM_ESTOPPED: the process is terminating, not worth a log line); m is
+ * borrowed for the call. now_us is the monotonic clock, wall_us the wall
+ * clock (µs since 1970). ctx is passed back to each.
+ */
+struct coord_io {
+	void *ctx;
+	int (*send)(void *ctx, int worker_id, const Snapmark__Control *m);
+	uint64_t (*now_us)(void *ctx);
+	uint64_t (*wall_us)(void *ctx);
 };
 
 struct coord_worker {
@@ -79,9 +111,9 @@ struct coord_metrics {
 };
 
 #define COORD_MAX_PENDING 16
-#define COORD_MAX_UNUSABLE 64
 
 struct coord {
+	struct coord_io io;
 	struct sm_job job;
 	char *job_text;
 	char run_dir[512];
@@ -97,6 +129,8 @@ struct coord {
 	uint64_t epoch;
 	uint32_t restarts;
 	int deployed;                   /* Deploy sent for `epoch` */
+	uint64_t deployed_us;           /* then, or when a task of it last
+	                                   reported RUNNING (its deadline) */
 	unsigned char *task_running;
 	int n_running;
 	unsigned char *task_drained;
@@ -109,8 +143,9 @@ struct coord {
 	char restore_from[600];         /* --restore-from savepoint dir */
 	Snapmark__SavepointMetadata *savepoint;  /* its _metadata */
 	Snapmark__TaskRestore *savepoint_plan;   /* per new task */
-	uint64_t unusable[COORD_MAX_UNUSABLE];
-	int n_unusable;
+	uint64_t *unusable;             /* checkpoints tasks could not
+	                                   restore (recovery.c); grows */
+	size_t n_unusable, cap_unusable;
 	char last_failure[256];
 	uint64_t failure_us;            /* when the current restart began */
 	uint64_t last_restore_us;       /* failure -> all tasks running */
@@ -157,63 +192,34 @@ struct coord {
 	                          when the job ended under an earlier one */
 };
 
+/* coord_open makes c ready for its job: c->io, c->job and c->job_text
+ * (owned by c from then on) are set; it allocates the per-task and
+ * per-worker tables (tasks spread round-robin over n_workers) and opens
+ * the catalog in RUN_DIR/coordinator, checking it belongs to this job.
+ * Logged and SM_E* on failure; coord_close cleans up either way. */
+int coord_open(struct coord *c, const char *run_dir, int n_workers);
+
+/* coord_close frees what coord_open and the logic allocated (closing the
+ * catalog unless c->cat was closed and set to NULL already). */
+void coord_close(struct coord *c);
+
 /* coord_job_ended: FINISHED, CANCELED or FAILED (nothing runs any more). */
 int coord_job_ended(const struct coord *c);
-
-/* coordinator.c */
-int coord_send(struct coord *c, int worker_id, const Snapmark__Control *m);
-void coord_broadcast(struct coord *c, const Snapmark__Control *m);
-/* coord_broadcast_finish tells every worker the job is over. */
-void coord_broadcast_finish(struct coord *c);
 const char *coord_state_name(enum coord_job_state s);
 
-/* checkpointer.c */
-/* coord_trigger starts a checkpoint; with savepoint_dir a savepoint into
- * that directory (and with stop, the job stops once it completes). */
-int coord_trigger(struct coord *c, int manual, int final,
-    const char *savepoint_dir, int stop, uint64_t *id);
-void coord_on_ack(struct coord *c, const Snapmark__Ack *ack);
-void coord_on_decline(struct coord *c, const Snapmark__Decline *d);
-void coord_abort(struct coord *c, struct coord_pending *p,
-    const char *reason);
-void coord_abort_all(struct coord *c, const char *reason);
-/* coord_explain_missing: what task was last seen doing (heartbeats,
- * its worker's liveness), into *out (for a checkpoint it did not ack). */
-int coord_explain_missing(struct coord *c, int task,
-    Snapmark__ExplainTask **out);
-/* coord_checkpoint_tick expires, triggers periodic and final checkpoints;
- * returns the microseconds until it wants to run again. */
-uint64_t coord_checkpoint_tick(struct coord *c, uint64_t now_us);
-struct coord_pending *coord_find_pending(struct coord *c, uint64_t id);
+/* The clocks of the seam. */
+uint64_t coord_now_us(const struct coord *c);
+uint64_t coord_wall_us(const struct coord *c);
 
-/* recovery.c */
-/* coord_recovery_start reads what a previous coordinator left behind. */
-void coord_recovery_start(struct coord *c);
-/* coord_savepoint_load reads DIR/_metadata and plans how every task of
- * the job restores from it (rescaling keyed stages by key group). */
-int coord_savepoint_load(struct coord *c, const char *dir, char *why,
-    size_t whylen);
-void coord_savepoint_free(struct coord *c);
-/* coord_savepoint_target checks a savepoint target and creates it (0700):
- * absolute, no "." or ".." in it, empty or absent, and inside the run dir
- * only under RUN/savepoints/. *out receives it with symlinks resolved;
- * SM_EINVAL/SM_EIO with the reason in why otherwise. */
-int coord_savepoint_target(struct coord *c, const char *dir, char *out,
-    size_t outlen, char *why, size_t whylen);
-/* coord_savepoint_write writes DIR/_metadata for a completed savepoint. */
-int coord_savepoint_write(struct coord *c,
-    const Snapmark__CheckpointRecord *rec);
-void coord_fail_epoch(struct coord *c, const char *reason);
-/* coord_stop_epoch aborts the pending checkpoints (with `why`) and tells
- * every worker to stop the current epoch's tasks; the caller sets the
- * state that follows (RESTARTING after a failure, CANCELED). */
-void coord_stop_epoch(struct coord *c, const char *why);
-void coord_on_task_event(struct coord *c, const Snapmark__TaskEvent *ev);
-/* coord_begin_finishing enters FINISHING for checkpoint id of the current
- * epoch: FINISHED follows once every task reported it PUBLISHED. */
-void coord_begin_finishing(struct coord *c, uint64_t id, int stop);
-/* coord_recovery_tick deploys a new epoch when every worker is alive (and
- * the restart strategy's delay has passed). */
-void coord_recovery_tick(struct coord *c, uint64_t now_us);
+/* coord_send sends m to worker_id if it is alive (SM_ECLOSED if not),
+ * logging a failure; a success counts as contact (last_sent_us). */
+int coord_send(struct coord *c, int worker_id, const Snapmark__Control *m);
+/* coord_broadcast sends m to every alive worker; returns the first worker
+ * it did not reach (0: none). */
+int coord_broadcast(struct coord *c, const Snapmark__Control *m);
+/* coord_broadcast_finish tells every worker the job is over (FinishJob,
+ * with exit unless --stay); coord_send_finish tells one. */
+void coord_broadcast_finish(struct coord *c);
+int coord_send_finish(struct coord *c, int worker_id);
 
 #endif

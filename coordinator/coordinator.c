@@ -39,10 +39,16 @@
  *
  * The loop polls the three, then lets the checkpointer and the recovery
  * driver act on the time that passed.
+ *
+ * The coordinator's logic (checkpointer, recovery, savepoints, status, the
+ * CLI's answers) is the library described in coord.h; this file gives it
+ * its I/O seam (coord_io_*: sending on a worker's control socket, the
+ * clocks) and feeds it what arrives.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -58,18 +64,20 @@
 #include <nng/protocol/pair1/pair.h>
 #include <nng/protocol/reqrep0/rep.h>
 
-#include "common/checksum.h"
+#include "coordinator/checkpointer.h"
+#include "coordinator/cli_answer.h"
 #include "coordinator/cli_server.h"
 #include "common/clock.h"
 #include "common/control.h"
 #include "coordinator/coord.h"
 #include "coordinator/http.h"
 #include "common/error.h"
-#include "coordinator/explain.h"
 #include "common/log.h"
+#include "coordinator/recovery.h"
+#include "coordinator/savepoint.h"
+#include "coordinator/status.h"
 #include "common/version.h"
 
-#define COORD_MAX_PIPE_EVENTS 1024
 /* How long termination waits for NNG to close the sockets. */
 #define COORD_CLOSE_WAIT_US 2000000u
 
@@ -80,14 +88,20 @@ static void coord_worker_reopen(struct coord *c, struct coord_worker *w);
 /* The CLI endpoint on an ipc:// address (else NULL: c->cli serves it). */
 static struct cli_server *coord_cli_server;
 
-/* Pipe events queued by NNG's callback thread for the loop. */
+/*
+ * Pipe events queued by NNG's callback thread for the loop: a growing
+ * array, so no worker's death is dropped for want of room. If it cannot
+ * grow, the loop is told (pipe_ev_lost) and checks every worker's current
+ * connection itself (coord_drain_pipe_events).
+ */
 struct pipe_ev {
 	int worker;
 	nng_pipe pipe;
 };
 static pthread_mutex_t pipe_ev_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pipe_ev pipe_ev_removed[COORD_MAX_PIPE_EVENTS];
-static int pipe_ev_n;
+static struct pipe_ev *pipe_ev_removed;
+static size_t pipe_ev_n, pipe_ev_cap;
+static int pipe_ev_lost;
 static int pipe_ev_fd = -1;
 
 static void
@@ -104,9 +118,20 @@ coord_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	if (ev != NNG_PIPE_EV_REM_POST)
 		return;
 	pthread_mutex_lock(&pipe_ev_lock);
-	if (pipe_ev_n < COORD_MAX_PIPE_EVENTS) {
+	if (pipe_ev_n == pipe_ev_cap) {
+		size_t cap = pipe_ev_cap ? 2 * pipe_ev_cap : 64;
+		struct pipe_ev *grown =
+		    realloc(pipe_ev_removed, cap * sizeof(*grown));
+		if (grown != NULL) {
+			pipe_ev_removed = grown;
+			pipe_ev_cap = cap;
+		}
+	}
+	if (pipe_ev_n < pipe_ev_cap) {
 		pipe_ev_removed[pipe_ev_n].worker = w->id;
 		pipe_ev_removed[pipe_ev_n++].pipe = pipe;
+	} else {
+		pipe_ev_lost = 1;
 	}
 	pthread_mutex_unlock(&pipe_ev_lock);
 	uint64_t one = 1;
@@ -114,96 +139,44 @@ coord_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	(void) n;
 }
 
-const char *
-coord_state_name(enum coord_job_state s)
-{
-	switch (s) {
-	case COORD_CREATED:
-		return "CREATED";
-	case COORD_RUNNING:
-		return "RUNNING";
-	case COORD_RESTARTING:
-		return "RESTARTING";
-	case COORD_FINISHED:
-		return "FINISHED";
-	case COORD_FAILED:
-		return "FAILED";
-	case COORD_FINISHING:
-		return "FINISHING";
-	case COORD_CANCELED:
-		return "CANCELED";
-	}
-	return "UNKNOWN";
-}
+/* ---------------------------------------------------------- the I/O seam */
 
-int
-coord_job_ended(const struct coord *c)
+static int
+coord_io_send(void *ctx, int worker_id, const Snapmark__Control *m)
 {
-	return c->state == COORD_FINISHED || c->state == COORD_CANCELED ||
-	    c->state == COORD_FAILED;
-}
-
-int
-coord_send(struct coord *c, int worker_id, const Snapmark__Control *m)
-{
-	if (worker_id < 1 || worker_id > c->n_workers)
-		return SM_EINVAL;
-	struct coord_worker *w = &c->workers[worker_id - 1];
-	if (!w->alive || coord_terminate)
-		return SM_ECLOSED;
+	struct coord *c = ctx;
+	if (coord_terminate)
+		return SM_ESTOPPED;
 	nng_pipe any = NNG_PIPE_INITIALIZER;
-	int rv = sm_control_send(w->sock, any, m);
-	if (rv != SM_OK)
-		sm_warn("cannot send to worker %d: %s", worker_id,
-		    sm_strerror(rv));
-	else
-		w->last_sent_us = sm_now_us();
-	return rv;
+	return sm_control_send(c->workers[worker_id - 1].sock, any, m);
 }
 
-void
-coord_broadcast(struct coord *c, const Snapmark__Control *m)
+static uint64_t
+coord_io_now_us(void *ctx)
 {
-	for (int w = 1; w <= c->n_workers; w++)
-		if (c->workers[w - 1].alive)
-			coord_send(c, w, m);
+	(void) ctx;
+	return sm_now_us();
 }
 
-void
-coord_broadcast_finish(struct coord *c)
+static uint64_t
+coord_io_wall_us(void *ctx)
 {
-	Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
-	f.epoch = c->epoch;
-	f.has_exit = !c->stay;
-	f.exit = !c->stay;
-	Snapmark__Control m = SNAPMARK__CONTROL__INIT;
-	m.body_case = SNAPMARK__CONTROL__BODY_FINISH;
-	m.finish = &f;
-	coord_broadcast(c, &m);
+	(void) ctx;
+	return sm_wall_us();
 }
 
 /* ------------------------------------------------------------- workers */
 
+/* Worker id is lost (recovery.c); a socket it may come back on is
+ * opened from now, with a heartbeat timeout to come back (coord_reopen_tick).
+ * The connection stays open: closing it can wedge NNG (see the top of
+ * this file); a dead peer's connection ends by itself. */
 static void
-coord_worker_lost(struct coord *c, int id, const char *why)
+coord_lose_worker(struct coord *c, int id, const char *why)
 {
-	struct coord_worker *w = &c->workers[id - 1];
-	if (!w->alive)
-		return;
-	w->alive = 0;
-	w->opened_us = sm_now_us(); /* it has a timeout to come back */
-	/* The connection stays open: closing it can wedge NNG (see the top
-	 * of this file); a dead peer's connection ends by itself. */
-	char reason[160];
-	snprintf(reason, sizeof(reason), "worker %d (pid %u) %s", id, w->pid,
-	    why);
-	if (coord_job_ended(c)) {
-		/* Told the job ended, it exits: expected. */
-		sm_info("%s (the job has ended)", reason);
-		return;
-	}
-	sm_warn("%s", reason);
-	coord_fail_epoch(c, reason);
+	if (c->workers[id - 1].alive)
+		c->workers[id - 1].opened_us = sm_now_us();
+	coord_worker_lost(c, id, why);
 }
 
 static void
@@ -241,13 +214,7 @@ coord_on_register(struct coord *c, struct coord_worker *w, nng_pipe p,
 	    r->data_prefix);
 	if (coord_job_ended(c)) {
 		/* Back after the end: it learns the job is over. */
-		Snapmark__FinishJob f = SNAPMARK__FINISH_JOB__INIT;
-		f.epoch = c->epoch;
-		f.has_exit = f.exit = !c->stay;
-		Snapmark__Control m = SNAPMARK__CONTROL__INIT;
-		m.body_case = SNAPMARK__CONTROL__BODY_FINISH;
-		m.finish = &f;
-		coord_send(c, id, &m);
+		coord_send_finish(c, id);
 	}
 }
 
@@ -533,7 +500,7 @@ coord_heartbeat_tick(struct coord *c, uint64_t now)
 			snprintf(why, sizeof(why),
 			    "sent no heartbeat for %.0f ms",
 			    (double) (now - w->last_seen_us) / 1000.0);
-			coord_worker_lost(c, i + 1, why);
+			coord_lose_worker(c, i + 1, why);
 			continue;
 		}
 		if (now - w->last_sent_us >= period) {
@@ -574,6 +541,18 @@ coord_check_own_pause(struct coord *c, uint64_t now, uint64_t slept_us)
 		c->pending[i]->deadline_us += gap;
 	if (c->state == COORD_FINISHING) /* publish confirmations too */
 		c->finishing_since_us += gap;
+	if (c->deployed_us != 0) /* and a deploy's */
+		c->deployed_us += gap;
+}
+
+/* Worker w's current connection was removed: it is lost, and its next
+ * connection goes to a fresh socket. */
+static void
+coord_pipe_removed(struct coord *c, struct coord_worker *w)
+{
+	if (w->alive)
+		coord_lose_worker(c, w->id, "disconnected");
+	coord_worker_reopen(c, w);
 }
 
 static void
@@ -582,130 +561,35 @@ coord_drain_pipe_events(struct coord *c)
 	uint64_t junk;
 	ssize_t r = read(pipe_ev_fd, &junk, sizeof(junk));
 	(void) r;
-	struct pipe_ev removed[COORD_MAX_PIPE_EVENTS];
+	/* Take the queue as it is; the callback starts a new one. */
 	pthread_mutex_lock(&pipe_ev_lock);
-	int n = pipe_ev_n;
-	memcpy(removed, pipe_ev_removed, (size_t) n * sizeof(removed[0]));
-	pipe_ev_n = 0;
+	struct pipe_ev *removed = pipe_ev_removed;
+	size_t n = pipe_ev_n;
+	int lost = pipe_ev_lost;
+	pipe_ev_removed = NULL;
+	pipe_ev_n = pipe_ev_cap = 0;
+	pipe_ev_lost = 0;
 	pthread_mutex_unlock(&pipe_ev_lock);
-	for (int i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct coord_worker *w = &c->workers[removed[i].worker - 1];
 		if (nng_pipe_id(w->pipe) <= 0 ||
 		    nng_pipe_id(w->pipe) != nng_pipe_id(removed[i].pipe))
 			continue;
-		if (w->alive)
-			coord_worker_lost(c, w->id, "disconnected");
-		/* Its next connection goes to a fresh socket. */
-		coord_worker_reopen(c, w);
+		coord_pipe_removed(c, w);
 	}
-}
-
-/* ----------------------------------------------------------------- CLI */
-
-static Snapmark__CheckpointRecord *
-coord_pending_as_record(struct coord *c, struct coord_pending *p)
-{
-	Snapmark__CheckpointRecord *r = NULL;
-	coord_pending_record(p, SNAPMARK__CHECKPOINT_RECORD__STATUS__PENDING,
-	    NULL, sm_now_us(), c->task_names, &r);
-	if (r != NULL)
-		r->has_duration_us = 0;
-	return r;
-}
-
-/* The running tasks' latest counts, into tm/tmp (n_tasks each). */
-static void
-coord_cli_metrics(struct coord *c, Snapmark__JobStatus *st,
-    Snapmark__TaskMetrics *tm, Snapmark__TaskMetrics **tmp)
-{
-	size_t n = 0;
-	for (int t = 0; tm != NULL && tmp != NULL && t < c->job.n_tasks; t++) {
-		const struct coord_metrics *x = &c->metrics[t];
-		/* After the end the last counts stay, final; no rates. */
-		int ended = coord_job_ended(c);
-		if (x->epoch != c->epoch || (!c->task_running[t] && !ended))
-			continue;
-		Snapmark__TaskMetrics *m = &tm[n];
-		snapmark__task_metrics__init(m);
-		m->task = (uint32_t) t;
-		m->task_name = c->task_names[t];
-		m->records_in = x->in;
-		m->records_out = x->out;
-		m->sampled_us = x->at_us;
-		m->has_records_in_per_s = m->has_records_out_per_s =
-		    x->has_rate && !ended;
-		m->records_in_per_s = x->in_per_s;
-		m->records_out_per_s = x->out_per_s;
-		m->has_busy_us = m->has_idle_us = m->has_backpressured_us = 1;
-		m->busy_us = x->busy_us;
-		m->idle_us = x->idle_us;
-		m->backpressured_us = x->bp_us;
-		m->has_busy_ratio = m->has_idle_ratio =
-		    m->has_backpressured_ratio = x->has_ratio;
-		m->busy_ratio = x->busy_ratio;
-		m->idle_ratio = x->idle_ratio;
-		m->backpressured_ratio = x->bp_ratio;
-		tmp[n++] = m;
-	}
-	st->n_task_metrics = n;
-	st->task_metrics = tmp;
-	/* per channel: frames buffered (coord_channels_status_free); after
-	 * the end nothing runs and nothing is buffered: none */
-	if (!coord_job_ended(c) &&
-	    coord_channels_status(c->channels, &c->job, c->epoch,
-	        c->task_names, st) != SM_OK)
-		sm_warn("status: no memory for the channels' frame counts");
-}
-
-static void
-coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
-    Snapmark__JobStatus *st, Snapmark__WorkerStatus *ws,
-    Snapmark__WorkerStatus **wsp, uint64_t *pending)
-{
-	st->job_name = c->job.name;
-	st->state = (char *) coord_state_name(c->state);
-	st->epoch = c->epoch;
-	st->restarts = c->restarts;
-	uint64_t latest = 0;
-	coord_catalog_latest(c->cat, &latest);
-	st->has_latest_completed = latest != 0;
-	st->latest_completed = latest;
-	st->has_restored_from = c->restored_from != 0;
-	st->restored_from = c->restored_from;
-	st->has_restored_from_savepoint = c->restored_from_savepoint;
-	st->restored_from_savepoint = c->restored_from_savepoint;
-	st->tasks_total = (uint32_t) c->job.n_tasks;
-	/* A finished or failed job runs nothing, whatever was counted. */
-	st->tasks_running = coord_job_ended(c)
-	    ? 0
-	    : (uint32_t) c->n_running;
-	for (int i = 0; i < c->n_pending; i++)
-		pending[i] = c->pending[i]->id;
-	st->n_pending = (size_t) c->n_pending;
-	st->pending = pending;
-	if (c->last_failure[0] != '\0')
-		st->last_failure = c->last_failure;
-	st->has_last_restore_us = c->last_restore_us != 0;
-	st->last_restore_us = c->last_restore_us;
-	if (c->http_url[0] != '\0')
-		st->http_url = c->http_url;
+	free(removed);
+	if (!lost)
+		return;
+	/* Events were lost (out of memory): every current connection NNG
+	 * no longer knows is taken as removed. */
+	sm_error("lost connection events (out of memory): checking every "
+	         "worker's connection");
 	for (int i = 0; i < c->n_workers; i++) {
-		snapmark__worker_status__init(&ws[i]);
-		ws[i].worker_id = (uint32_t) i + 1;
-		ws[i].alive = c->workers[i].alive;
-		ws[i].has_pid = c->workers[i].pid != 0;
-		ws[i].pid = c->workers[i].pid;
-		ws[i].tasks = calloc((size_t) c->job.n_tasks + 1,
-		    sizeof(char *));
-		for (int t = 0; ws[i].tasks != NULL && t < c->job.n_tasks; t++)
-			if (c->task_worker[t] == i + 1)
-				ws[i].tasks[ws[i].n_tasks++] =
-				    c->task_names[t];
-		wsp[i] = &ws[i];
+		struct coord_worker *w = &c->workers[i];
+		if (nng_pipe_id(w->pipe) > 0 &&
+		    nng_socket_id(nng_pipe_socket(w->pipe)) <= 0)
+			coord_pipe_removed(c, w);
 	}
-	st->n_workers = (size_t) c->n_workers;
-	st->workers = wsp;
-	rep->status = st;
 }
 
 /* ------------------------------------------------------- the job's end */
@@ -719,71 +603,6 @@ coord_cli_status(struct coord *c, Snapmark__CliReply *rep,
  * worker has gone or COORD_END_WAIT_US passed.
  */
 #define COORD_END_WAIT_US 3000000
-
-/* coord_save_end stores the current status as the job's final one. */
-static void
-coord_save_end(struct coord *c)
-{
-	Snapmark__CliReply rep = SNAPMARK__CLI_REPLY__INIT;
-	Snapmark__JobStatus st = SNAPMARK__JOB_STATUS__INIT;
-	Snapmark__WorkerStatus *ws = calloc((size_t) c->n_workers + 1,
-	    sizeof(*ws));
-	Snapmark__WorkerStatus **wsp = calloc((size_t) c->n_workers + 1,
-	    sizeof(*wsp));
-	Snapmark__TaskMetrics *tm = calloc((size_t) c->job.n_tasks + 1,
-	    sizeof(*tm));
-	Snapmark__TaskMetrics **tmp = calloc((size_t) c->job.n_tasks + 1,
-	    sizeof(*tmp));
-	uint64_t pending[COORD_MAX_PENDING];
-	uint8_t *buf = NULL;
-	int rv = SM_ENOMEM;
-	if (ws != NULL && wsp != NULL && tm != NULL && tmp != NULL) {
-		coord_cli_status(c, &rep, &st, ws, wsp, pending);
-		coord_cli_metrics(c, &st, tm, tmp);
-		size_t len = snapmark__job_status__get_packed_size(&st);
-		if ((buf = malloc(len > 0 ? len : 1)) != NULL) {
-			snapmark__job_status__pack(&st, buf);
-			rv = coord_catalog_put_bytes(c->cat, "final_status",
-			    buf, len);
-		}
-	}
-	if (rv == SM_OK)
-		rv = coord_catalog_put_text(c->cat, "final_state",
-		    coord_state_name(c->state));
-	if (rv != SM_OK)
-		sm_warn("cannot save the job's end (%s) in the catalog: %s",
-		    coord_state_name(c->state), sm_strerror(rv));
-	for (int i = 0; ws != NULL && i < c->n_workers; i++)
-		free(ws[i].tasks);
-	free(ws);
-	free(wsp);
-	coord_channels_status_free(&st);
-	free(tm);
-	free(tmp);
-	free(buf);
-}
-
-/* coord_cancel: `snapmark cancel`. Every task stops without a further
- * checkpoint; what sinks published stays as of the latest completed
- * checkpoint (their uncommitted files are never published). */
-static void
-coord_cancel(struct coord *c)
-{
-	uint64_t latest = 0;
-	coord_catalog_latest(c->cat, &latest);
-	coord_stop_epoch(c, "the job was canceled");
-	c->state = COORD_CANCELED;
-	/* Durable before the CLI hears it: a restarted coordinator stays
-	 * CANCELED instead of running the job again. */
-	int rv = coord_catalog_put_text(c->cat, "final_state", "CANCELED");
-	if (rv != SM_OK)
-		sm_warn("cannot record the cancel in the catalog: %s",
-		    sm_strerror(rv));
-	sm_info("job '%s' canceled in epoch %" PRIu64 ": every task stopped "
-	        "without a checkpoint; the output stays as of checkpoint "
-	        "%" PRIu64,
-	    c->job.name, c->epoch, latest);
-}
 
 /* coord_end_tick: 1 when the coordinator should leave its loop. */
 static int
@@ -819,227 +638,6 @@ coord_end_tick(struct coord *c, uint64_t now)
 		known |= c->workers[i].pid != 0;
 	}
 	return known || waited >= COORD_END_WAIT_US;
-}
-
-/* The most checkpoints one CLI reply lists (checkpoints --limit 0). */
-#define COORD_CLI_MAX_LIST 10000
-
-/*
- * coord_cli_answer answers one CliRequest body: *out is a malloc'd packed
- * CliReply of *out_len bytes (NULL if memory ran out). Both CLI endpoints
- * (cli_server.c, the raw rep0 socket) and the HTTP server (http.c) use it.
- */
-static void
-coord_cli_answer(void *arg, const uint8_t *body, size_t body_len,
-    uint8_t **out, size_t *out_len)
-{
-	struct coord *c = arg;
-	Snapmark__CliReply rep = SNAPMARK__CLI_REPLY__INIT;
-	Snapmark__JobStatus st = SNAPMARK__JOB_STATUS__INIT;
-	Snapmark__WorkerStatus *ws = calloc((size_t) c->n_workers + 1,
-	    sizeof(*ws));
-	Snapmark__WorkerStatus **wsp = calloc((size_t) c->n_workers + 1,
-	    sizeof(*wsp));
-	uint64_t pending[COORD_MAX_PENDING];
-	Snapmark__TaskMetrics *tm = NULL, **tmp = NULL;
-	Snapmark__CheckpointRecord **recs = NULL, *one = NULL;
-	Snapmark__Explanation *expl = NULL;
-	Snapmark__ExplainTask **live_missing = NULL;
-	size_t n_live_missing = 0;
-	size_t n_recs = 0, n_catalog = 0;
-	char err[600];
-	int from_catalog = 0;
-
-	Snapmark__CliRequest *req =
-	    snapmark__cli_request__unpack(NULL, body_len, body);
-	rep.ok = 1;
-	if (req == NULL || ws == NULL || wsp == NULL) {
-		sm_warn("cli: malformed request of %zu bytes", body_len);
-		rep.ok = 0;
-		rep.error = "malformed request";
-	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__STATUS) {
-		coord_cli_status(c, &rep, &st, ws, wsp, pending);
-		tm = calloc((size_t) c->job.n_tasks + 1, sizeof(*tm));
-		tmp = calloc((size_t) c->job.n_tasks + 1, sizeof(*tmp));
-		coord_cli_metrics(c, &st, tm, tmp);
-	} else if (req->command ==
-	    SNAPMARK__CLI_REQUEST__COMMAND__CHECKPOINTS) {
-		Snapmark__CheckpointRecord **cat = NULL;
-		/* --limit N: the newest N, in flight ones included (0: all,
-		 * up to COORD_CLI_MAX_LIST; an older CLI sends none and gets
-		 * 100, as before). */
-		size_t limit = req->has_limit ? req->limit : 100;
-		if (limit == 0 || limit > COORD_CLI_MAX_LIST)
-			limit = COORD_CLI_MAX_LIST;
-		size_t n_fly = (size_t) c->n_pending < limit
-		    ? (size_t) c->n_pending
-		    : limit;
-		if (limit > n_fly)
-			coord_catalog_list(c->cat, limit - n_fly, 0, &cat,
-			    &n_catalog);
-		recs = calloc(n_fly + n_catalog + 1, sizeof(*recs));
-		if (recs != NULL) {
-			/* In-flight ones are the newest. */
-			for (int i = c->n_pending - 1;
-			     i >= c->n_pending - (int) n_fly; i--) {
-				Snapmark__CheckpointRecord *r =
-				    coord_pending_as_record(c, c->pending[i]);
-				if (r != NULL)
-					recs[n_recs++] = r;
-			}
-			from_catalog = (int) n_recs;
-			for (size_t i = 0; i < n_catalog; i++)
-				recs[n_recs++] = cat[i];
-		}
-		free(cat);
-		rep.n_checkpoints = n_recs;
-		rep.checkpoints = recs;
-	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__SHOW) {
-		struct coord_pending *p = coord_find_pending(c,
-		    req->checkpoint_id);
-		if (p != NULL) {
-			one = coord_pending_as_record(c, p);
-		} else if (coord_catalog_get(c->cat, req->checkpoint_id,
-		               &one) == SM_OK) {
-			from_catalog = -1;
-		}
-		if (one == NULL) {
-			snprintf(err, sizeof(err), "no checkpoint %" PRIu64,
-			    req->checkpoint_id);
-			rep.ok = 0;
-			rep.error = err;
-		} else {
-			rep.n_checkpoints = 1;
-			rep.checkpoints = &one;
-		}
-	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__EXPLAIN) {
-		struct coord_pending *p = coord_find_pending(c,
-		    req->checkpoint_id);
-		if (p != NULL) {
-			one = coord_pending_as_record(c, p);
-			/* in flight: who has not acknowledged yet */
-			live_missing = calloc((size_t) p->n_tasks + 1,
-			    sizeof(*live_missing));
-			for (int i = 0; one != NULL && live_missing != NULL &&
-			     i < p->n_tasks; i++)
-				if (!p->acks[i].acked &&
-				    coord_explain_missing(c, i,
-				        &live_missing[n_live_missing]) ==
-				        SM_OK)
-					n_live_missing++;
-			if (one != NULL && p->missing == NULL) {
-				one->has_duration_us = 1;
-				one->n_missing = n_live_missing;
-				one->missing = live_missing;
-			}
-		} else if (coord_catalog_get(c->cat, req->checkpoint_id,
-		               &one) == SM_OK) {
-			from_catalog = -1;
-		}
-		if (one == NULL) {
-			snprintf(err, sizeof(err), "no checkpoint %" PRIu64,
-			    req->checkpoint_id);
-			rep.ok = 0;
-			rep.error = err;
-		} else if (coord_explain(one, &expl) != SM_OK) {
-			rep.ok = 0;
-			rep.error = "out of memory explaining the checkpoint";
-		} else {
-			rep.explanation = expl;
-		}
-		/* the record borrowed live_missing; it is freed below */
-		if (one != NULL && from_catalog != -1) {
-			one->n_missing = 0;
-			one->missing = NULL;
-		}
-	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__TRIGGER ||
-	    req->command == SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT) {
-		uint64_t id;
-		int sp = req->command ==
-		    SNAPMARK__CLI_REQUEST__COMMAND__SAVEPOINT;
-		const char *dir = sp ? (req->dir != NULL ? req->dir : "") : NULL;
-		/* "" from the CLI is an empty --dir, refused; no --dir at
-		 * all is the default RUN/savepoints/savepoint-ID. */
-		c->savepoint_error[0] = '\0';
-		int rv = sp && req->dir != NULL && req->dir[0] == '\0'
-		    ? SM_EINVAL
-		    : coord_trigger(c, 1, 0, dir,
-		          sp && req->has_stop && req->stop, &id);
-		if (rv == SM_OK) {
-			rep.has_checkpoint_id = 1;
-			rep.checkpoint_id = id;
-		} else if (sp && rv == SM_EINVAL) {
-			snprintf(err, sizeof(err),
-			    "cannot take a savepoint: %s",
-			    c->savepoint_error[0] != '\0'
-			        ? c->savepoint_error
-			        : "the savepoint directory is empty");
-			rep.ok = 0;
-			rep.error = err;
-		} else {
-			snprintf(err, sizeof(err),
-			    rv == SM_EAGAIN && c->state != COORD_RUNNING
-			        ? "cannot trigger a checkpoint: the job is %s"
-			        : "cannot trigger a checkpoint: %s",
-			    rv == SM_EAGAIN && c->state != COORD_RUNNING
-			        ? coord_state_name(c->state)
-			        : sm_strerror(rv));
-			rep.ok = 0;
-			rep.error = err;
-		}
-	} else if (req->command == SNAPMARK__CLI_REQUEST__COMMAND__CANCEL) {
-		if (coord_job_ended(c) || c->state == COORD_FINISHING) {
-			snprintf(err, sizeof(err),
-			    "cannot cancel: the job is %s%s",
-			    coord_state_name(c->state),
-			    c->state == COORD_FINISHING
-			        ? " (its final checkpoint is committed)"
-			        : "");
-			rep.ok = 0;
-			rep.error = err;
-		} else {
-			coord_cancel(c);
-		}
-	} else {
-		rep.ok = 0;
-		rep.error = "unknown command";
-	}
-
-	size_t len = snapmark__cli_reply__get_packed_size(&rep);
-	*out_len = len;
-	if ((*out = malloc(len > 0 ? len : 1)) != NULL)
-		snapmark__cli_reply__pack(&rep, *out);
-
-	for (int i = 0; ws != NULL && i < c->n_workers; i++)
-		free(ws[i].tasks);
-	free(ws);
-	free(wsp);
-	coord_channels_status_free(&st);
-	free(tm);
-	free(tmp);
-	for (size_t i = 0; i < n_recs; i++) {
-		if ((int) i < from_catalog)
-			coord_record_free(recs[i]);
-		else
-			snapmark__checkpoint_record__free_unpacked(recs[i],
-			    NULL);
-	}
-	free(recs);
-	if (one != NULL) {
-		if (from_catalog == -1)
-			snapmark__checkpoint_record__free_unpacked(one, NULL);
-		else
-			coord_record_free(one);
-	}
-	coord_explain_free(expl);
-	for (size_t i = 0; i < n_live_missing; i++) {
-		free(live_missing[i]->task);
-		free(live_missing[i]->last_seen);
-		free(live_missing[i]);
-	}
-	free(live_missing);
-	if (req != NULL)
-		snapmark__cli_request__free_unpacked(req, NULL);
 }
 
 /*
@@ -1376,57 +974,19 @@ static int
 coord_setup(struct coord *c, const struct coord_args *a)
 {
 	char err[512];
+	int rv;
 	if (sm_job_load(a->job, &c->job, &c->job_text, err, sizeof(err)) !=
 	    SM_OK) {
 		fprintf(stderr, "snapmark-coordinator: %s\n", err);
 		return 2;
 	}
-	snprintf(c->run_dir, sizeof(c->run_dir), "%s", a->run_dir);
 	c->stay = a->stay;
-	c->n_workers = a->workers;
-	c->workers = calloc((size_t) c->n_workers, sizeof(*c->workers));
-	c->task_worker = calloc((size_t) c->job.n_tasks, sizeof(int));
-	c->task_names = calloc((size_t) c->job.n_tasks, sizeof(char *));
-	c->task_running = calloc((size_t) c->job.n_tasks, 1);
-	c->task_drained = calloc((size_t) c->job.n_tasks, 1);
-	c->task_published = calloc((size_t) c->job.n_tasks, 1);
-	c->metrics = calloc((size_t) c->job.n_tasks, sizeof(*c->metrics));
-	if (c->workers == NULL || c->task_worker == NULL ||
-	    c->task_names == NULL || c->task_running == NULL ||
-	    c->task_drained == NULL || c->task_published == NULL ||
-	    c->metrics == NULL ||
-	    coord_channels_alloc(c->job.n_channels, &c->channels) != SM_OK)
+	c->io.ctx = c;
+	c->io.send = coord_io_send;
+	c->io.now_us = coord_io_now_us;
+	c->io.wall_us = coord_io_wall_us;
+	if (coord_open(c, a->run_dir, a->workers) != SM_OK)
 		return 1;
-	/* Tasks are spread round-robin and stay with their worker id, so a
-	 * restarted worker takes back exactly the tasks it had. */
-	for (int t = 0; t < c->job.n_tasks; t++) {
-		c->task_worker[t] = t % c->n_workers + 1;
-		char name[SM_JOB_NAME_MAX + 16];
-		sm_job_task_name(&c->job, t, name, sizeof(name));
-		if ((c->task_names[t] = strdup(name)) == NULL)
-			return 1;
-	}
-	char dir[600];
-	snprintf(dir, sizeof(dir), "%s/coordinator", c->run_dir);
-	int rv = coord_catalog_open(dir, &c->cat);
-	if (rv != SM_OK) {
-		sm_error("cannot open the catalog in %s: %s", dir,
-		    sm_strerror(rv));
-		return 1;
-	}
-	/* The tasks keep the newest `retained` completed checkpoints: the
-	 * record of each older one says DISCARDED, written with the record
-	 * that displaced it (the Complete message's retained list). */
-	coord_catalog_set_retention(c->cat,
-	    c->job.checkpoint.retained > 256 ? 256
-	                                     : c->job.checkpoint.retained);
-	uint32_t crc = sm_crc32c(0, c->job_text, strlen(c->job_text));
-	if ((rv = coord_catalog_check_job(c->cat, c->job.name, crc,
-	         (uint32_t) c->job.n_tasks, err, sizeof(err))) != SM_OK) {
-		sm_error("cannot use %s: %s", dir,
-		    err[0] ? err : sm_strerror(rv));
-		return 1;
-	}
 	uint64_t latest = 0;
 	coord_catalog_latest(c->cat, &latest);
 	if (a->restore_from != NULL &&
@@ -1446,8 +1006,6 @@ coord_setup(struct coord *c, const struct coord_args *a)
 	for (int i = 0; i < c->n_workers; i++) {
 		struct coord_worker *w = &c->workers[i];
 		char url[700];
-		w->c = c;
-		w->id = i + 1;
 		if (sm_control_address(a->listen, w->id, url, sizeof(url)) !=
 		    SM_OK) {
 			sm_error("bad control address %s for worker %d",
@@ -1671,29 +1229,14 @@ main(int argc, char **argv)
 	}
 	cli_server_close(coord_cli_server); /* plain fds: never blocks */
 	coord_catalog_close(c.cat);
+	c.cat = NULL;
 	if (!coord_close_sockets(&c)) {
 		/* NNG still holds the sockets, and its callbacks the worker
 		 * table: leave both to the end of the process. */
 		sm_warn("exiting with control sockets still closing");
 		return rv;
 	}
-	coord_savepoint_free(&c);
-	for (int t = 0; c.task_names != NULL && t < c.job.n_tasks; t++)
-		free(c.task_names[t]);
-	for (int i = 0; c.workers != NULL && i < c.n_workers; i++) {
-		free(c.workers[i].prefix);
-		free(c.workers[i].url);
-	}
-	for (int i = 0; i < c.n_pending; i++)
-		coord_pending_free(c.pending[i]);
-	free(c.task_names);
-	free(c.workers);
-	free(c.task_worker);
-	free(c.task_running);
-	free(c.task_drained);
-	free(c.task_published);
-	free(c.metrics);
-	coord_channels_free(c.channels);
-	free(c.job_text);
+	coord_close(&c);
+	free(pipe_ev_removed);
 	return rv;
 }

@@ -183,6 +183,16 @@ coord_pending_expired(const struct coord_pending *p, uint64_t now_us)
 	return !coord_pending_complete(p) && now_us >= p->deadline_us;
 }
 
+/* A malloc'd copy of len bytes of src (len > 0), or NULL. */
+static void *
+pending_memdup(const void *src, size_t len)
+{
+	void *d = malloc(len);
+	if (d != NULL)
+		memcpy(d, src, len);
+	return d;
+}
+
 int
 coord_pending_record(const struct coord_pending *p,
     Snapmark__CheckpointRecord__Status status, const char *reason,
@@ -249,16 +259,18 @@ coord_pending_record(const struct coord_pending *p,
 		h->has_incremental = 1;
 		h->incremental = a->incremental != 0;
 		if (a->inline_meta.data != NULL) {
-			/* The record borrows the ack's copy (see
-			 * coord_record_free). */
+			h->inline_meta.data = pending_memdup(
+			    a->inline_meta.data, a->inline_meta.len);
+			if (h->inline_meta.data == NULL)
+				goto oom;
 			h->has_inline_meta = 1;
-			h->inline_meta = a->inline_meta;
+			h->inline_meta.len = a->inline_meta.len;
 		}
 		s->sync_us = a->sync_us;
 		s->async_us = a->async_us;
 		s->align_us = a->align_us;
 		s->ack_us = a->ack_us;
-		/* The timeline; arrivals are borrowed like inline_meta. */
+		/* The timeline. */
 #define PENDING_TL(f)               \
 	do {                        \
 		s->has_##f = a->f != 0; \
@@ -272,8 +284,20 @@ coord_pending_record(const struct coord_pending *p,
 		PENDING_TL(ack_received_us);
 		PENDING_TL(worker_id);
 #undef PENDING_TL
-		s->n_arrivals = a->n_arrivals;
-		s->arrivals = a->arrival_ptrs;
+		if (a->n_arrivals > 0) {
+			s->arrivals = calloc(a->n_arrivals,
+			    sizeof(*s->arrivals));
+			if (s->arrivals == NULL)
+				goto oom;
+			for (size_t k = 0; k < a->n_arrivals; k++) {
+				Snapmark__BarrierArrival *o =
+				    pending_memdup(a->arrival_ptrs[k],
+				        sizeof(*o));
+				if (o == NULL)
+					goto oom;
+				s->arrivals[s->n_arrivals++] = o;
+			}
+		}
 		if (a->ack_received_us > r->last_ack_us) {
 			r->has_last_ack_us = 1;
 			r->last_ack_us = a->ack_received_us;
@@ -283,8 +307,25 @@ coord_pending_record(const struct coord_pending *p,
 	}
 	r->has_trigger_sent_us = p->trigger_sent_us != 0;
 	r->trigger_sent_us = p->trigger_sent_us;
-	r->n_missing = p->n_missing; /* borrowed */
-	r->missing = p->missing;
+	if (p->n_missing > 0) {
+		r->missing = calloc(p->n_missing, sizeof(*r->missing));
+		if (r->missing == NULL)
+			goto oom;
+		for (size_t i = 0; i < p->n_missing; i++) {
+			const Snapmark__ExplainTask *in = p->missing[i];
+			Snapmark__ExplainTask *o = pending_memdup(in,
+			    sizeof(*o));
+			if (o == NULL)
+				goto oom;
+			o->task = o->last_seen = NULL;
+			r->missing[r->n_missing++] = o;
+			if ((in->task != NULL &&
+			        (o->task = strdup(in->task)) == NULL) ||
+			    (in->last_seen != NULL &&
+			        (o->last_seen = strdup(in->last_seen)) == NULL))
+				goto oom;
+		}
+	}
 	r->has_bytes = 1;
 	r->bytes = bytes;
 	r->has_full_bytes = 1;
@@ -292,27 +333,6 @@ coord_pending_record(const struct coord_pending *p,
 	*out = r;
 	return SM_OK;
 oom:
-	coord_record_free(r);
+	snapmark__checkpoint_record__free_unpacked(r, NULL);
 	return SM_ENOMEM;
-}
-
-void
-coord_record_free(Snapmark__CheckpointRecord *r)
-{
-	if (r == NULL)
-		return;
-	for (size_t i = 0; i < r->n_tasks; i++) {
-		Snapmark__TaskCheckpointStats *s = r->tasks[i];
-		/* inline_meta is borrowed from the pending checkpoint's acks
-		 */
-		if (s->handle != NULL)
-			free(s->handle->location);
-		free(s->handle);
-		free(s->task_name);
-		free(s);
-	}
-	free(r->tasks);
-	free(r->failure_reason);
-	free(r->savepoint_dir);
-	free(r);
 }

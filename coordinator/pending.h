@@ -49,8 +49,8 @@ struct coord_pending {
 	struct coord_task_ack *acks;   /* per task index */
 	uint64_t trigger_sent_us;      /* wall clock, µs */
 	/* A failed checkpoint: the tasks that did not acknowledge, and what
-	 * they were last seen doing (set by the checkpointer; borrowed by
-	 * the record). */
+	 * they were last seen doing (set by the checkpointer; copied into
+	 * its record). */
 	Snapmark__ExplainTask **missing;
 	size_t n_missing;
 };
@@ -93,16 +93,14 @@ int coord_pending_expired(const struct coord_pending *p, uint64_t now_us);
 
 /*
  * coord_pending_record builds the catalog record of this checkpoint with
- * the given final status (COMPLETED, or FAILED with reason) at now_us.
- * task_names[i] names task i. The caller frees *out with
- * coord_record_free().
+ * the given status (COMPLETED, FAILED with reason, or PENDING) at now_us.
+ * task_names[i] names task i. *out owns all its memory, copied, like a
+ * record unpacked from the catalog: the caller frees either kind the same
+ * way, with snapmark__checkpoint_record__free_unpacked(*out, NULL).
  */
 int coord_pending_record(const struct coord_pending *p,
     Snapmark__CheckpointRecord__Status status, const char *reason,
     uint64_t now_us, char *const *task_names,
     Snapmark__CheckpointRecord **out);
-
-/* coord_record_free frees a record built by coord_pending_record. */
-void coord_record_free(Snapmark__CheckpointRecord *r);
 
 #endif

@@ -7,6 +7,8 @@
 #   coordinator/  includes coordinator/, common/, proto/
 #   cli/          includes cli/, coordinator/, common/, proto/
 #
+# Files of one layer include each other one way only (a check below).
+#
 # Every project include names its folder ("common/store.h"), so one grep
 # per folder finds an include that reaches up or sideways. tests/ and
 # bench code may include any layer.
@@ -49,9 +51,28 @@ for layer in common worker coordinator cli; do
 	done < <(grep -rn --include='*.c' --include='*.h' --include='*.h.in' \
 		'^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$layer")
 done
+# Within a layer, calls go one way: no two files include each other's
+# header (A.c includes "L/B.h" and B.c includes "L/A.h").
+for layer in common worker coordinator cli; do
+	[[ -d $layer ]] || continue
+	for a in "$layer"/*.c; do
+		[[ -e $a ]] || continue
+		an="$(basename "$a" .c)"
+		while IFS= read -r bh; do
+			bn="$(basename "$bh" .h)"
+			[[ $bn == "$an" || ! -e $layer/$bn.c ]] && continue
+			if grep -q "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"$layer/$an\.h\"" \
+				"$layer/$bn.c"; then
+				echo "$a and $layer/$bn.c include each other's header"
+				bad=$((bad + 1))
+			fi
+		done < <(grep -o "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"$layer/[a-z_0-9]*\.h\"" "$a" |
+			sed 's/.*"\(.*\)".*/\1/')
+	done
+done
 if ((checked == 0)); then
 	echo "no includes found under $SRC: wrong source dir?"
 	exit 1
 fi
-echo "$checked includes checked, $bad outside their layer"
+echo "$checked includes checked, $bad outside their layer or both ways"
 ((bad == 0))
