@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # layering.sh - the layers of the tree, checked on every #include.
 #
+#   include/snapmark/  the public SDK header (includes nothing of ours)
 #   proto/        generated messages (no project includes)
-#   common/       includes common/, proto/
-#   worker/       includes worker/, common/, proto/
-#   coordinator/  includes coordinator/, common/, proto/
-#   cli/          includes cli/, coordinator/, common/, proto/
+#   common/       includes common/, proto/, snapmark/
+#   sdk/          includes sdk/, common/, proto/, snapmark/ (loading
+#                 user operators)
+#   worker/       includes worker/, sdk/, common/, proto/, snapmark/
+#   coordinator/  includes coordinator/, sdk/, common/, proto/, snapmark/
+#   cli/          includes cli/, coordinator/, sdk/, common/, proto/,
+#                 snapmark/
 #
 # Files of one layer include each other one way only (a check below).
 #
@@ -18,10 +22,12 @@ cd "$SRC" || exit 1
 
 allowed() {
 	case "$1" in
-	common) echo 'common|proto' ;;
-	worker) echo 'worker|common|proto' ;;
-	coordinator) echo 'coordinator|common|proto' ;;
-	cli) echo 'cli|coordinator|common|proto' ;;
+	include) echo 'NONE' ;;
+	common) echo 'common|proto|snapmark' ;;
+	sdk) echo 'sdk|common|proto|snapmark' ;;
+	worker) echo 'worker|sdk|common|proto|snapmark' ;;
+	coordinator) echo 'coordinator|sdk|common|proto|snapmark' ;;
+	cli) echo 'cli|coordinator|sdk|common|proto|snapmark' ;;
 	esac
 }
 
@@ -30,7 +36,7 @@ EXEMPT=()
 
 bad=0
 checked=0
-for layer in common worker coordinator cli; do
+for layer in include common sdk worker coordinator cli; do
 	[[ -d $layer ]] || continue
 	ok="$(allowed "$layer")"
 	while IFS= read -r line; do
@@ -53,7 +59,7 @@ for layer in common worker coordinator cli; do
 done
 # Within a layer, calls go one way: no two files include each other's
 # header (A.c includes "L/B.h" and B.c includes "L/A.h").
-for layer in common worker coordinator cli; do
+for layer in include common sdk worker coordinator cli; do
 	[[ -d $layer ]] || continue
 	for a in "$layer"/*.c; do
 		[[ -e $a ]] || continue
