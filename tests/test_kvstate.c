@@ -776,7 +776,7 @@ op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
 	struct snapmark_record *recs = calloc(BATCH, sizeof(*recs));
 	uint8_t(*keys)[8] = calloc(BATCH, sizeof(*keys));
 	struct sm_snapshot_data d;
-	struct sm_emitter none = { NULL,
+	struct sm_emitter none = { NULL, NULL,
 		NULL }; /* count emits only at the end */
 	int rv = recs == NULL || keys == NULL ? SM_ENOMEM
 	                                      : sm_operator_open(&ctx, &op);
