@@ -61,7 +61,7 @@ enum jf_kind {
 	JF_NAME,     /* char[SM_JOB_NAME_MAX], [A-Za-z0-9_-] */
 	JF_MODE,     /* enum sm_ckpt_mode */
 	JF_OPERATOR, /* enum sm_operator */
-	JF_FORMAT,   /* char[16]: records | counts */
+	JF_FORMAT,   /* char[16]: records | counts | text */
 	JF_INPUT,    /* "STAGE EDGE", appended to the stage's inputs */
 	JF_BOOL,     /* uint32_t: true | false */
 	JF_STRATEGY, /* enum sm_restart_strategy */
@@ -818,9 +818,11 @@ jf_set(struct jf_parse *p, const struct jf_key *key, const char *value)
 		break;
 	case JF_FORMAT:
 		if (strcmp(value, "records") != 0 &&
-		    strcmp(value, "counts") != 0)
+		    strcmp(value, "counts") != 0 &&
+		    strcmp(value, "text") != 0)
 			jf_error(p, p->line,
-			    "unknown format '%s' (expected records, counts)",
+			    "unknown format '%s' (expected records, counts, "
+			    "text)",
 			    jf_quote(q, sizeof(q), value, strlen(value)));
 		else
 			strcpy(p->stage->format, value);
@@ -1153,18 +1155,48 @@ sm_job_is_source(const struct sm_job *job, int stage)
 	return job->stages[stage].op == SM_OP_GEN;
 }
 
-int
-sm_job_key_group(uint64_t key, int max_parallelism)
+/* The splitmix64 finalizer: inputs that differ in one bit give unrelated
+ * outputs. */
+static uint64_t
+jf_mix64(uint64_t z)
 {
-	/* The splitmix64 finalizer: keys that differ in one bit land in
-	 * unrelated key groups, so sequential keys spread evenly. */
-	uint64_t z = key;
-
-	if (max_parallelism <= 0)
-		return 0;
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	z ^= z >> 31;
+	return z ^ (z >> 31);
+}
+
+uint64_t
+sm_job_key_hash(const void *key, uint32_t len)
+{
+	/* Eight bytes at a time, read little-endian, each word mixed into
+	 * the state through the finalizer (a bijection, so two keys of one
+	 * length differing in one word never meet in the state); the tail
+	 * (0-7 bytes) is one more word, and the length is part of the
+	 * start, so "a" and "a\0" differ. */
+	const uint8_t *p = key;
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t) len << 32 | len);
+	uint32_t n = len;
+	for (; n >= 8; n -= 8, p += 8) {
+		uint64_t w = 0;
+		for (int i = 7; i >= 0; i--)
+			w = w << 8 | p[i];
+		h = jf_mix64(h ^ w) + 0x9E3779B97F4A7C15ull;
+	}
+	if (n > 0) {
+		uint64_t w = 0;
+		for (int i = (int) n - 1; i >= 0; i--)
+			w = w << 8 | p[i];
+		h = jf_mix64(h ^ w) + 0x9E3779B97F4A7C15ull;
+	}
+	return h;
+}
+
+int
+sm_job_key_group(const void *key, uint32_t len, int max_parallelism)
+{
+	if (max_parallelism <= 0)
+		return 0;
+	uint64_t z = jf_mix64(sm_job_key_hash(key, len));
 	return (int) (z % (uint64_t) max_parallelism);
 }
 

@@ -61,10 +61,10 @@ struct sm_job_stage {
 	uint64_t rate;           /* records/s per subtask; 0 = unlimited */
 	uint64_t seed;
 	/* file sink options */
-	char format[16];         /* "records" or "counts"; after parsing set
-	                            for every file stage (default: counts if
-	                            its first input is a count), "" for
-	                            other operators */
+	char format[16];         /* "records", "counts" or "text"; after
+	                            parsing set for every file stage
+	                            (default: counts if its first input is
+	                            a count), "" for other operators */
 	int line;                /* line of the [stage ...] header */
 };
 
@@ -158,12 +158,18 @@ int sm_job_channel(const struct sm_job *job, int index,
  * gen). 0 for a stage index out of range. */
 int sm_job_is_source(const struct sm_job *job, int stage);
 
-/* sm_job_key_group maps a key to its key group in [0, max_parallelism):
- * the splitmix64 finalizer of the key, modulo max_parallelism (0 if
- * max_parallelism <= 0). A hash edge into stage S sends a record with key k
- * to subtask sm_job_key_group_owner(sm_job_key_group(k, S.max_parallelism),
+/* sm_job_key_hash is the 64-bit hash of a key's bytes that key groups come
+ * from (docs/JOBFILE.md, "Key groups"): stable across versions, since
+ * savepoints are restored by it. */
+uint64_t sm_job_key_hash(const void *key, uint32_t len);
+
+/* sm_job_key_group maps a key (its len bytes) to its key group in
+ * [0, max_parallelism): the splitmix64 finalizer of sm_job_key_hash,
+ * modulo max_parallelism (0 if max_parallelism <= 0). A hash edge into
+ * stage S sends a record with key k to subtask
+ * sm_job_key_group_owner(sm_job_key_group(k, len, S.max_parallelism),
  * S.max_parallelism, S.parallelism) of S. */
-int sm_job_key_group(uint64_t key, int max_parallelism);
+int sm_job_key_group(const void *key, uint32_t len, int max_parallelism);
 
 /* sm_job_key_group_owner maps a key group to the subtask that owns it:
  * key_group * parallelism / max_parallelism, so each subtask owns one

@@ -317,9 +317,12 @@ file_format_defaults_to_records_unless_fed_by_a_count(void)
 	           "[stage src]\noperator = gen\n"
 	           "[stage out]\noperator = file\ninput = src forward\n"
 	           "[stage raw]\noperator = file\ninput = src broadcast\n"
-	           "format = counts\n"));
+	           "format = counts\n"
+	           "[stage txt]\noperator = file\ninput = src forward\n"
+	           "format = text\n"));
 	T_EQ_STR(job.stages[1].format, "records");
 	T_EQ_STR(job.stages[2].format, "counts");
+	T_EQ_STR(job.stages[3].format, "text");
 }
 
 static void
@@ -497,6 +500,11 @@ static const struct bad_job bad_jobs[] = {
 	            "max_parallelism = 8\n",
 	    "job.ini:9:",
 	    "'max_parallelism' is only valid for operator count" },
+	{ "unknown format",
+	    JOB SRC "[stage f]\noperator = file\ninput = src forward\n"
+	            "format = json\n",
+	    "job.ini:9:",
+	    "unknown format 'json' (expected records, counts, text)" },
 	{ "format outside a file sink",
 	    JOB SRC "[stage c]\noperator = count\ninput = src hash\n"
 	            "format = counts\n",
@@ -780,21 +788,42 @@ operator_and_edge_names_match_the_file_format(void)
 	T_EQ_STR(sm_edge_name(SM_EDGE_BROADCAST), "broadcast");
 }
 
+/* The 8 bytes big-endian of k: how gen's keys travel. */
+static const void *
+be64(uint64_t k, uint8_t buf[8])
+{
+	for (int i = 7; i >= 0; i--, k >>= 8)
+		buf[i] = (uint8_t) k;
+	return buf;
+}
+
 static void
-key_groups_are_splitmix64_modulo_max_parallelism(void)
+key_groups_are_a_hash_of_the_key_bytes_modulo_max_parallelism(void)
 {
 	static int hits[128];
+	uint8_t b[8];
 
-	/* Pinned values: any other implementation must agree. */
-	T_EQ_INT(sm_job_key_group(0, 128), 0);
-	T_EQ_INT(sm_job_key_group(1, 128), 101);
-	T_EQ_INT(sm_job_key_group(42, 128), 34);
-	T_EQ_INT(sm_job_key_group(1000, 32768), 27351);
-	T_EQ_INT(sm_job_key_group(UINT64_MAX, 128), 123);
+	/* Pinned values (computed by an independent implementation of the
+	 * definition in docs/JOBFILE.md): savepoints are restored by them,
+	 * so any other implementation must agree. */
+	T_TRUE(sm_job_key_hash("", 0) == 0x9e3779b97f4a7c15ull);
+	T_TRUE(sm_job_key_hash("hello", 5) == 0x6fc4237f0d9e6454ull);
+	T_TRUE(sm_job_key_hash(be64(1000, b), 8) == 0xfb2f752735c1a5b0ull);
+	T_EQ_INT(sm_job_key_group("", 0, 128), 47);
+	T_EQ_INT(sm_job_key_group("a", 1, 128), 80);
+	T_EQ_INT(sm_job_key_group("a\0", 2, 128), 66);
+	T_EQ_INT(sm_job_key_group("hello", 5, 128), 12);
+	T_EQ_INT(sm_job_key_group("snapmark key byte", 17, 32768), 2520);
+	T_EQ_INT(sm_job_key_group(be64(0, b), 8, 128), 114);
+	T_EQ_INT(sm_job_key_group(be64(1, b), 8, 128), 18);
+	T_EQ_INT(sm_job_key_group(be64(42, b), 8, 128), 54);
+	T_EQ_INT(sm_job_key_group(be64(1000, b), 8, 32768), 5322);
+	T_EQ_INT(sm_job_key_group(be64(UINT64_MAX, b), 8, 128), 112);
+	T_EQ_INT(sm_job_key_group("hello", 5, 0), 0);
 	/* 10000 sequential keys reach every one of 128 groups. */
 	memset(hits, 0, sizeof(hits));
 	for (uint64_t k = 0; k < 10000; k++) {
-		int kg = sm_job_key_group(k, 128);
+		int kg = sm_job_key_group(be64(k, b), 8, 128);
 		T_TRUE(kg >= 0 && kg < 128);
 		hits[kg]++;
 	}
@@ -894,8 +923,8 @@ static const struct sm_test tests[] = {
 	    load_reads_the_file_and_names_it_in_errors },
 	{ "operator_and_edge_names_match_the_file_format",
 	    operator_and_edge_names_match_the_file_format },
-	{ "key_groups_are_splitmix64_modulo_max_parallelism",
-	    key_groups_are_splitmix64_modulo_max_parallelism },
+	{ "key_groups_are_a_hash_of_the_key_bytes_modulo_max_parallelism",
+	    key_groups_are_a_hash_of_the_key_bytes_modulo_max_parallelism },
 	{ "key_group_owners_cover_every_subtask_in_monotonic_ranges",
 	    key_group_owners_cover_every_subtask_in_monotonic_ranges },
 	{ "the_example_job_files_parse", the_example_job_files_parse },

@@ -772,18 +772,23 @@ op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
 		.epoch = 1,
 		.run_dir = "/nonexistent" };
 	struct sm_op *op = NULL;
-	struct sm_record *recs = calloc(BATCH, sizeof(*recs));
+	/* records as gen sends them: the key 8 bytes big-endian */
+	struct snapmark_record *recs = calloc(BATCH, sizeof(*recs));
+	uint8_t(*keys)[8] = calloc(BATCH, sizeof(*keys));
 	struct sm_snapshot_data d;
-	struct sm_emitter none = { NULL,
+	struct sm_emitter none = { NULL, NULL,
 		NULL }; /* count emits only at the end */
-	int rv = recs == NULL ? SM_ENOMEM : sm_operator_open(&ctx, &op);
+	int rv = recs == NULL || keys == NULL ? SM_ENOMEM
+	                                      : sm_operator_open(&ctx, &op);
 	/* warm-up: every key once */
 	for (size_t k = 0; rv == SM_OK && k < total; k += BATCH) {
 		size_t n = total - k < BATCH ? total - k : BATCH;
-		for (size_t i = 0; i < n; i++)
-			recs[i] = (struct sm_record) { .seq = k + i,
-				.key = k + i,
-				.value = 1 };
+		for (size_t i = 0; i < n; i++) {
+			sm_put_be64(keys[i], k + i);
+			recs[i] = (struct snapmark_record) { .key = keys[i],
+				.key_len = 8,
+				.timestamp = (int64_t) (k + i) };
+		}
 		rv = op->ops->process(op, recs, n, &none);
 	}
 	if (rv == SM_OK) {
@@ -797,10 +802,12 @@ op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
 		}
 	}
 	/* 300 records over the same TOUCHED keys: key i gets 3 more */
-	for (size_t i = 0; rv == SM_OK && i < 3 * TOUCHED; i++)
-		recs[i] = (struct sm_record) { .seq = total + i,
-			.key = touched_key(i % TOUCHED),
-			.value = 1 };
+	for (size_t i = 0; rv == SM_OK && i < 3 * TOUCHED; i++) {
+		sm_put_be64(keys[i], touched_key(i % TOUCHED));
+		recs[i] = (struct snapmark_record) { .key = keys[i],
+			.key_len = 8,
+			.timestamp = (int64_t) (total + i) };
+	}
 	if (rv == SM_OK)
 		rv = op->ops->process(op, recs, 3 * TOUCHED, &none);
 	if (rv == SM_OK) {
@@ -823,6 +830,7 @@ op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
 	}
 	sm_operator_close(op);
 	free(recs);
+	free(keys);
 	return rv;
 }
 

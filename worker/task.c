@@ -7,10 +7,13 @@
  *   commands from the inbox (complete, abort)
  *   frames from readable inputs:
  *     RECORDS      -> operator.process -> emitter batches per output
+ *     WATERMARK    -> the input's watermark; when the minimum over the
+ *                     inputs advances: the event-time hook, then forward
  *     BARRIER n    -> alignment; when aligned: capture state (sync part),
  *                     flush outputs, forward barrier n, write the snapshot
  *                     to LMDB, fsync, acknowledge
- *     END_OF_DATA  -> when every input ended: operator.end_input, forward
+ *     END_OF_DATA  -> the input's watermark is +infinity; when every input
+ *                     ended: operator.end_input, forward
  *   flush output batches older than the linger (1 ms)
  *
  * A source does the same with operator.generate instead of inputs, and
@@ -273,6 +276,18 @@ task_run_inbox(struct worker_task *t, int only_complete)
 	return rv;
 }
 
+/* ---------------------------------------------------------- event time */
+
+int
+task_event_time_reached(struct worker_task *t, int64_t wm)
+{
+	/* Event-time timers <= wm fire here, then the operator's
+	 * on_watermark: neither exists yet. */
+	(void) t;
+	(void) wm;
+	return SM_OK;
+}
+
 /* -------------------------------------------------------------- inputs */
 
 static int
@@ -358,18 +373,18 @@ task_on_frame(struct worker_task *t, int input, Snapmark__Frame *f)
 	int rv = SM_OK;
 	switch (f->kind) {
 	case SNAPMARK__FRAME__KIND__RECORDS: {
-		struct sm_record recs[SM_FRAME_RECORDS];
-		size_t n = f->n_rec_key;
-		if (n > SM_FRAME_RECORDS)
-			return SM_EPROTO;
-		for (size_t i = 0; i < n; i++) {
-			recs[i].subtask = f->rec_subtask[i];
-			recs[i].seq = f->rec_seq[i];
-			recs[i].key = f->rec_key[i];
-			recs[i].value = f->rec_value[i];
-		}
+		/* sm_frame_decode checked the frame: at most
+		 * SM_FRAME_RECORDS records, every length inside it. */
+		size_t n = sm_frame_get_records(f, t->in_recs);
 		task_count(&t->records_in, n);
-		rv = t->op->ops->process(t->op, recs, n, &t->emitter.base);
+		rv = t->op->ops->process(t->op, t->in_recs, n,
+		    &t->emitter.base);
+		break;
+	}
+	case SNAPMARK__FRAME__KIND__WATERMARK: {
+		int64_t wm;
+		if (sm_watermarks_update(&t->in_wm, input, f->watermark, &wm))
+			rv = task_advance_watermark(t, wm);
 		break;
 	}
 	case SNAPMARK__FRAME__KIND__BARRIER:
@@ -388,15 +403,19 @@ task_on_frame(struct worker_task *t, int input, Snapmark__Frame *f)
 		    sm_now_us(), &res);
 		rv = task_after_align(t, &res);
 		break;
-	case SNAPMARK__FRAME__KIND__END_OF_DATA:
+	case SNAPMARK__FRAME__KIND__END_OF_DATA: {
 		if (t->in[input].ended)
 			break;
 		t->in[input].ended = 1;
 		sm_align_end(&t->align, input, sm_now_us(), &res);
 		rv = task_after_align(t, &res);
+		int64_t wm;
+		if (rv == SM_OK && sm_watermarks_end(&t->in_wm, input, &wm))
+			rv = task_advance_watermark(t, wm);
 		if (rv == SM_OK && sm_align_all_ended(&t->align))
 			rv = task_end_of_input(t);
 		break;
+	}
 	default:
 		rv = SM_EPROTO;
 	}
@@ -599,8 +618,9 @@ task_main(void *arg)
 		    t->name, t->confirmed_id);
 	} else if (rv != SM_ESTOPPED && !atomic_load(&t->stop)) {
 		snprintf(why, sizeof(why), "%s",
-		    rv == SM_ECLOSED ? "a data channel was lost"
-		                     : sm_strerror(rv));
+		    rv == SM_ECLOSED         ? "a data channel was lost"
+		        : t->op->why[0] != '\0' ? t->op->why
+		                                : sm_strerror(rv));
 		/* A lost channel is the echo of a peer's end (a crash, a
 		 * cancel, a stop that reached its worker first), logged where
 		 * it happened: a warning here, not an error of its own. */
@@ -629,11 +649,14 @@ task_free(struct worker_task *t)
 			chs[k++] = t->out[i].ch;
 		else
 			sm_channel_close(t->out[i].ch);
+		if (t->out[i].batch != NULL)
+			sm_batch_fini(t->out[i].batch);
 		free(t->out[i].batch);
 	}
 	if (chs != NULL)
 		sm_channel_close_detached(chs, k);
 	free(t->in);
+	sm_watermarks_fini(&t->in_wm);
 	free(t->tl.arrivals);
 	free(t->out);
 	free(t->routes);
@@ -690,6 +713,7 @@ worker_task_start(const struct worker_task_config *cfg,
 	t->send = cfg->send;
 	t->send_ctx = cfg->send_ctx;
 	t->publish_only_id = cfg->publish_only_id;
+	t->watermark = SNAPMARK_NO_TIME;
 	task_emitter_init(t);
 	const char *delay = getenv("SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS");
 	if (delay != NULL)
@@ -719,7 +743,8 @@ worker_task_start(const struct worker_task_config *cfg,
 		    t->job->checkpoint.mode == SM_MODE_AT_LEAST_ONCE
 		    ? SM_ALIGN_AT_LEAST_ONCE
 		    : SM_ALIGN_EXACTLY_ONCE;
-		if ((rv = sm_align_init(&t->align, t->n_in, mode)) != SM_OK)
+		if ((rv = sm_align_init(&t->align, t->n_in, mode)) != SM_OK ||
+		    (rv = sm_watermarks_init(&t->in_wm, t->n_in)) != SM_OK)
 			goto fail;
 	}
 	if ((rv = task_open_outputs(t)) != SM_OK)

@@ -30,6 +30,8 @@
 #include "worker/report.h"
 #include "worker/snapwriter.h"
 #include "worker/task.h"
+#include "worker/watermark.h"
+#include "snapmark/snapmark.h"
 
 /* Dequeue times kept per input, to count the frames queued ahead of a
  * barrier (one clock read per frame of up to 1024 records). */
@@ -52,6 +54,10 @@ struct task_output {
 	struct sm_channel *ch;
 	struct sm_batch *batch;
 	uint64_t first_us;   /* when the oldest record of batch was added */
+	/* Watermarks go out coalesced (task_output.c): the latest one not
+	 * yet sent (wm_pending > wm_sent), since when one is pending. */
+	int64_t wm_pending, wm_sent;
+	uint64_t wm_since_us;
 	uint32_t to_task;
 	/* Frames the channel took (every kind); written by the task's
 	 * thread, read by the heartbeat, like records_out. */
@@ -107,6 +113,13 @@ struct worker_task {
 	int n_routes;
 	struct sm_align align;
 	struct task_emitter emitter;
+	/* Event time: the watermark of each input, and the task's own (the
+	 * minimum over its inputs; a source's: what it announced), or
+	 * SNAPMARK_NO_TIME before the first. */
+	struct sm_watermarks in_wm;
+	int64_t watermark;
+	/* The records of the frame being processed, pointing into it. */
+	struct snapmark_record in_recs[SM_FRAME_RECORDS];
 	int drained;
 	uint64_t publish_only_id;           /* see worker_task_config */
 	uint64_t debug_snapshot_delay_us;   /* SNAPMARK_DEBUG_SNAPSHOT_DELAY_MS */
@@ -148,16 +161,32 @@ task_count(_Atomic uint64_t *counter, uint64_t n)
 	    memory_order_relaxed);
 }
 
+/* task.c */
+
+/* task_event_time_reached is the hook of event time: called once each
+ * time the task's watermark advances to wm, before wm goes downstream.
+ * Event-time timers <= wm will fire here and the operator hear of it;
+ * today it does nothing. */
+int task_event_time_reached(struct worker_task *t, int64_t wm);
+
 /* task_output.c */
+
+/* task_advance_watermark: the task's watermark becomes wm if that is
+ * later: task_event_time_reached, then wm goes out on every output (as a
+ * WATERMARK frame after the records before it, coalesced with later ones:
+ * at the latest about two lingers later). */
+int task_advance_watermark(struct worker_task *t, int64_t wm);
 
 /* task_emitter_init points t->emitter at the routing below. */
 void task_emitter_init(struct worker_task *t);
 /* task_send_marker flushes every output, then sends a BARRIER (with
- * savepoint_dir) or another marker frame on each. */
+ * savepoint_dir) or another marker frame on each; before END_OF_DATA also
+ * the watermark not yet sent. */
 int task_send_marker(struct worker_task *t, Snapmark__Frame__Kind kind,
     uint64_t id, const char *savepoint_dir);
 /* task_flush_lingering flushes batches whose oldest record waited for the
- * linger; returns the µs until the next is due (-1: none waiting). */
+ * linger, and watermarks that did; returns the µs until the next is due
+ * (-1: none waiting). */
 int64_t task_flush_lingering(struct worker_task *t, int *err);
 /* task_outputs_broken: 1 if an output channel lost its peer. */
 int task_outputs_broken(struct worker_task *t);

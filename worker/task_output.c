@@ -1,13 +1,27 @@
 /*
  * task_output.c - a task's outputs: routing each record to its output
- * channels (forward, hash by key group, broadcast), batching records per
- * channel until a frame is full or its linger (1 ms) passed, and the
- * marker frames (barriers, end of data) sent in order with the records.
+ * channels (forward, hash by the key group of its key bytes, broadcast),
+ * batching records per channel until a frame is full (records or payload
+ * bytes) or its linger (1 ms) passed, the marker frames (barriers, end of
+ * data) sent in order with the records, and the task's watermark.
+ *
+ * Watermarks are coalesced per output: when the task's watermark advances
+ * it becomes the output's pending one, and goes out as a WATERMARK frame
+ * once it waited a linger - right after the next records frame of that
+ * output, or from the linger pass if the output has no records waiting -
+ * and always before an end-of-data marker. Records the task emitted before
+ * the watermark advanced are in that frame's output before it (they were
+ * batched or flushed first), so the promise holds; a record emitted later
+ * may overtake it, which is no lie (the watermark only bounds what
+ * follows it). Under a steady flow that is one watermark frame per linger
+ * per output, not one per batch.
  *
  * Back-pressure: sending blocks while the receiver's buffers are full. A
  * blocked send still notices a stop request within 20 ms.
  */
 #include "worker/task_internal.h"
+
+#include <inttypes.h>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -31,6 +45,26 @@ task_send(struct worker_task *t, struct task_output *o, nng_msg *msg)
 }
 
 static int
+task_wm_waiting(const struct task_output *o)
+{
+	return o->wm_pending > o->wm_sent;
+}
+
+static int
+task_send_watermark(struct worker_task *t, struct task_output *o)
+{
+	nng_msg *msg;
+	int rv = sm_frame_watermark(t->epoch, sm_channel_next_seq(o->ch),
+	    sm_channel_index(o->ch), o->wm_pending, &msg);
+	if (rv == SM_OK && (rv = task_send(t, o, msg)) != SM_OK)
+		nng_msg_free(msg);
+	if (rv == SM_OK)
+		o->wm_sent = o->wm_pending;
+	return rv;
+}
+
+/* Send o's records; then its watermark if it waited a linger. */
+static int
 task_flush(struct worker_task *t, struct task_output *o)
 {
 	if (o->batch->n == 0)
@@ -41,8 +75,13 @@ task_flush(struct worker_task *t, struct task_output *o)
 	if (rv != SM_OK)
 		return rv;
 	rv = task_send(t, o, msg);
-	if (rv != SM_OK)
+	if (rv != SM_OK) {
 		nng_msg_free(msg);
+		return rv;
+	}
+	if (task_wm_waiting(o) &&
+	    sm_now_us() - o->wm_since_us >= TASK_LINGER_US)
+		rv = task_send_watermark(t, o);
 	return rv;
 }
 
@@ -57,8 +96,9 @@ task_flush_all(struct worker_task *t)
 	return SM_OK;
 }
 
-/* Flush batches whose oldest record waited for the linger; return the
- * microseconds until the next batch is due (or -1: none waiting). */
+/* Flush batches whose oldest record waited for the linger, and watermarks
+ * that did on outputs without records waiting; return the microseconds
+ * until the next is due (or -1: none waiting). */
 int64_t
 task_flush_lingering(struct worker_task *t, int *err)
 {
@@ -67,14 +107,28 @@ task_flush_lingering(struct worker_task *t, int *err)
 	*err = SM_OK;
 	for (int i = 0; i < t->n_out; i++) {
 		struct task_output *o = &t->out[i];
-		if (o->batch->n == 0)
-			continue;
-		if (now - o->first_us >= TASK_LINGER_US) {
-			if ((*err = task_flush(t, o)) != SM_OK)
+		uint64_t since = 0;
+		int waiting = 0;
+		if (o->batch->n > 0 && now - o->first_us < TASK_LINGER_US) {
+			/* a waiting watermark goes out after these */
+			since = o->first_us;
+			waiting = 1;
+		} else {
+			if (o->batch->n > 0 &&
+			    (*err = task_flush(t, o)) != SM_OK)
 				return -1;
-			continue;
+			if (task_wm_waiting(o) &&
+			    now - o->wm_since_us >= TASK_LINGER_US) {
+				if ((*err = task_send_watermark(t, o)) != SM_OK)
+					return -1;
+			} else if (task_wm_waiting(o)) {
+				since = o->wm_since_us;
+				waiting = 1;
+			}
 		}
-		int64_t due = (int64_t) (o->first_us + TASK_LINGER_US - now);
+		if (!waiting)
+			continue;
+		int64_t due = (int64_t) (since + TASK_LINGER_US - now);
 		if (next < 0 || due < next)
 			next = due;
 	}
@@ -89,6 +143,10 @@ task_send_marker(struct worker_task *t, Snapmark__Frame__Kind kind,
 	for (int i = 0; rv == SM_OK && i < t->n_out; i++) {
 		struct task_output *o = &t->out[i];
 		nng_msg *msg;
+		if (kind == SNAPMARK__FRAME__KIND__END_OF_DATA &&
+		    task_wm_waiting(o) &&
+		    (rv = task_send_watermark(t, o)) != SM_OK)
+			break;
 		rv = kind == SNAPMARK__FRAME__KIND__BARRIER
 		    ? sm_frame_barrier(t->epoch, sm_channel_next_seq(o->ch),
 		          sm_channel_index(o->ch), id, savepoint_dir, &msg)
@@ -100,20 +158,56 @@ task_send_marker(struct worker_task *t, Snapmark__Frame__Kind kind,
 	return rv;
 }
 
+int
+task_advance_watermark(struct worker_task *t, int64_t wm)
+{
+	if (wm <= t->watermark)
+		return SM_OK;
+	t->watermark = wm;
+	int rv = task_event_time_reached(t, wm);
+	if (rv != SM_OK)
+		return rv;
+	uint64_t now = t->n_out > 0 ? sm_now_us() : 0;
+	for (int i = 0; i < t->n_out; i++) {
+		struct task_output *o = &t->out[i];
+		if (!task_wm_waiting(o))
+			o->wm_since_us = now;
+		o->wm_pending = wm;
+	}
+	return SM_OK;
+}
+
+/* A record no frame can carry fails the task, saying so. */
+static int
+task_record_too_big(struct worker_task *t, const struct snapmark_record *r)
+{
+	return sm_op_fail(t->op,
+	    "a record with a %" PRIu32 "-byte key and a %" PRIu32
+	    "-byte value cannot be sent: keys and values are at most %u "
+	    "bytes each (SNAPMARK_MAX_BYTES)",
+	    r->key_len, r->value_len, (unsigned) SNAPMARK_MAX_BYTES);
+}
+
 static int
 task_emit_to(struct worker_task *t, struct task_output *o,
-    const struct sm_record *r)
+    const struct snapmark_record *r)
 {
+	int rv;
+	if (!sm_batch_has_room(o->batch, r) && (rv = task_flush(t, o)) != SM_OK)
+		return rv;
 	if (o->batch->n == 0)
 		o->first_us = sm_now_us();
-	sm_batch_add(o->batch, r);
+	if ((rv = sm_batch_add(o->batch, r)) != SM_OK)
+		return rv;
 	return sm_batch_full(o->batch) ? task_flush(t, o) : SM_OK;
 }
 
 static int
-task_emit(struct sm_emitter *e, const struct sm_record *r)
+task_emit(struct sm_emitter *e, const struct snapmark_record *r)
 {
 	struct worker_task *t = ((struct task_emitter *) e)->t;
+	if (!sm_record_fits_frame(r))
+		return task_record_too_big(t, r);
 	task_count(&t->records_out, 1);
 	for (int i = 0; i < t->n_routes; i++) {
 		struct task_route *rt = &t->routes[i];
@@ -123,7 +217,8 @@ task_emit(struct sm_emitter *e, const struct sm_record *r)
 			rv = task_emit_to(t, &t->out[rt->first_out], r);
 			break;
 		case SM_EDGE_HASH: {
-			int kg = sm_job_key_group(r->key, rt->max_parallelism);
+			int kg = sm_job_key_group(r->key, r->key_len,
+			    rt->max_parallelism);
 			int d = sm_job_key_group_owner(kg,
 			    rt->max_parallelism, rt->n_out);
 			rv = task_emit_to(t, &t->out[rt->first_out + d], r);
@@ -141,43 +236,23 @@ task_emit(struct sm_emitter *e, const struct sm_record *r)
 	return SM_OK;
 }
 
-/* Records to one output: whole runs are copied column by column between
- * flushes, so a forward edge costs no call per record. */
 static int
-task_emit_run(struct worker_task *t, struct task_output *o,
-    const struct sm_record *r, size_t n)
-{
-	while (n > 0) {
-		struct sm_batch *b = o->batch;
-		if (b->n == 0)
-			o->first_us = sm_now_us();
-		size_t room = SM_FRAME_RECORDS - b->n;
-		size_t k = n < room ? n : room;
-		for (size_t i = 0; i < k; i++) {
-			b->subtask[b->n + i] = r[i].subtask;
-			b->seq[b->n + i] = r[i].seq;
-			b->key[b->n + i] = r[i].key;
-			b->value[b->n + i] = r[i].value;
-		}
-		b->n += (uint32_t) k;
-		r += k;
-		n -= k;
-		if (sm_batch_full(b)) {
-			int rv = task_flush(t, o);
-			if (rv != SM_OK)
-				return rv;
-		}
-	}
-	return SM_OK;
-}
-
-static int
-task_emit_many(struct sm_emitter *e, const struct sm_record *r, size_t n)
+task_emit_many(struct sm_emitter *e, const struct snapmark_record *r,
+    size_t n)
 {
 	struct worker_task *t = ((struct task_emitter *) e)->t;
 	if (t->n_routes == 1 && t->routes[0].edge == SM_EDGE_FORWARD) {
+		/* One output: no routing per record. */
+		struct task_output *o = &t->out[t->routes[0].first_out];
 		task_count(&t->records_out, n);
-		return task_emit_run(t, &t->out[t->routes[0].first_out], r, n);
+		for (size_t i = 0; i < n; i++) {
+			if (!sm_record_fits_frame(&r[i]))
+				return task_record_too_big(t, &r[i]);
+			int rv = task_emit_to(t, o, &r[i]);
+			if (rv != SM_OK)
+				return rv;
+		}
+		return SM_OK;
 	}
 	for (size_t i = 0; i < n; i++) {
 		int rv = task_emit(e, &r[i]);
@@ -185,6 +260,12 @@ task_emit_many(struct sm_emitter *e, const struct sm_record *r, size_t n)
 			return rv;
 	}
 	return SM_OK;
+}
+
+static int
+task_emit_watermark(struct sm_emitter *e, int64_t time)
+{
+	return task_advance_watermark(((struct task_emitter *) e)->t, time);
 }
 
 int
@@ -202,5 +283,6 @@ task_emitter_init(struct worker_task *t)
 {
 	t->emitter.base.emit = task_emit;
 	t->emitter.base.emit_many = task_emit_many;
+	t->emitter.base.watermark = task_emit_watermark;
 	t->emitter.t = t;
 }

@@ -18,14 +18,18 @@
 #include "worker/kvstate.h"
 #include "worker/trust.h"
 
-/* Keep only the entries of key groups this subtask owns (rescaling). */
+/* Keep only the entries of key groups this subtask owns (rescaling). The
+ * keyed state's keys are u64 for now: the key bytes they came from, and
+ * hashed into key groups, are the u64 big-endian (operators/op_count.c). */
 static void
 task_filter_key_groups(struct worker_task *t, struct sm_snapshot_data *d)
 {
 	const struct sm_job_stage *st = &t->job->stages[t->stage];
 	size_t k = 0;
 	for (size_t i = 0; i < d->n_entries; i++) {
-		int kg = sm_job_key_group(d->entries[i].key,
+		uint8_t key[8];
+		sm_put_be64(key, d->entries[i].key);
+		int kg = sm_job_key_group(key, sizeof(key),
 		    st->max_parallelism);
 		if (sm_job_key_group_owner(kg, st->max_parallelism,
 		        st->parallelism) == t->subtask)

@@ -114,10 +114,12 @@ task_open_outputs(struct worker_task *t)
 				int to_task = ds->first_task + d;
 				struct task_output *o = &t->out[t->n_out++];
 				o->to_task = (uint32_t) to_task;
-				o->batch = malloc(sizeof(*o->batch));
-				if (o->batch == NULL)
+				o->wm_pending = o->wm_sent =
+				    SNAPMARK_NO_TIME;
+				o->batch = calloc(1, sizeof(*o->batch));
+				if (o->batch == NULL ||
+				    sm_batch_init(o->batch) != SM_OK)
 					return SM_ENOMEM;
-				o->batch->n = 0;
 				int rv = sm_channel_address(
 				    t->task_prefix[to_task], t->epoch, idx,
 				    url, sizeof(url));

@@ -3,10 +3,10 @@
  * plane benchmark, with no snapmark logic at all.
  *
  * snapmark's data-plane row runs gen -> passthrough -> discard: two pair1
- * ipc channels in a chain, each frame ~28 KiB (1024 records of 28 bytes
- * packed as columns), 16 frames buffered on each side of a channel. This
- * program builds the same chain out of three threads of one process (as
- * the three tasks of a one-worker cluster are):
+ * ipc channels in a chain, each frame ~44 KiB (1024 records of 44 bytes
+ * packed as columns and a payload), 16 frames buffered on each side of a
+ * channel. This program builds the same chain out of three threads of one
+ * process (as the three tasks of a one-worker cluster are):
  *
  *   producer --pair1 ipc--> relay --pair1 ipc--> consumer
  *
@@ -190,7 +190,7 @@ baseline_usage(FILE *f)
 	    "                    [--records-per-frame N] [--dir DIR]\n"
 	    "  --seconds S            measured time (default 3)\n"
 	    "  --warmup S             unmeasured start (default 0.5)\n"
-	    "  --frame-bytes N        bytes per message (default 28694: a "
+	    "  --frame-bytes N        bytes per message (default 45078: a "
 	    "snapmark frame\n"
 	    "                         of 1024 records)\n"
 	    "  --records-per-frame N  records a frame stands for (default "
@@ -213,7 +213,7 @@ main(int argc, char **argv)
 	};
 	struct baseline b;
 	memset(&b, 0, sizeof(b));
-	b.frame_bytes = 28694;
+	b.frame_bytes = 45078;
 	b.records_per_frame = 1024;
 	b.seconds = 3;
 	b.warmup = 0.5;

@@ -168,11 +168,12 @@ class Report:
                "all 3 tasks running` -> worker log `task drop.0: end of input`). "
                "`tests/bench/nng_baseline` moves the same frames over the same hops with "
                "nothing else: three threads chained by two pair1 ipc sockets, %s-byte "
-               "messages (one snapmark frame of 1024 records x 28 B), 16 messages "
+               "messages (one snapmark frame of 1024 gen records: 8-byte keys, "
+               "20-byte values, 16 B of columns each), 16 messages "
                "buffered per side as in `common/channel.c`; the relay forwards each "
                "message untouched. %s repetitions, each running the baseline and every "
                "snapmark configuration of section 2 back to back. Rerun one by hand:"
-               % ("{:,}".format(meta.get("records", 0)), 28694, meta.get("repetitions", "?")))
+               % ("{:,}".format(meta.get("records", 0)), "45,078", meta.get("repetitions", "?")))
         self.w()
         self.w("```")
         self.w("SNAPMARK_BUILD_DIR=build-bench scripts/cluster up JOB.ini 1   # the job above, records = 20000000")

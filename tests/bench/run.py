@@ -34,10 +34,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLUSTER = os.path.join(ROOT, "scripts", "cluster")
 
-# Bytes of one snapmark RECORDS frame of 1024 records (packed columns:
-# 4 + 8 + 8 + 8 bytes per record plus the frame header). The NNG baseline
+# Bytes of one snapmark RECORDS frame of 1024 gen records (packed columns:
+# 4 + 4 + 8 bytes of key_len, value_len, timestamp per record, a payload of
+# 8-byte keys and 20-byte values, plus the frame header). The NNG baseline
 # sends messages of exactly this size.
-FRAME_BYTES = 28694
+FRAME_BYTES = 45078
 FRAME_RECORDS = 1024
 RECORD_BYTES = FRAME_BYTES / FRAME_RECORDS
 

@@ -1,7 +1,9 @@
 /*
  * fuzz_seeds.c - writes a starting corpus for the fuzz targets, made with
- * snapmark's own encoders so that it is never stale: a records frame and
- * a barrier frame (fuzz_frame), and an inline snapshot (fuzz_snapshot_meta).
+ * snapmark's own encoders so that it is never stale: records frames (gen's
+ * shape, and keys and values of other lengths, empty ones included), a
+ * barrier and a watermark frame (fuzz_frame), and an inline snapshot
+ * (fuzz_snapshot_meta).
  * Job files need none: the .ini files of examples/ serve.
  *
  * usage: fuzz_seeds FRAME_DIR META_DIR
@@ -36,12 +38,21 @@ main(int argc, char **argv)
 		return 2;
 	}
 	static struct sm_batch b;
+	if (sm_batch_init(&b) != SM_OK)
+		return 1;
 	for (uint64_t i = 0; i < 5; i++) {
-		struct sm_record r = { .subtask = 1,
-			.seq = i,
-			.key = i * 7,
-			.value = (int64_t) i - 2 };
-		sm_batch_add(&b, &r);
+		uint8_t key[8], value[20];
+		for (int k = 0; k < 8; k++)
+			key[k] = (uint8_t) (i * 7 >> (56 - 8 * k));
+		for (int k = 0; k < 20; k++)
+			value[k] = (uint8_t) (i + (uint64_t) k);
+		struct snapmark_record r = { .key = key,
+			.key_len = sizeof(key),
+			.value = value,
+			.value_len = sizeof(value),
+			.timestamp = (int64_t) i };
+		if (sm_batch_add(&b, &r) != SM_OK)
+			return 1;
 	}
 	nng_msg *m;
 	int bad = 0;
@@ -49,9 +60,29 @@ main(int argc, char **argv)
 		return 1;
 	bad |= seed_write(argv[1], "records", nng_msg_body(m), nng_msg_len(m));
 	nng_msg_free(m);
-	if (sm_frame_barrier(2, 11, 3, 9, "/tmp/savepoint", &m) != SM_OK)
+	static const struct snapmark_record mixed[] = {
+		{ "", 0, "", 0, SNAPMARK_NO_TIME },
+		{ "word", 4, "", 0, -1 },
+		{ "", 0, "a line of text", 14, 1700000000000 },
+		{ "k\0\t", 3, "\n\xff", 2, INT64_MAX },
+	};
+	for (size_t i = 0; i < sizeof(mixed) / sizeof(mixed[0]); i++)
+		if (sm_batch_add(&b, &mixed[i]) != SM_OK)
+			return 1;
+	if (sm_frame_records(2, 11, 3, &b, &m) != SM_OK)
+		return 1;
+	bad |= seed_write(argv[1], "records-bytes", nng_msg_body(m),
+	    nng_msg_len(m));
+	nng_msg_free(m);
+	sm_batch_fini(&b);
+	if (sm_frame_barrier(2, 12, 3, 9, "/tmp/savepoint", &m) != SM_OK)
 		return 1;
 	bad |= seed_write(argv[1], "barrier", nng_msg_body(m), nng_msg_len(m));
+	nng_msg_free(m);
+	if (sm_frame_watermark(2, 13, 3, 4242, &m) != SM_OK)
+		return 1;
+	bad |= seed_write(argv[1], "watermark", nng_msg_body(m),
+	    nng_msg_len(m));
 	nng_msg_free(m);
 
 	char file[] = "out/part-0001-c8.tmp";

@@ -16,7 +16,7 @@ trap 'rm -rf "$corpus"' EXIT
 case $kind in
 jobfile) cp "$src"/examples/*.ini "$corpus"/ ;;
 frame) "$seeds" "$corpus" "$corpus" && rm -f "$corpus"/inline ;;
-snapshot_meta) "$seeds" "$corpus" "$corpus" && rm -f "$corpus"/records "$corpus"/barrier ;;
+snapshot_meta) "$seeds" "$corpus" "$corpus" && rm -f "$corpus"/records* "$corpus"/barrier "$corpus"/watermark ;;
 *) echo "run.sh: unknown kind $kind" >&2; exit 2 ;;
 esac
 # libFuzzer exits 77 on a crash by default, which meson reads as "skipped".

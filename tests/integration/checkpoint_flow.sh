@@ -94,6 +94,15 @@ def mix(z):
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
     return z ^ (z >> 31)
+def key_group(k, max_parallelism=128):
+    # docs/JOBFILE.md, "Key groups": the key's bytes (gen: 8, big-endian),
+    # hashed 8 little-endian bytes at a time, then the finalizer
+    b = k.to_bytes(8, "big")
+    h = 0x9E3779B97F4A7C15 ^ (len(b) << 32 | len(b))
+    for i in range(0, len(b), 8):
+        w = int.from_bytes(b[i:i + 8], "little")
+        h = (mix(h ^ w) + 0x9E3779B97F4A7C15) & M64
+    return mix(h) % max_parallelism
 def key_of(sub, seq, seed=11, keys=20000):
     stream = mix(seed ^ (((sub + 1) * 0x9E3779B97F4A7C15) & M64))
     return mix((stream + seq) & M64) % keys
@@ -111,7 +120,7 @@ want = [collections.Counter(), collections.Counter()]
 for s, off in offsets.items():
     for q in range(off):
         k = key_of(s, q)
-        want[mix(k) % 128 * 2 // 128][k] += 1
+        want[key_group(k) * 2 // 128][k] += 1
 for sub, t in enumerate(tasks[2:4]):
     got = collections.Counter()
     for line in run("state", t["handle"]["location"], str(rec["id"])).split("\n"):

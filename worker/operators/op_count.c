@@ -2,10 +2,16 @@
  * op_count.c - keyed running count: the state that grows.
  *
  * Counts records per key of the key groups this subtask owns; when every
- * input has ended it emits one record (key, count) per key, in key order.
- * The state lives in a change-tracked kvstate, so a snapshot hands over
- * only the keys counted since the previous one.
+ * input has ended it emits one record per key, in key order: the key's
+ * bytes, and the count as decimal text. The state lives in a
+ * change-tracked kvstate, so a snapshot hands over only the keys counted
+ * since the previous one.
+ *
+ * For now the keyed state holds u64 keys: a record's key must be 8 bytes,
+ * a big-endian u64 (gen's keys); any other key fails the task.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/error.h"
@@ -27,12 +33,17 @@ count_open(struct sm_op *op)
 }
 
 static int
-count_process(struct sm_op *op, const struct sm_record *recs, size_t n,
-    struct sm_emitter *out)
+count_process(struct sm_op *op, const struct snapmark_record *recs,
+    size_t n, struct sm_emitter *out)
 {
 	struct sm_kvstate *s = op->impl;
 	for (size_t i = 0; i < n; i++) {
-		int rv = sm_kvstate_add(s, recs[i].key, 1);
+		if (recs[i].key_len != 8)
+			return sm_op_fail(op,
+			    "count: a record's key is %" PRIu32 " bytes; count "
+			    "takes 8-byte keys (a big-endian u64) for now",
+			    recs[i].key_len);
+		int rv = sm_kvstate_add(s, sm_get_be64(recs[i].key), 1);
 		if (rv != SM_OK)
 			return rv;
 	}
@@ -49,8 +60,16 @@ count_end_input(struct sm_op *op, struct sm_emitter *out)
 	if (rv != SM_OK)
 		return rv;
 	for (size_t i = 0; i < n && rv == SM_OK; i++) {
-		struct sm_record r = { .subtask = (uint32_t) op->ctx.subtask,
-			.seq = i, .key = e[i].key, .value = e[i].count };
+		uint8_t key[8];
+		char count[24];
+		sm_put_be64(key, e[i].key);
+		int len = snprintf(count, sizeof(count), "%" PRId64,
+		    e[i].count);
+		struct snapmark_record r = { .key = key,
+			.key_len = sizeof(key),
+			.value = count,
+			.value_len = (uint32_t) len,
+			.timestamp = SNAPMARK_NO_TIME };
 		rv = out->emit(out, &r);
 	}
 	free(e);

@@ -25,7 +25,14 @@
  * of it. A failed fsync leaves the file's contents unknown: the task fails
  * and the records are replayed.
  *
- * Output lines: "SUBTASK SEQ KEY VALUE" (records) or "KEY COUNT" (counts).
+ * Output lines (docs/JOBFILE.md, "Output files"), one per record:
+ *   records  "SUBTASK SEQ KEY VALUE" of a gen record (8-byte key, 20-byte
+ *            value: operator.h, sm_gen_encode); any other record fails
+ *            the task
+ *   counts   "KEY COUNT": the 8-byte key as a decimal u64, and the value,
+ *            which is decimal text (what count emits); a gen record's
+ *            value prints its value field, as before records were bytes
+ *   text     the key's bytes, a TAB, the value's bytes, as they are
  *
  * SNAPMARK_DEBUG_PUBLISH_DELAY_MS (tests only) makes the sink wait that
  * long before publishing a completed checkpoint's files, widening the
@@ -51,6 +58,8 @@
 #define SINK_FLUSH_BYTES ((size_t) 1 << 20)
 #define SINK_HOLD_MAX ((size_t) 256 << 20)
 
+enum sink_format { SINK_RECORDS, SINK_COUNTS, SINK_TEXT };
+
 struct sink {
 	char out_dir[512];
 	char pending_dir[530];
@@ -61,7 +70,7 @@ struct sink {
 	size_t retry_at;      /* a full disk: try write() again at this len */
 	int failed;           /* an sm_err that ends the task, or SM_OK */
 	size_t staged;        /* records in the staging file */
-	int counts;           /* "KEY COUNT" lines */
+	enum sink_format format;
 	size_t n_pending;
 	size_t cap_pending;
 	char **pending;
@@ -104,11 +113,14 @@ sink_open(struct sm_op *op)
 	const char *slow = getenv("SNAPMARK_DEBUG_SINK_DELAY_US");
 	if (slow != NULL)
 		s->debug_delay_us = strtoull(slow, NULL, 10);
-	if (st->format[0] != '\0')
-		s->counts = strcmp(st->format, "counts") == 0;
+	if (strcmp(st->format, "text") == 0)
+		s->format = SINK_TEXT;
+	else if (strcmp(st->format, "counts") == 0 ||
+	    (st->format[0] == '\0' && st->n_inputs > 0 &&
+	        job->stages[st->inputs[0].stage].op == SM_OP_COUNT))
+		s->format = SINK_COUNTS;
 	else
-		s->counts = st->n_inputs > 0 &&
-		    job->stages[st->inputs[0].stage].op == SM_OP_COUNT;
+		s->format = SINK_RECORDS;
 	snprintf(s->out_dir, sizeof(s->out_dir), "%s/output",
 	    op->ctx.run_dir);
 	snprintf(s->pending_dir, sizeof(s->pending_dir), "%s/.pending",
@@ -171,32 +183,119 @@ sink_drain(struct sink *s)
 	return rv;
 }
 
+/* sink_reserve makes room for n more bytes in the buffer. */
 static int
-sink_write(struct sink *s, const struct sm_record *r)
+sink_reserve(struct sink *s, size_t n)
 {
-	char line[128];
-	int n = s->counts
-	    ? snprintf(line, sizeof(line), "%" PRIu64 " %" PRId64 "\n", r->key,
-	          r->value)
-	    : snprintf(line, sizeof(line),
-	          "%" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRId64 "\n",
-	          r->subtask, r->seq, r->key, r->value);
-	if (n < 0 || (size_t) n >= sizeof(line))
-		return SM_EIO;
-	if (s->len + (size_t) n > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : SINK_FLUSH_BYTES + 4096;
-		char *b = realloc(s->buf, cap);
-		if (b == NULL)
-			return SM_ENOMEM;
-		s->buf = b;
-		s->cap = cap;
+	if (s->len + n <= s->cap)
+		return SM_OK;
+	size_t cap = s->cap ? s->cap : SINK_FLUSH_BYTES + 4096;
+	while (cap < s->len + n)
+		cap *= 2;
+	char *b = realloc(s->buf, cap);
+	if (b == NULL)
+		return SM_ENOMEM;
+	s->buf = b;
+	s->cap = cap;
+	return SM_OK;
+}
+
+/* 1 if the n bytes at p are a decimal integer: an optional '-', then 1 to
+ * 20 digits. */
+static int
+sink_is_decimal(const uint8_t *p, uint32_t n)
+{
+	uint32_t i = n > 0 && p[0] == '-';
+	if (n - i < 1 || n - i > 20)
+		return 0;
+	for (; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* Format r as one line into line[cap]: its length, or -1 (and op->why)
+ * when r has not the shape the format reads. */
+static int
+sink_format_line(struct sm_op *op, const struct snapmark_record *r,
+    char *line, size_t cap)
+{
+	struct sink *s = op->impl;
+	uint32_t sub;
+	uint64_t seq, key;
+	int64_t value;
+	int n;
+	if (s->format == SINK_RECORDS) {
+		if (sm_gen_decode(r, &sub, &seq, &key, &value) != SM_OK) {
+			sm_op_fail(op, "file sink (format = records): a record "
+			               "with a %" PRIu32 "-byte key and a %" PRIu32
+			               "-byte value is not a gen record (8-byte "
+			               "key, 20-byte value); use format = text",
+			    r->key_len, r->value_len);
+			return -1;
+		}
+		n = snprintf(line, cap,
+		    "%" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRId64 "\n", sub,
+		    seq, key, value);
+		return n > 0 && (size_t) n < cap ? n : -1;
 	}
-	memcpy(s->buf + s->len, line, (size_t) n);
-	s->len += (size_t) n;
+	/* counts */
+	if (r->key_len != 8) {
+		sm_op_fail(op, "file sink (format = counts): a record's key is "
+		               "%" PRIu32 " bytes, not 8 (a big-endian u64); use "
+		               "format = text",
+		    r->key_len);
+		return -1;
+	}
+	key = sm_get_be64(r->key);
+	if (sink_is_decimal(r->value, r->value_len)) {
+		n = snprintf(line, cap, "%" PRIu64 " %.*s\n", key,
+		    (int) r->value_len, (const char *) r->value);
+	} else if (sm_gen_decode(r, &sub, &seq, &key, &value) == SM_OK) {
+		n = snprintf(line, cap, "%" PRIu64 " %" PRId64 "\n", key,
+		    value);
+	} else {
+		sm_op_fail(op, "file sink (format = counts): a record's value "
+		               "(%" PRIu32 " bytes) is not a decimal count; use "
+		               "format = text",
+		    r->value_len);
+		return -1;
+	}
+	return n > 0 && (size_t) n < cap ? n : -1;
+}
+
+static int
+sink_write(struct sm_op *op, const struct snapmark_record *r)
+{
+	struct sink *s = op->impl;
+	int rv;
+	if (s->format == SINK_TEXT) {
+		/* key TAB value NL, the bytes as they are */
+		size_t n = (size_t) r->key_len + r->value_len + 2;
+		if ((rv = sink_reserve(s, n)) != SM_OK)
+			return rv;
+		char *p = s->buf + s->len;
+		if (r->key_len > 0)
+			memcpy(p, r->key, r->key_len);
+		p[r->key_len] = '\t';
+		if (r->value_len > 0)
+			memcpy(p + r->key_len + 1, r->value, r->value_len);
+		p[n - 1] = '\n';
+		s->len += n;
+	} else {
+		char line[128];
+		int n = sink_format_line(op, r, line, sizeof(line));
+		if (n < 0)
+			return op->why[0] != '\0' ? SM_EINVAL : SM_EIO;
+		if ((rv = sink_reserve(s, (size_t) n)) != SM_OK)
+			return rv;
+		memcpy(s->buf + s->len, line, (size_t) n);
+		s->len += (size_t) n;
+	}
 	s->staged++;
 	if (s->len < SINK_FLUSH_BYTES || s->len < s->retry_at)
 		return SM_OK;
-	int rv = sink_drain(s);
+	rv = sink_drain(s);
 	if (rv == SM_ENOSPC && s->len > SINK_HOLD_MAX) {
 		sm_error("sink: %s: more than %zu bytes held for a full disk",
 		    s->staging_path, SINK_HOLD_MAX);
@@ -206,8 +305,8 @@ sink_write(struct sink *s, const struct sm_record *r)
 }
 
 static int
-sink_process(struct sm_op *op, const struct sm_record *recs, size_t n,
-    struct sm_emitter *out)
+sink_process(struct sm_op *op, const struct snapmark_record *recs,
+    size_t n, struct sm_emitter *out)
 {
 	struct sink *s = op->impl;
 	if (s->failed != SM_OK)
@@ -215,7 +314,7 @@ sink_process(struct sm_op *op, const struct sm_record *recs, size_t n,
 	if (s->debug_delay_us > 0 && n > 0)
 		usleep((useconds_t) s->debug_delay_us);
 	for (size_t i = 0; i < n; i++) {
-		int rv = sink_write(s, &recs[i]);
+		int rv = sink_write(op, &recs[i]);
 		if (rv != SM_OK)
 			return rv;
 	}

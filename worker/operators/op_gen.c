@@ -11,6 +11,11 @@
  *   key     = r % keys
  *   value   = r >> 40
  *
+ * As bytes (operator.h, sm_gen_encode): the key as 8 bytes big-endian, the
+ * value as 20 bytes big-endian (u32 subtask, u64 seq, i64 value), event
+ * time = seq. After each batch the source announces its watermark: the
+ * highest event time emitted so far.
+ *
  * Tests only: with SNAPMARK_DEBUG_GEN_HOLD=PATH in the environment, a
  * bounded gen holds back its last record until PATH exists, so a test can
  * inject a fault into a running job without racing the job's end however
@@ -44,15 +49,40 @@ gen_mix(uint64_t z)
 
 void
 sm_gen_record(uint64_t seed, uint64_t keys, uint32_t subtask, uint64_t seq,
-    struct sm_record *out)
+    uint64_t *key, int64_t *value)
 {
 	uint64_t stream = gen_mix(seed ^ ((uint64_t) (subtask + 1) *
 	                                     0x9E3779B97F4A7C15u));
 	uint64_t r = gen_mix(stream + seq);
-	out->subtask = subtask;
-	out->seq = seq;
-	out->key = r % keys;
-	out->value = (int64_t) (r >> 40);
+	*key = r % keys;
+	*value = (int64_t) (r >> 40);
+}
+
+void
+sm_gen_encode(uint32_t subtask, uint64_t seq, uint64_t key, int64_t value,
+    uint8_t key_out[SM_GEN_KEY_BYTES], uint8_t value_out[SM_GEN_VALUE_BYTES])
+{
+	sm_put_be64(key_out, key);
+	for (int i = 3; i >= 0; i--, subtask >>= 8)
+		value_out[i] = (uint8_t) subtask;
+	sm_put_be64(value_out + 4, seq);
+	sm_put_be64(value_out + 12, (uint64_t) value);
+}
+
+int
+sm_gen_decode(const struct snapmark_record *r, uint32_t *subtask,
+    uint64_t *seq, uint64_t *key, int64_t *value)
+{
+	if (r->key_len != SM_GEN_KEY_BYTES ||
+	    r->value_len != SM_GEN_VALUE_BYTES)
+		return SM_EINVAL;
+	const uint8_t *v = r->value;
+	*key = sm_get_be64(r->key);
+	*subtask = (uint32_t) v[0] << 24 | (uint32_t) v[1] << 16 |
+	    (uint32_t) v[2] << 8 | v[3];
+	*seq = sm_get_be64(v + 4);
+	*value = (int64_t) sm_get_be64(v + 12);
+	return SM_OK;
 }
 
 static int
@@ -109,17 +139,23 @@ gen_generate(struct sm_op *op, struct sm_emitter *out, size_t max,
 		if (room < n)
 			n = (size_t) room;
 	}
-	struct sm_record r[256];
+	enum { RUN = 256 };
+	struct snapmark_record r[RUN];
+	uint8_t keys[RUN][SM_GEN_KEY_BYTES], values[RUN][SM_GEN_VALUE_BYTES];
 	size_t done_n = 0;
 	while (done_n < n) {
-		size_t k = n - done_n < 256 ? n - done_n : 256;
+		size_t k = n - done_n < RUN ? n - done_n : RUN;
 		for (size_t i = 0; i < k; i++) {
 			uint64_t seq = g->next_seq + i;
 			uint64_t x = gen_mix(g->stream + seq);
-			r[i].subtask = (uint32_t) op->ctx.subtask;
-			r[i].seq = seq;
-			r[i].key = x % g->keys;
-			r[i].value = (int64_t) (x >> 40);
+			sm_gen_encode((uint32_t) op->ctx.subtask, seq,
+			    x % g->keys, (int64_t) (x >> 40), keys[i],
+			    values[i]);
+			r[i] = (struct snapmark_record) { .key = keys[i],
+				.key_len = SM_GEN_KEY_BYTES,
+				.value = values[i],
+				.value_len = SM_GEN_VALUE_BYTES,
+				.timestamp = (int64_t) seq };
 		}
 		int rv = out->emit_many(out, r, k);
 		if (rv != SM_OK)
@@ -128,6 +164,11 @@ gen_generate(struct sm_op *op, struct sm_emitter *out, size_t max,
 		done_n += k;
 	}
 	*produced = done_n;
+	if (done_n > 0) {
+		int rv = out->watermark(out, (int64_t) (g->next_seq - 1));
+		if (rv != SM_OK)
+			return rv;
+	}
 	*done = g->records > 0 && g->next_seq >= g->records;
 	return SM_OK;
 }

@@ -1,8 +1,11 @@
 /*
- * operator.c - choosing and owning operator instances.
+ * operator.c - choosing and owning operator instances, and saying why one
+ * failed.
  */
 #include "worker/operators/operator.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/error.h"
@@ -52,4 +55,14 @@ sm_operator_close(struct sm_op *op)
 	if (op->ops->close != NULL)
 		op->ops->close(op);
 	free(op);
+}
+
+int
+sm_op_fail(struct sm_op *op, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(op->why, sizeof(op->why), fmt, ap);
+	va_end(ap);
+	return SM_EINVAL;
 }
