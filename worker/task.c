@@ -465,12 +465,13 @@ task_read_inputs(struct worker_task *t)
 static int
 task_wait(struct worker_task *t, int timeout_ms)
 {
-	struct pollfd fds[1 + 256];
+	/* The wake-up fd, then every input (t->pollfds has room for all;
+	 * a task without inputs has none and polls only the wake-up fd). */
+	struct pollfd one, *fds = t->pollfds != NULL ? t->pollfds : &one;
 	int n = 0;
 	fds[n].fd = t->wake_fd;
 	fds[n++].events = POLLIN;
-	for (int i = 0; i < t->n_in && n < (int) (sizeof(fds) / sizeof(fds[0]));
-	     i++) {
+	for (int i = 0; i < t->n_in; i++) {
 		if (sm_align_blocked(&t->align, i))
 			continue;
 		fds[n].fd = sm_channel_fd(t->in[i].ch);
@@ -656,6 +657,7 @@ task_free(struct worker_task *t)
 	if (chs != NULL)
 		sm_channel_close_detached(chs, k);
 	free(t->in);
+	free(t->pollfds);
 	sm_watermarks_fini(&t->in_wm);
 	free(t->tl.arrivals);
 	free(t->out);

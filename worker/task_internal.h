@@ -14,6 +14,7 @@
 #ifndef SM_TASK_INTERNAL_H
 #define SM_TASK_INTERNAL_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -106,6 +107,7 @@ struct worker_task {
 	struct sm_op *op;
 	struct sm_store *store;
 	struct task_input *in;
+	struct pollfd *pollfds; /* 1 + every input: the loop's poll set */
 	int n_in;
 	struct task_output *out;
 	int n_out;

@@ -45,7 +45,8 @@ task_open_inputs(struct worker_task *t)
 		return SM_OK;
 	t->in = calloc((size_t) n, sizeof(*t->in));
 	t->tl.arrivals = calloc((size_t) n, sizeof(*t->tl.arrivals));
-	if (t->in == NULL || t->tl.arrivals == NULL)
+	t->pollfds = calloc((size_t) n + 1, sizeof(*t->pollfds));
+	if (t->in == NULL || t->tl.arrivals == NULL || t->pollfds == NULL)
 		return SM_ENOMEM;
 	char url[600];
 	for (int i = 0; i < st->n_inputs; i++) {
