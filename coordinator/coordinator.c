@@ -76,6 +76,7 @@
 #include "coordinator/recovery.h"
 #include "coordinator/savepoint.h"
 #include "coordinator/status.h"
+#include "sdk/plugin_check.h"
 #include "common/version.h"
 
 /* How long termination waits for NNG to close the sockets. */
@@ -799,14 +800,18 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 	}
 	if (run_dir == NULL)
 		run_dir = "run";
-	/* The job is parsed before anything is created: a rejected job (or
-	 * a --job that is no regular file) leaves no run directory behind. */
+	/* The job is parsed, and its user operators loaded and configured,
+	 * before anything is created: a rejected job (or a --job that is no
+	 * regular file) leaves no run directory behind. */
 	{
 		struct sm_job *probe = calloc(1, sizeof(*probe));
-		char err[512];
+		char err[1024];
 		int lrv = probe == NULL ? SM_ENOMEM
 		                        : sm_job_load(a->job, probe, NULL, err,
 		                              sizeof(err));
+		if (lrv == SM_OK)
+			lrv = sm_plugin_check_job(probe, a->job, NULL, err,
+			    sizeof(err));
 		if (probe == NULL)
 			snprintf(err, sizeof(err), "out of memory");
 		free(probe);
