@@ -1268,6 +1268,13 @@ int
 sm_job_load(const char *path, struct sm_job *job, char **text_out, char *err,
     size_t errlen)
 {
+	return sm_job_load_in(path, NULL, job, text_out, err, errlen);
+}
+
+int
+sm_job_load_in(const char *path, const char *dir, struct sm_job *job,
+    char **text_out, char *err, size_t errlen)
+{
 	FILE *f;
 	char *buf = NULL;
 	size_t n = 0;
@@ -1329,9 +1336,10 @@ sm_job_load(const char *path, struct sm_job *job, char **text_out, char *err,
 		free(buf);
 		return SM_EINVAL;
 	}
-	char dir[PATH_MAX];
-	if ((rv = sm_job_parse_in(buf, path,
-	         jf_dir_of(path, dir, sizeof(dir)), job, err, errlen)) !=
+	char file_dir[PATH_MAX];
+	if (dir == NULL)
+		dir = jf_dir_of(path, file_dir, sizeof(file_dir));
+	if ((rv = sm_job_parse_in(buf, path, dir, job, err, errlen)) !=
 	    SM_OK) {
 		free(buf);
 		return rv;

@@ -184,6 +184,12 @@ int sm_job_parse_in(const char *text, const char *origin, const char *dir,
 int sm_job_load(const char *path, struct sm_job *job, char **text_out,
     char *err, size_t errlen);
 
+/* sm_job_load_in is sm_job_load with relative library paths resolved
+ * against dir instead of the file's directory (NULL: the file's): for a
+ * copy of a job file run in place of the original (scripts/cluster). */
+int sm_job_load_in(const char *path, const char *dir, struct sm_job *job,
+    char **text_out, char *err, size_t errlen);
+
 /* sm_job_task_stage returns the stage index of a task, or -1. */
 int sm_job_task_stage(const struct sm_job *job, int task);
 

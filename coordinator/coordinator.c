@@ -48,6 +48,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -680,10 +681,13 @@ static void
 coord_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: snapmark-coordinator --job FILE [--run-dir DIR] "
-	    "[--workers N]\n"
+	    "usage: snapmark-coordinator --job FILE [--job-dir DIR] "
+	    "[--run-dir DIR] [--workers N]\n"
 	    "                            [--listen URL] [--cli URL]\n"
 	    "  --job FILE     the job file (see docs/JOBFILE.md)\n"
+	    "  --job-dir DIR  resolve the job's relative library paths "
+	    "against DIR\n"
+	    "                 (default: the job file's directory)\n"
 	    "  --run-dir DIR  run directory (default ./run); the catalog "
 	    "lives in DIR/coordinator\n"
 	    "  --workers N    workers the job is spread over (default: "
@@ -715,6 +719,7 @@ coord_usage(FILE *f)
 
 struct coord_args {
 	const char *job;
+	char job_dir[PATH_MAX]; /* --job-dir, absolute; "" for the file's */
 	const char *restore_from;
 	int stay;
 	char run_dir[512];
@@ -729,6 +734,7 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "job", required_argument, NULL, 'j' },
+		{ "job-dir", required_argument, NULL, 'J' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -748,6 +754,15 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 		switch (ch) {
 		case 'j':
 			a->job = optarg;
+			break;
+		case 'J':
+			if (realpath(optarg, a->job_dir) == NULL) {
+				fprintf(stderr, "snapmark-coordinator: bad "
+				                "--job-dir '%s': %s\n",
+				    optarg, strerror(errno));
+				coord_usage(stderr);
+				return 2;
+			}
 			break;
 		case 'r':
 			run_dir = optarg;
@@ -807,8 +822,9 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 		struct sm_job *probe = calloc(1, sizeof(*probe));
 		char err[1024];
 		int lrv = probe == NULL ? SM_ENOMEM
-		                        : sm_job_load(a->job, probe, NULL, err,
-		                              sizeof(err));
+		                        : sm_job_load_in(a->job,
+		                              a->job_dir[0] ? a->job_dir : NULL,
+		                              probe, NULL, err, sizeof(err));
 		if (lrv == SM_OK)
 			lrv = sm_plugin_check_job(probe, a->job, NULL, err,
 			    sizeof(err));
@@ -980,8 +996,8 @@ coord_setup(struct coord *c, const struct coord_args *a)
 {
 	char err[512];
 	int rv;
-	if (sm_job_load(a->job, &c->job, &c->job_text, err, sizeof(err)) !=
-	    SM_OK) {
+	if (sm_job_load_in(a->job, a->job_dir[0] ? a->job_dir : NULL, &c->job,
+	        &c->job_text, err, sizeof(err)) != SM_OK) {
 		fprintf(stderr, "snapmark-coordinator: %s\n", err);
 		return 2;
 	}
