@@ -44,7 +44,7 @@ done
 for f in man1/snapmark.1 man5/snapmark-job.5 man8/snapmark-coordinator.8 man8/snapmark-worker.8; do
 	[[ -s $man/$f ]] || fail "not installed: ${man#"$DEST"}/$f"
 done
-for f in README.md ARCHITECTURE.md CLI.md JOBFILE.md STATE.md OBSERVABILITY.md; do
+for f in README.md ARCHITECTURE.md CLI.md JOBFILE.md SDK.md STATE.md OBSERVABILITY.md; do
 	[[ -s $doc/$f ]] || fail "not installed: ${doc#"$DEST"}/$f"
 done
 diff -r "$SRC/examples" "$doc/examples" ||
