@@ -536,9 +536,16 @@ coord_check_own_pause(struct coord *c, uint64_t now, uint64_t slept_us)
 	sm_warn("the coordinator did not run for %.0f ms (paused?); every "
 	        "worker gets a fresh heartbeat period",
 	    (double) gap / 1000.0);
-	for (int i = 0; i < c->n_workers; i++)
-		if (c->workers[i].alive && c->workers[i].last_seen_us < now)
-			c->workers[i].last_seen_us = now;
+	for (int i = 0; i < c->n_workers; i++) {
+		struct coord_worker *w = &c->workers[i];
+		if (w->alive && w->last_seen_us < now)
+			w->last_seen_us = now;
+		/* A worker that dialed meanwhile gave up on a handshake this
+		 * process could not answer: such abandoned connections can
+		 * leave NNG 1.5.2's listener refusing every later one. */
+		if (!w->alive && w->listening)
+			coord_worker_reopen(c, w);
+	}
 	for (int i = 0; i < c->n_pending; i++)
 		c->pending[i]->deadline_us += gap;
 	if (c->state == COORD_FINISHING) /* publish confirmations too */
@@ -964,10 +971,12 @@ coord_worker_reopen(struct coord *c, struct coord_worker *w)
 
 /*
  * Connections that are gone or may be wedged get a fresh socket: a
- * worker that was registered and is not alive for a heartbeat timeout
- * since it was lost or its socket was opened (it neither spoke on its old
- * connection nor registered on a new one); and an address that could not
- * be taken again is retried.
+ * worker that is not alive for a heartbeat timeout since it was lost or
+ * its socket was opened (it neither spoke on its old connection nor
+ * registered on a new one - also one that never registered with this
+ * coordinator: workers dial all the time, so a silent slot is a dead
+ * worker or a wedged listener); and an address that could not be taken
+ * again is retried.
  */
 static void
 coord_reopen_tick(struct coord *c, uint64_t now)
@@ -975,7 +984,7 @@ coord_reopen_tick(struct coord *c, uint64_t now)
 	uint64_t limit = c->job.heartbeat_timeout_ms * 1000;
 	for (int i = 0; i < c->n_workers; i++) {
 		struct coord_worker *w = &c->workers[i];
-		if (w->alive || w->pid == 0)
+		if (w->alive)
 			continue;
 		if (!w->listening) {
 			if (coord_worker_listen(w) == 0)
