@@ -29,8 +29,9 @@ cli_validate_run(const char *path, FILE *out, FILE *errout)
 	if (rv != SM_OK)
 		fprintf(errout, "snapmark: %s\n", err);
 	else
-		fprintf(out, "%s: ok (%d stage%s, %d task%s, %d user "
-		             "operator%s)\n",
+		fprintf(out,
+		    "%s: ok (%d stage%s, %d task%s, %d user "
+		    "operator%s)\n",
 		    path, job->n_stages, job->n_stages == 1 ? "" : "s",
 		    job->n_tasks, job->n_tasks == 1 ? "" : "s", n_user,
 		    n_user == 1 ? "" : "s");

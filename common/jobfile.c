@@ -1171,8 +1171,8 @@ jf_parse_text(struct jf_parse *p, const char *text, const char *origin,
 	if (dir == NULL)
 		dir = getcwd(cwd, sizeof(cwd)) != NULL ? cwd : "";
 	p->job.pool_used = 1; /* offset 0 is "" */
-	p->job.dir = strlen(dir) < PATH_MAX ? jf_pool_add(p, dir, strlen(dir))
-	                                   : 0;
+	p->job.dir =
+	    strlen(dir) < PATH_MAX ? jf_pool_add(p, dir, strlen(dir)) : 0;
 	p->cursor = text;
 	p->job.heartbeat_ms = 500;
 	p->job.heartbeat_timeout_ms = 3000;

@@ -43,8 +43,8 @@ plugin_find(const char *library, const char *name)
  * into *op, zero-filled past the plugin's own size. */
 static int
 plugin_check_table(const char *library, const char *name,
-    const struct snapmark_operator *t, struct snapmark_operator *op,
-    char *err, size_t errlen)
+    const struct snapmark_operator *t, struct snapmark_operator *op, char *err,
+    size_t errlen)
 {
 	if (t == NULL) {
 		snprintf(err, errlen,
@@ -200,8 +200,8 @@ plugin_named_line(const char *msg, const struct snapmark_option *options,
 
 int
 sm_plugin_configure(const struct sm_plugin *p,
-    const struct snapmark_option *options, size_t n, void **config,
-    int *line, char *err, size_t errlen)
+    const struct snapmark_option *options, size_t n, void **config, int *line,
+    char *err, size_t errlen)
 {
 	char msg[512];
 	void *made = NULL;

@@ -19,7 +19,7 @@
 /* The smallest operator table this runtime accepts: the table of API
  * version 1, up to and including close. Tables only grow at their end,
  * so this stays what it is when the header grows. */
-#define SM_PLUGIN_MIN_TABLE \
+#define SM_PLUGIN_MIN_TABLE                                                   \
 	(offsetof(struct snapmark_operator, close) + sizeof(void (*)(void)))
 
 /* A loaded operator. */
@@ -60,8 +60,8 @@ int sm_plugin_load(const char *library, const char *name,
  * no options: any option is refused, naming the first.
  */
 int sm_plugin_configure(const struct sm_plugin *p,
-    const struct snapmark_option *options, size_t n, void **config,
-    int *line, char *err, size_t errlen);
+    const struct snapmark_option *options, size_t n, void **config, int *line,
+    char *err, size_t errlen);
 
 /* sm_plugin_free_config frees what configure made (free_config). */
 void sm_plugin_free_config(const struct sm_plugin *p, void *config);

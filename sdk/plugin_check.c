@@ -23,8 +23,8 @@ plugin_check_stage(const struct sm_job *job, int s, const char *origin,
 	void *config = NULL;
 	int line = 0, rv;
 
-	rv = sm_plugin_load(sm_job_library(job, s), name, &p, why,
-	    sizeof(why));
+	rv =
+	    sm_plugin_load(sm_job_library(job, s), name, &p, why, sizeof(why));
 	if (rv != SM_OK) {
 		snprintf(err, errlen, "%s:%d: stage %s: %s", origin,
 		    st->library_line, st->name, why);
@@ -53,8 +53,8 @@ plugin_check_stage(const struct sm_job *job, int s, const char *origin,
 }
 
 int
-sm_plugin_check_job(const struct sm_job *job, const char *origin,
-    int *n_user, char *err, size_t errlen)
+sm_plugin_check_job(const struct sm_job *job, const char *origin, int *n_user,
+    char *err, size_t errlen)
 {
 	int n = 0;
 

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/check.h"
 #include "common/jobfile.h"
 #include "sdk/plugin.h"
 #include "sdk/plugin_check.h"
+#include "tests/check.h"
 
 #define DIR SM_TEST_PLUGIN_DIR
 
@@ -52,13 +52,13 @@ a_good_operator_loads_once_and_configures(void)
 	T_TRUE(p->op.process != NULL && p->op.produce == NULL);
 	T_TRUE(load("libupper.so", "upper", SM_OK) == p);
 
-	T_OK(sm_plugin_configure(p, &opt, 1, &config, &line, err,
-	    sizeof(err)));
+	T_OK(
+	    sm_plugin_configure(p, &opt, 1, &config, &line, err, sizeof(err)));
 	T_TRUE(config != NULL);
 	sm_plugin_free_config(p, config);
 	config = NULL;
-	T_OK(sm_plugin_configure(p, NULL, 0, &config, &line, err,
-	    sizeof(err)));
+	T_OK(
+	    sm_plugin_configure(p, NULL, 0, &config, &line, err, sizeof(err)));
 	sm_plugin_free_config(p, config);
 }
 
@@ -117,13 +117,14 @@ an_operator_without_configure_takes_no_options(void)
 	int line = 0;
 
 	T_TRUE(p != NULL);
-	T_OK(sm_plugin_configure(p, NULL, 0, &config, &line, err,
-	    sizeof(err)));
+	T_OK(
+	    sm_plugin_configure(p, NULL, 0, &config, &line, err, sizeof(err)));
 	T_TRUE(config == NULL);
 	T_ERR(sm_plugin_configure(p, &opt, 1, &config, &line, err,
 	          sizeof(err)),
 	    SM_EINVAL);
-	T_EQ_STR(err, "unknown option 'speed' (the operator takes no options)");
+	T_EQ_STR(err,
+	    "unknown option 'speed' (the operator takes no options)");
 	T_EQ_INT(line, 5);
 }
 
@@ -134,8 +135,9 @@ a_missing_library_or_other_file_is_refused_with_dlerrors_text(void)
 	FILE *f;
 
 	T_TRUE(load("libnope.so", "upper", SM_EIO) == NULL);
-	T_EQ_STR(err, "cannot load library: " DIR "/libnope.so: cannot open "
-	              "shared object file: No such file or directory");
+	T_EQ_STR(err,
+	    "cannot load library: " DIR "/libnope.so: cannot open "
+	    "shared object file: No such file or directory");
 	snprintf(path, sizeof(path), "%s/not_a_plugin.so", DIR);
 	f = fopen(path, "w");
 	T_TRUE(f != NULL);
@@ -154,8 +156,9 @@ a_missing_symbol_is_named(void)
 {
 	/* libwrong_symbol.so has snapmark_operator_v1_upper, but hidden. */
 	T_TRUE(load("libwrong_symbol.so", "upper", SM_ENOTFOUND) == NULL);
-	T_EQ_STR(err, DIR "/libwrong_symbol.so has no operator 'upper' (no "
-	                  "symbol snapmark_operator_v1_upper)");
+	T_EQ_STR(err,
+	    DIR "/libwrong_symbol.so has no operator 'upper' (no "
+	        "symbol snapmark_operator_v1_upper)");
 	T_TRUE(load("libwrong_symbol.so", "uppercase", SM_OK) != NULL);
 }
 
@@ -163,10 +166,11 @@ static void
 a_wrong_api_version_is_refused(void)
 {
 	T_TRUE(load("libbad_version.so", "bad_version", SM_EINVAL) == NULL);
-	T_EQ_STR(err, DIR "/libbad_version.so: operator 'bad_version' is "
-	                  "built for API version 999; this snapmark runs "
-	                  "version 1 (rebuild it against this snapmark's "
-	                  "snapmark.h)");
+	T_EQ_STR(err,
+	    DIR "/libbad_version.so: operator 'bad_version' is "
+	        "built for API version 999; this snapmark runs "
+	        "version 1 (rebuild it against this snapmark's "
+	        "snapmark.h)");
 }
 
 static void
@@ -176,25 +180,27 @@ bad_tables_are_refused(void)
 		const char *name;
 		const char *err;
 	} bad[] = {
-		{ "small", "operator 'small' has a table of 16 bytes, smaller "
-		           "than the smallest this snapmark accepts (" },
-		{ "misnamed", "operator 'misnamed' names itself 'other' in its "
-		              "table" },
+		{ "small",
+		    "operator 'small' has a table of 16 bytes, smaller "
+		    "than the smallest this snapmark accepts (" },
+		{ "misnamed",
+		    "operator 'misnamed' names itself 'other' in its "
+		    "table" },
 		{ "flagged", "operator 'flagged' has unknown flags 0x80" },
-		{ "dry_source", "operator 'dry_source' is a source "
-		                "(SNAPMARK_SOURCE) without produce" },
+		{ "dry_source",
+		    "operator 'dry_source' is a source "
+		    "(SNAPMARK_SOURCE) without produce" },
 		{ "null", "snapmark_operator_v1_null() returned no operator" },
 	};
 	char want[600];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		T_TRUE(load("libbad_tables.so", bad[i].name, SM_EINVAL) ==
-		    NULL);
+		T_TRUE(
+		    load("libbad_tables.so", bad[i].name, SM_EINVAL) == NULL);
 		snprintf(want, sizeof(want), "%s/libbad_tables.so: %s", DIR,
 		    bad[i].err);
 		T_TRUE(strncmp(err, want, strlen(want)) == 0 ||
-		    (fprintf(stderr, "  got  %s\n  want %s\n", err, want),
-		        0));
+		    (fprintf(stderr, "  got  %s\n  want %s\n", err, want), 0));
 	}
 	snprintf(want, sizeof(want), "accepts (%zu)", SM_PLUGIN_MIN_TABLE);
 	load("libbad_tables.so", "small", SM_EINVAL);
@@ -208,8 +214,7 @@ static int
 check(const char *text, int *n_user)
 {
 	err[0] = '\0';
-	int rv = sm_job_parse_in(text, "job.ini", DIR, &job, err,
-	    sizeof(err));
+	int rv = sm_job_parse_in(text, "job.ini", DIR, &job, err, sizeof(err));
 	if (rv != SM_OK) {
 		fprintf(stderr, "  parse: %s\n", err);
 		return -1;
@@ -224,15 +229,14 @@ a_jobs_operators_are_checked_with_file_and_line(void)
 {
 	int n = -1;
 
-	T_OK(check(JOB_HEAD
-	    "[stage up]\n"            /* 5 */
-	    "library = libupper.so\n" /* 6 */
-	    "operator = upper\n"      /* 7 */
-	    "input = src forward\n"   /* 8 */
-	    "mode = lower\n"          /* 9 */
-	    "[stage t]\n"
-	    "library = libbad_tables.so\n"
-	    "operator = ticks\n",
+	T_OK(check(JOB_HEAD "[stage up]\n"            /* 5 */
+	                    "library = libupper.so\n" /* 6 */
+	                    "operator = upper\n"      /* 7 */
+	                    "input = src forward\n"   /* 8 */
+	                    "mode = lower\n"          /* 9 */
+	                    "[stage t]\n"
+	                    "library = libbad_tables.so\n"
+	                    "operator = ticks\n",
 	    &n));
 	T_EQ_INT(n, 2);
 	T_OK(check(JOB_HEAD, &n));
@@ -243,39 +247,44 @@ a_jobs_operators_are_checked_with_file_and_line(void)
 	                     "; a comment\nmode = sideways\n",
 	          &n),
 	    SM_EINVAL);
-	T_EQ_STR(err, "job.ini:10: stage up: operator upper: mode must be "
-	              "upper or lower, not 'sideways'");
+	T_EQ_STR(err,
+	    "job.ini:10: stage up: operator upper: mode must be "
+	    "upper or lower, not 'sideways'");
 
 	T_ERR(check(JOB_HEAD "[stage no]\nlibrary = librefuse.so\n"
 	                     "operator = refuse\ninput = src hash\nx = 1\n",
 	          &n),
 	    SM_EINVAL);
-	T_EQ_STR(err, "job.ini:5: stage no: operator refuse: refuses every "
-	              "configuration (1 options, on lines 9)");
+	T_EQ_STR(err,
+	    "job.ini:5: stage no: operator refuse: refuses every "
+	    "configuration (1 options, on lines 9)");
 
 	T_ERR(check(JOB_HEAD "[stage up]\noperator = upper\n"
 	                     "input = src forward\nlibrary = libnope.so\n",
 	          &n),
 	    SM_EIO);
-	T_EQ_STR(err, "job.ini:8: stage up: cannot load library: " DIR
-	              "/libnope.so: cannot open shared object file: No such "
-	              "file or directory");
+	T_EQ_STR(err,
+	    "job.ini:8: stage up: cannot load library: " DIR
+	    "/libnope.so: cannot open shared object file: No such "
+	    "file or directory");
 
 	T_ERR(check(JOB_HEAD "[stage up]\nlibrary = libwrong_symbol.so\n"
 	                     "operator = upper\ninput = src forward\n",
 	          &n),
 	    SM_ENOTFOUND);
-	T_EQ_STR(err, "job.ini:6: stage up: " DIR "/libwrong_symbol.so has no "
-	              "operator 'upper' (no symbol "
-	              "snapmark_operator_v1_upper)");
+	T_EQ_STR(err,
+	    "job.ini:6: stage up: " DIR "/libwrong_symbol.so has no "
+	    "operator 'upper' (no symbol "
+	    "snapmark_operator_v1_upper)");
 
 	T_ERR(check(JOB_HEAD "[stage up]\nlibrary = libbad_version.so\n"
 	                     "operator = bad_version\ninput = src forward\n",
 	          &n),
 	    SM_EINVAL);
-	T_TRUE(strncmp(err, "job.ini:6: stage up: " DIR "/libbad_version.so: "
-	                    "operator 'bad_version' is built for API version "
-	                    "999",
+	T_TRUE(strncmp(err,
+	           "job.ini:6: stage up: " DIR "/libbad_version.so: "
+	           "operator 'bad_version' is built for API version "
+	           "999",
 	           strlen("job.ini:6: stage up: " DIR "/libbad_version.so: "
 	                  "operator 'bad_version' is built for API version "
 	                  "999")) == 0);
@@ -288,14 +297,16 @@ sources_and_inputs_must_agree(void)
 	            "operator = upper\n",
 	          NULL),
 	    SM_EINVAL);
-	T_EQ_STR(err, "job.ini:3: stage up: operator upper: needs an input "
-	              "(input = STAGE EDGE): it is not a source");
+	T_EQ_STR(err,
+	    "job.ini:3: stage up: operator upper: needs an input "
+	    "(input = STAGE EDGE): it is not a source");
 	T_ERR(check(JOB_HEAD "[stage t]\nlibrary = libbad_tables.so\n"
 	                     "operator = ticks\ninput = src forward\n",
 	          NULL),
 	    SM_EINVAL);
-	T_EQ_STR(err, "job.ini:5: stage t: operator ticks: is a source "
-	              "(SNAPMARK_SOURCE) and takes no input");
+	T_EQ_STR(err,
+	    "job.ini:5: stage t: operator ticks: is a source "
+	    "(SNAPMARK_SOURCE) and takes no input");
 }
 
 static const struct sm_test tests[] = {
@@ -303,7 +314,8 @@ static const struct sm_test tests[] = {
 	    a_good_operator_loads_once_and_configures },
 	{ "a_refusal_names_the_line_of_the_option_it_names",
 	    a_refusal_names_the_line_of_the_option_it_names },
-	{ "a_refusal_that_names_no_option_has_no_line_and_options_carry_theirs",
+	{ "a_refusal_that_names_no_option_has_no_line_and_options_carry_"
+	  "theirs",
 	    a_refusal_that_names_no_option_has_no_line_and_options_carry_theirs },
 	{ "an_operator_without_configure_takes_no_options",
 	    an_operator_without_configure_takes_no_options },

@@ -20,8 +20,8 @@ struct upper {
 };
 
 static int
-upper_configure(const struct snapmark_option *options, size_t n,
-    void **config, char *err, size_t errlen)
+upper_configure(const struct snapmark_option *options, size_t n, void **config,
+    char *err, size_t errlen)
 {
 	struct upper_config *c = calloc(1, sizeof(*c));
 
