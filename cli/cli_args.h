@@ -20,9 +20,9 @@ enum cli_cmd {
 	CLI_SAVEPOINT,
 	CLI_EXPLAIN,
 	CLI_CANCEL,
-	CLI_STOP,    /* savepoint --stop; cli_args_parse turns it into that */
+	CLI_STOP,     /* savepoint --stop; cli_args_parse turns it into that */
 	CLI_VALIDATE, /* validate JOBFILE: no coordinator (cli_validate.h) */
-	CLI_VERSION, /* --version */
+	CLI_VERSION,  /* --version */
 };
 
 /* What the command line asks for. The strings point into argv. */

@@ -764,8 +764,9 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 			break;
 		case 'J':
 			if (realpath(optarg, a->job_dir) == NULL) {
-				fprintf(stderr, "snapmark-coordinator: bad "
-				                "--job-dir '%s': %s\n",
+				fprintf(stderr,
+				    "snapmark-coordinator: bad --job-dir '%s': "
+				    "%s\n",
 				    optarg, strerror(errno));
 				coord_usage(stderr);
 				return 2;
@@ -828,10 +829,10 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 	{
 		struct sm_job *probe = calloc(1, sizeof(*probe));
 		char err[1024];
-		int lrv = probe == NULL ? SM_ENOMEM
-		                        : sm_job_load_in(a->job,
-		                              a->job_dir[0] ? a->job_dir : NULL,
-		                              probe, NULL, err, sizeof(err));
+		int lrv = probe == NULL
+		    ? SM_ENOMEM
+		    : sm_job_load_in(a->job, a->job_dir[0] ? a->job_dir : NULL,
+		          probe, NULL, err, sizeof(err));
 		if (lrv == SM_OK)
 			lrv = sm_plugin_check_job(probe, a->job, NULL, err,
 			    sizeof(err));

@@ -105,8 +105,8 @@ commands_and_their_options_parse(void)
 
 	/* validate takes the job file; the connection options are no
 	 * problem, it just does not use them. */
-	T_OK(parse(W("validate", "jobs/a.ini", "--run-dir", "/r"), &a,
-	    problem, sizeof(problem)));
+	T_OK(parse(W("validate", "jobs/a.ini", "--run-dir", "/r"), &a, problem,
+	    sizeof(problem)));
 	T_EQ_INT(a.cmd, CLI_VALIDATE);
 	T_EQ_STR(a.job, "jobs/a.ini");
 

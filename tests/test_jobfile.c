@@ -883,8 +883,8 @@ a_library_stage_keeps_its_other_keys_as_options(void)
 	struct snapmark_option opts[4];
 
 	err[0] = '\0';
-	T_OK(sm_job_parse_in(text, "job.ini", "/jobs", &job, err,
-	    sizeof(err)));
+	T_OK(
+	    sm_job_parse_in(text, "job.ini", "/jobs", &job, err, sizeof(err)));
 	T_EQ_STR(sm_job_dir(&job), "/jobs");
 	T_EQ_INT(sm_job_user_operators(&job), 2);
 
@@ -970,14 +970,15 @@ library_stage_errors_name_their_line(void)
 	size_t n = (size_t) snprintf(text, sizeof(text),
 	    "[job]\nname = j\n[stage s]\nlibrary = l.so\noperator = o\n");
 	for (int i = 0; i < SM_JOB_MAX_OPTIONS; i++)
-		n += (size_t) snprintf(text + n, sizeof(text) - n,
-		    "k%d = v\n", i);
+		n += (size_t) snprintf(text + n, sizeof(text) - n, "k%d = v\n",
+		    i);
 	T_OK(parse(text));
 	T_EQ_INT(job.stages[0].n_options, SM_JOB_MAX_OPTIONS);
 	snprintf(text + n, sizeof(text) - n, "one_more = v\n");
 	T_ERR(sm_job_parse(text, "job.ini", &job, err, sizeof(err)),
 	    SM_EINVAL);
-	T_EQ_STR(err, "job.ini:22: too many options for stage 's' (at most 16)");
+	T_EQ_STR(err,
+	    "job.ini:22: too many options for stage 's' (at most 16)");
 }
 
 /* sm_job_load resolves a relative library against the job file's own
@@ -1004,8 +1005,8 @@ load_resolves_libraries_against_the_job_files_directory(void)
 	/* The same through a relative path to the file. */
 	T_TRUE(getcwd(cwd, sizeof(cwd)) != NULL);
 	T_TRUE(chdir("/tmp") == 0);
-	T_OK(sm_job_load(path + strlen("/tmp/"), &job, NULL, err,
-	    sizeof(err)));
+	T_OK(
+	    sm_job_load(path + strlen("/tmp/"), &job, NULL, err, sizeof(err)));
 	T_TRUE(chdir(cwd) == 0);
 	T_EQ_STR(sm_job_library(&job, 0), want);
 	unlink(path);
