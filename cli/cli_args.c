@@ -48,6 +48,8 @@ const char cli_usage_text[] =
     "  cancel             stop the job without a savepoint: CANCELED, the\n"
     "                     output stays as of the latest completed\n"
     "                     checkpoint\n"
+    "  validate JOBFILE   check a job file without a cluster: parse it,\n"
+    "                     load and configure its user operators\n"
     "  help               this text\n"
     "\n"
     "Once the job has ended and its coordinator exited, status,\n"
@@ -65,7 +67,7 @@ const char cli_usage_text[] =
     "  --version          print the version and exit\n"
     "\n"
     "exit status: 0 ok, 1 failed (no coordinator, error reply, failed\n"
-    "checkpoint), 2 bad usage\n";
+    "checkpoint, a job file validate refuses), 2 bad usage\n";
 
 enum {
 	OPT_HELP = 'h',
@@ -98,7 +100,8 @@ static const struct option cli_options[] = {
 
 /* The command names, in the order of enum cli_cmd. */
 static const char *const cli_commands[] = { "help", "status", "checkpoints",
-	"show", "trigger", "savepoint", "explain", "cancel", "stop" };
+	"show", "trigger", "savepoint", "explain", "cancel", "stop",
+	"validate" };
 
 /* cli_parse_u64 accepts only plain decimal digits that fit. */
 static int
@@ -323,6 +326,15 @@ cli_args_parse(int argc, char **argv, struct cli_args *a, char *problem,
 			cli_problem(&p, "invalid checkpoint id '%s'", pos[1]);
 		else if (npos > 2)
 			cli_problem(&p, "unexpected argument '%s'", pos[2]);
+	} else if (problem[0] == '\0' && a->cmd == CLI_VALIDATE) {
+		if (npos < 2)
+			cli_problem(&p, "validate needs a job file");
+		else if (npos > 2)
+			cli_problem(&p, "unexpected argument '%s'", pos[2]);
+		else
+			a->job = pos[1];
+		if (a->json)
+			cli_problem(&p, "--json does not apply to validate");
 	} else if (a->cmd != CLI_HELP && npos > 1) {
 		cli_problem(&p, "unexpected argument '%s'", pos[1]);
 	}

@@ -20,8 +20,9 @@ enum cli_cmd {
 	CLI_SAVEPOINT,
 	CLI_EXPLAIN,
 	CLI_CANCEL,
-	CLI_STOP,    /* savepoint --stop; cli_args_parse turns it into that */
-	CLI_VERSION, /* --version */
+	CLI_STOP,     /* savepoint --stop; cli_args_parse turns it into that */
+	CLI_VALIDATE, /* validate JOBFILE: no coordinator (cli_validate.h) */
+	CLI_VERSION,  /* --version */
 };
 
 /* What the command line asks for. The strings point into argv. */
@@ -35,6 +36,7 @@ struct cli_args {
 	int stop;        /* savepoint --stop */
 	const char *dir; /* savepoint --dir, absolute, or NULL */
 	uint64_t id;     /* show, explain */
+	const char *job; /* validate: the job file */
 	uint64_t limit;  /* checkpoints --limit (0: all) */
 	int has_limit;
 	int wide; /* checkpoints --wide */

@@ -1259,6 +1259,7 @@ again:
 	case CLI_STOP:
 	case CLI_HELP:
 	case CLI_VERSION:
+	case CLI_VALIDATE: /* cli_validate.c: no coordinator */
 		break;
 	}
 	if (ro && rv != SM_OK && cli_catalog == NULL &&

@@ -8,8 +8,8 @@
 #include "cli/cli_args.h"
 
 /*
- * cli_session_run carries out a parsed request command (not help or
- * version): finds and asks the coordinator (or the catalog of an ended
+ * cli_session_run carries out a parsed request command (not help,
+ * version or validate): finds and asks the coordinator (or the catalog of an ended
  * job) and prints the answer on stdout, every problem as one "snapmark:
  * ..." line on stderr. Returns SM_OK, or the negative SM_E* code of the
  * failure (already reported). Once per process: it sets a SIGALRM

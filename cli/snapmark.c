@@ -5,13 +5,15 @@
  * It owns what the process says back as a whole: the usage text after a
  * bad command line, help and version, and the exit status: 0 success,
  * 1 runtime failure (no coordinator, an error reply, a malformed reply, a
- * failed checkpoint, output that cannot be written), 2 bad usage. The
+ * failed checkpoint, a job validate refuses, output that cannot be
+ * written), 2 bad usage. The
  * command line is cli_args.c's, the conversation cli_session.c's.
  */
 #include <stdio.h>
 
 #include "cli/cli_args.h"
 #include "cli/cli_session.h"
+#include "cli/cli_validate.h"
 #include "common/error.h"
 #include "common/version.h"
 
@@ -34,6 +36,8 @@ main(int argc, char **argv)
 	}
 	if (args.cmd == CLI_HELP)
 		fputs(cli_usage_text, stdout);
+	else if (args.cmd == CLI_VALIDATE)
+		rv = cli_validate_run(args.job, stdout, stderr);
 	else
 		rv = cli_session_run(&args);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -22,11 +22,17 @@
  * 'operator' that may follow it. The job as a whole is checked last. The
  * first error wins and stops the parse; among the errors of one section
  * check, the one on the earliest line is reported.
+ *
+ * A [stage] with a `library` key runs a user operator. Whether it has one
+ * decides how every other key is read (a user stage's `records` is the
+ * operator's option, not gen's), so the header looks ahead through the
+ * section's lines for it (jf_stage_has_library) before any key is read.
  */
 #include "common/jobfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -66,6 +72,7 @@ enum jf_kind {
 	JF_BOOL,     /* uint32_t: true | false */
 	JF_STRATEGY, /* enum sm_restart_strategy */
 	JF_FACTOR,   /* double in [min, max]: a decimal number */
+	JF_LIBRARY,  /* a user operator's library: path in the job's pool */
 };
 
 struct jf_key {
@@ -124,6 +131,8 @@ static const struct jf_key jf_keys[] = {
 	    JF_STAGE_FIELD(seed) },
 	{ "format", JF_STAGE, SM_OP_FILE_SINK, JF_FORMAT, 0, 0,
 	    JF_STAGE_FIELD(format) },
+	{ "library", JF_STAGE, SM_OP_USER, JF_LIBRARY, 0, 0,
+	    JF_STAGE_FIELD(library) },
 	{ "fail_on_storage_error", JF_CHECKPOINT, -1, JF_BOOL, 0, 0,
 	    JF_CKPT_FIELD(fail_on_storage_error) },
 	/* [restart]: only_op holds the one strategy a key belongs to. */
@@ -149,7 +158,16 @@ static const char *const jf_operator_names[] = {
 	[SM_OP_COUNT] = "count",
 	[SM_OP_FILE_SINK] = "file",
 	[SM_OP_DISCARD] = "discard",
+	[SM_OP_USER] = "user",
 };
+
+/* The built-in operators `operator = NAME` may name: all but SM_OP_USER. */
+#define JF_BUILTIN_OPERATORS ((int) SM_OP_USER)
+
+/* The keys of a user operator's stage that the runtime consumes; every
+ * other key is an option for the operator. */
+static const char *const jf_runtime_keys[] = { "operator", "library",
+	"parallelism", "input", "max_parallelism" };
 
 static const char *const jf_strategy_names[] = {
 	[SM_RESTART_FIXED_DELAY] = "fixed-delay",
@@ -177,6 +195,8 @@ struct jf_parse {
 	int job_line; /* [job] header; 0 = none yet */
 	int checkpoint_line;
 	int restart_line;
+
+	int user_stage; /* the open [stage] has a library key */
 
 	int failed;
 	int err_line;    /* the line the error names; 0 = whole text */
@@ -345,11 +365,19 @@ jf_check_stage_section(struct jf_parse *p)
 	const struct sm_job *job = &p->job;
 	int mp_line = p->key_line[jf_key_index("max_parallelism")];
 
-	if (p->key_line[jf_key_index("operator")] == 0) {
+	if (p->key_line[jf_key_index("operator")] == 0 &&
+	    st->op == SM_OP_USER) {
+		jf_error(p, st->line,
+		    "stage '%s' has no operator (operator = NAME, the name "
+		    "of an operator of its library)",
+		    st->name);
+	} else if (p->key_line[jf_key_index("operator")] == 0) {
 		jf_error(p, st->line,
 		    "stage '%s' has no operator (expected %s)", st->name,
 		    JF_OPERATORS);
-	} else {
+	} else if (st->op != SM_OP_USER) {
+		/* A user operator's stage kept every key but the runtime's
+		 * as an option; whether it is a source is sdk/'s check. */
 		for (int k = 0; k < JF_NKEYS; k++) {
 			int op = jf_keys[k].only_op;
 			if (op >= 0 && p->key_line[k] != 0 &&
@@ -449,6 +477,41 @@ jf_section_end(struct jf_parse *p)
 	p->checking = 0;
 	p->section = JF_NONE;
 	p->stage = NULL;
+	p->user_stage = 0;
+}
+
+/*
+ * jf_stage_has_library looks ahead through the lines of the section that
+ * starts at s (up to the next header) for a `library` key, split as
+ * libinih splits keys: at the first '=' or ':', blanks trimmed; comment
+ * lines (';', '#') skipped. A line that is no key is libinih's to refuse.
+ */
+static int
+jf_stage_has_library(const char *s)
+{
+	while (*s != '\0') {
+		const char *end = strchr(s, '\n');
+		size_t len = end != NULL ? (size_t) (end - s) : strlen(s);
+		const char *k = s, *stop = s + len;
+
+		s = end != NULL ? end + 1 : s + len;
+		while (k < stop && jf_blank(*k))
+			k++;
+		if (k < stop && *k == '[')
+			return 0;
+		if (k == stop || *k == ';' || *k == '#')
+			continue;
+		const char *delim = k;
+		while (delim < stop && *delim != '=' && *delim != ':')
+			delim++;
+		if (delim == stop)
+			continue;
+		while (delim > k && jf_blank(delim[-1]))
+			delim--;
+		if (jf_word_is(k, (size_t) (delim - k), "library"))
+			return 1;
+	}
+	return 0;
 }
 
 /* jf_section_begin opens the section of a header line (blanks stripped). */
@@ -549,6 +612,9 @@ jf_section_begin(struct jf_parse *p, const char *line)
 		st->line = p->line;
 		p->stage = st;
 		p->section = JF_STAGE;
+		p->user_stage = jf_stage_has_library(p->cursor);
+		if (p->user_stage)
+			st->op = SM_OP_USER; /* whatever 'operator' names */
 	} else {
 		jf_error(p, p->line,
 		    "unknown section '[%s]' (expected [job], [checkpoint], "
@@ -747,6 +813,134 @@ jf_set_factor(struct jf_parse *p, const struct jf_key *key, const char *value,
 	memcpy(base + key->offset, &v, sizeof(v));
 }
 
+/* jf_pool_add copies s[0..len) and a NUL into the job's pool; returns its
+ * offset, or 0 (and an error) when the pool is full. */
+static uint32_t
+jf_pool_add(struct jf_parse *p, const char *s, size_t len)
+{
+	struct sm_job *job = &p->job;
+	uint32_t off = job->pool_used;
+
+	if (len >= SM_JOB_POOL_MAX - off) {
+		jf_error(p, p->line,
+		    "the options and library paths of the job's user "
+		    "operators take more than %d bytes",
+		    SM_JOB_POOL_MAX);
+		return 0;
+	}
+	memcpy(job->pool + off, s, len);
+	job->pool[off + len] = '\0';
+	job->pool_used = off + (uint32_t) len + 1;
+	return off;
+}
+
+/* jf_set_user_operator: `operator = NAME` of a stage with a library; NAME
+ * goes into a C symbol (snapmark_operator_v1_NAME). */
+static void
+jf_set_user_operator(struct jf_parse *p, const char *value)
+{
+	size_t len = strlen(value);
+	char q[48];
+
+	for (size_t i = 0; i < len; i++) {
+		char c = value[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		        (c >= '0' && c <= '9') || c == '_'))
+			len = 0;
+	}
+	if (len == 0 || len >= SM_JOB_NAME_MAX) {
+		jf_error(p, p->line,
+		    "invalid operator name '%s' for a library operator "
+		    "(letters, digits and '_', at most %d)",
+		    jf_quote(q, sizeof(q), value, strlen(value)),
+		    SM_JOB_NAME_MAX - 1);
+		return;
+	}
+	memcpy(p->stage->user_op, value, len + 1);
+	p->stage->operator_line = p->line;
+}
+
+/* jf_set_library: `library = PATH`, absolute, or relative to the job's
+ * directory; kept absolute. */
+static void
+jf_set_library(struct jf_parse *p, const char *value)
+{
+	const char *dir = p->job.pool + p->job.dir;
+	char path[PATH_MAX];
+	int n;
+
+	if (value[0] == '\0') {
+		jf_error(p, p->line,
+		    "library needs a path (library = PATH of a shared "
+		    "object, absolute or relative to the job file)");
+		return;
+	}
+	if (value[0] != '/' && dir[0] == '\0') {
+		jf_error(p, p->line,
+		    "cannot resolve the relative library path (no current "
+		    "directory): give an absolute path");
+		return;
+	}
+	if (value[0] == '/')
+		n = snprintf(path, sizeof(path), "%s", value);
+	else
+		n = snprintf(path, sizeof(path), "%s%s%s", dir,
+		    dir[strlen(dir) - 1] == '/' ? "" : "/", value);
+	if (n < 0 || (size_t) n >= sizeof(path)) {
+		jf_error(p, p->line, "library path is too long (at most %d)",
+		    PATH_MAX - 1);
+		return;
+	}
+	uint32_t off = jf_pool_add(p, path, (size_t) n);
+	if (off == 0)
+		return;
+	p->stage->library = off;
+	p->stage->library_line = p->line;
+}
+
+/* jf_add_option keeps a key of a user operator's stage that the runtime
+ * does not consume, for the operator's configure. */
+static void
+jf_add_option(struct jf_parse *p, const char *name, const char *value)
+{
+	struct sm_job_stage *st = p->stage;
+	char label[SM_JOB_NAME_MAX + 16];
+
+	for (int i = 0; i < st->n_options; i++) {
+		if (strcmp(p->job.pool + st->options[i].key, name) == 0) {
+			jf_error(p, p->line,
+			    "duplicate key '%s' in %s (first set on line %d)",
+			    name, jf_section_label(p, label, sizeof(label)),
+			    st->options[i].line);
+			return;
+		}
+	}
+	if (st->n_options == SM_JOB_MAX_OPTIONS) {
+		jf_error(p, p->line,
+		    "too many options for stage '%s' (at most %d)", st->name,
+		    SM_JOB_MAX_OPTIONS);
+		return;
+	}
+	uint32_t k = jf_pool_add(p, name, strlen(name));
+	uint32_t v = k != 0 ? jf_pool_add(p, value, strlen(value)) : 0;
+	if (k == 0 || v == 0)
+		return;
+	st->options[st->n_options].key = k;
+	st->options[st->n_options].value = v;
+	st->options[st->n_options].line = p->line;
+	st->n_options++;
+}
+
+static int
+jf_runtime_key(const char *name)
+{
+	for (size_t i = 0;
+	     i < sizeof(jf_runtime_keys) / sizeof(jf_runtime_keys[0]); i++)
+		if (strcmp(jf_runtime_keys[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 /* jf_set stores the value of key into the open section. */
 static void
 jf_set(struct jf_parse *p, const struct jf_key *key, const char *value)
@@ -806,8 +1000,11 @@ jf_set(struct jf_parse *p, const struct jf_key *key, const char *value)
 			    jf_quote(q, sizeof(q), value, strlen(value)));
 		break;
 	case JF_OPERATOR:
-		i = jf_lookup(jf_operator_names,
-		    (int) (sizeof(jf_operator_names) / sizeof(char *)), value);
+		if (p->user_stage) {
+			jf_set_user_operator(p, value);
+			break;
+		}
+		i = jf_lookup(jf_operator_names, JF_BUILTIN_OPERATORS, value);
 		if (i < 0)
 			jf_error(p, p->line,
 			    "unknown operator '%s' (expected %s)",
@@ -857,6 +1054,9 @@ jf_set(struct jf_parse *p, const struct jf_key *key, const char *value)
 	case JF_FACTOR:
 		jf_set_factor(p, key, value, base);
 		break;
+	case JF_LIBRARY:
+		jf_set_library(p, value);
+		break;
 	}
 }
 
@@ -879,6 +1079,10 @@ jf_handler(void *arg, const char *section, const char *name, const char *value)
 		    "key '%s' outside of a section (start with [job])",
 		    jf_quote(q, sizeof(q), name, strlen(name)));
 		return 0;
+	}
+	if (p->section == JF_STAGE && p->user_stage && !jf_runtime_key(name)) {
+		jf_add_option(p, name, value);
+		return !p->failed;
 	}
 	k = jf_key_index(name);
 	if (k < 0 || jf_keys[k].section != p->section) {
@@ -946,68 +1150,132 @@ int
 sm_job_parse(const char *text, const char *origin, struct sm_job *job,
     char *err, size_t errlen)
 {
-	struct jf_parse p;
+	return sm_job_parse_in(text, origin, NULL, job, err, errlen);
+}
+
+/* jf_parse_text parses with p, a parse state of the caller's (large: it
+ * holds a whole job). */
+static int
+jf_parse_text(struct jf_parse *p, const char *text, const char *origin,
+    const char *dir, struct sm_job *job, char *err, size_t errlen)
+{
+	char cwd[PATH_MAX];
 	int rv;
 
-	memset(&p, 0, sizeof(p));
-	p.origin = origin != NULL ? origin : "job";
-	p.err = err;
-	p.errlen = errlen;
+	memset(p, 0, sizeof(*p));
+	p->origin = origin != NULL ? origin : "job";
+	p->err = err;
+	p->errlen = errlen;
 	if (text == NULL || job == NULL) {
-		jf_error(&p, 0, "no job text");
+		jf_error(p, 0, "no job text");
 		return SM_EINVAL;
 	}
-	p.cursor = text;
-	p.job.heartbeat_ms = 500;
-	p.job.heartbeat_timeout_ms = 3000;
-	p.job.http_port = -1;
-	p.job.checkpoint.interval_ms = 1000;
-	p.job.checkpoint.timeout_ms = 10000;
-	p.job.checkpoint.min_pause_ms = 0;
-	p.job.checkpoint.retained = 3;
-	p.job.checkpoint.mode = SM_MODE_EXACTLY_ONCE;
-	p.job.checkpoint.tolerable_failures = 3;
-	p.job.checkpoint.incremental = 1;
-	p.job.checkpoint.full_every = 10;
-	p.job.checkpoint.full_delta_percent = 100;
-	p.job.checkpoint.fail_on_storage_error = 0;
-	p.job.restart.strategy = SM_RESTART_FIXED_DELAY;
-	p.job.restart.attempts = 100;
-	p.job.restart.delay_ms = 100;
-	p.job.restart.max_delay_ms = 60000;
-	p.job.restart.multiplier = 2.0;
-	p.job.restart.reset_after_ms = 600000;
+	if (dir == NULL)
+		dir = getcwd(cwd, sizeof(cwd)) != NULL ? cwd : "";
+	p->job.pool_used = 1; /* offset 0 is "" */
+	p->job.dir =
+	    strlen(dir) < PATH_MAX ? jf_pool_add(p, dir, strlen(dir)) : 0;
+	p->cursor = text;
+	p->job.heartbeat_ms = 500;
+	p->job.heartbeat_timeout_ms = 3000;
+	p->job.http_port = -1;
+	p->job.checkpoint.interval_ms = 1000;
+	p->job.checkpoint.timeout_ms = 10000;
+	p->job.checkpoint.min_pause_ms = 0;
+	p->job.checkpoint.retained = 3;
+	p->job.checkpoint.mode = SM_MODE_EXACTLY_ONCE;
+	p->job.checkpoint.tolerable_failures = 3;
+	p->job.checkpoint.incremental = 1;
+	p->job.checkpoint.full_every = 10;
+	p->job.checkpoint.full_delta_percent = 100;
+	p->job.checkpoint.fail_on_storage_error = 0;
+	p->job.restart.strategy = SM_RESTART_FIXED_DELAY;
+	p->job.restart.attempts = 100;
+	p->job.restart.delay_ms = 100;
+	p->job.restart.max_delay_ms = 60000;
+	p->job.restart.multiplier = 2.0;
+	p->job.restart.reset_after_ms = 600000;
 
-	rv = ini_parse_stream(jf_reader, &p, jf_handler, &p);
+	rv = ini_parse_stream(jf_reader, p, jf_handler, p);
 	if (rv < 0) {
 		/* Only a heap-buffer libinih fails this way. */
-		p.failed = 0;
-		jf_error(&p, 0, "out of memory");
+		p->failed = 0;
+		jf_error(p, 0, "out of memory");
 		return SM_ENOMEM;
 	}
 	/* libinih reports lines it cannot split (no '=') only through its
 	 * return value, after the fact: it names the first such line, which
 	 * wins if it came before the error we stopped at. */
-	if (rv > 0 && (!p.failed || rv < p.err_seen_at)) {
-		p.failed = 0;
-		p.line = rv;
-		jf_error(&p, rv,
+	if (rv > 0 && (!p->failed || rv < p->err_seen_at)) {
+		p->failed = 0;
+		p->line = rv;
+		jf_error(p, rv,
 		    "syntax error (expected 'key = value', [section] or a "
 		    "comment)");
 	}
-	if (!p.failed)
-		jf_section_end(&p);
-	if (!p.failed)
-		jf_check_job(&p);
-	if (p.failed)
+	if (!p->failed)
+		jf_section_end(p);
+	if (!p->failed)
+		jf_check_job(p);
+	if (p->failed)
 		return SM_EINVAL;
-	*job = p.job;
+	*job = p->job;
 	return SM_OK;
+}
+
+int
+sm_job_parse_in(const char *text, const char *origin, const char *dir,
+    struct sm_job *job, char *err, size_t errlen)
+{
+	/* On the heap: a parse holds a whole job with its pool. */
+	struct jf_parse *p = malloc(sizeof(*p));
+	int rv;
+
+	if (p == NULL) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: out of memory",
+			    origin != NULL ? origin : "job");
+		return SM_ENOMEM;
+	}
+	rv = jf_parse_text(p, text, origin, dir, job, err, errlen);
+	free(p);
+	return rv;
+}
+
+/* jf_dir_of writes the absolute directory of the file at path into buf
+ * (the path as given, not resolved through symlinks); NULL if it does not
+ * fit or the current directory is unknown. */
+static const char *
+jf_dir_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	char cwd[PATH_MAX];
+	int n;
+
+	if (path[0] == '/')
+		n = snprintf(buf, size, "%.*s",
+		    slash == path ? 1 : (int) (slash - path), path);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	else if (slash == NULL)
+		n = snprintf(buf, size, "%s", cwd);
+	else
+		n = snprintf(buf, size, "%s%s%.*s", cwd,
+		    strcmp(cwd, "/") == 0 ? "" : "/", (int) (slash - path),
+		    path);
+	return n >= 0 && (size_t) n < size ? buf : NULL;
 }
 
 int
 sm_job_load(const char *path, struct sm_job *job, char **text_out, char *err,
     size_t errlen)
+{
+	return sm_job_load_in(path, NULL, job, text_out, err, errlen);
+}
+
+int
+sm_job_load_in(const char *path, const char *dir, struct sm_job *job,
+    char **text_out, char *err, size_t errlen)
 {
 	FILE *f;
 	char *buf = NULL;
@@ -1070,7 +1338,11 @@ sm_job_load(const char *path, struct sm_job *job, char **text_out, char *err,
 		free(buf);
 		return SM_EINVAL;
 	}
-	if ((rv = sm_job_parse(buf, path, job, err, errlen)) != SM_OK) {
+	char file_dir[PATH_MAX];
+	if (dir == NULL)
+		dir = jf_dir_of(path, file_dir, sizeof(file_dir));
+	if ((rv = sm_job_parse_in(buf, path, dir, job, err, errlen)) !=
+	    SM_OK) {
 		free(buf);
 		return rv;
 	}
@@ -1152,7 +1424,59 @@ sm_job_is_source(const struct sm_job *job, int stage)
 {
 	if (stage < 0 || stage >= job->n_stages)
 		return 0;
-	return job->stages[stage].op == SM_OP_GEN;
+	const struct sm_job_stage *st = &job->stages[stage];
+	return st->op == SM_OP_GEN ||
+	    (st->op == SM_OP_USER && st->n_inputs == 0);
+}
+
+const char *
+sm_job_dir(const struct sm_job *job)
+{
+	return job->pool + job->dir;
+}
+
+const char *
+sm_job_library(const struct sm_job *job, int stage)
+{
+	if (stage < 0 || stage >= job->n_stages ||
+	    job->stages[stage].op != SM_OP_USER)
+		return NULL;
+	return job->pool + job->stages[stage].library;
+}
+
+const char *
+sm_job_operator_name(const struct sm_job *job, int stage)
+{
+	if (stage < 0 || stage >= job->n_stages)
+		return "?";
+	if (job->stages[stage].op == SM_OP_USER)
+		return job->stages[stage].user_op;
+	return sm_operator_name(job->stages[stage].op);
+}
+
+size_t
+sm_job_options(const struct sm_job *job, int stage,
+    struct snapmark_option *out, size_t max)
+{
+	if (stage < 0 || stage >= job->n_stages ||
+	    job->stages[stage].op != SM_OP_USER)
+		return 0;
+	const struct sm_job_stage *st = &job->stages[stage];
+	for (int i = 0; i < st->n_options && (size_t) i < max; i++) {
+		out[i].key = job->pool + st->options[i].key;
+		out[i].value = job->pool + st->options[i].value;
+		out[i].line = st->options[i].line;
+	}
+	return (size_t) st->n_options;
+}
+
+int
+sm_job_user_operators(const struct sm_job *job)
+{
+	int n = 0;
+	for (int s = 0; s < job->n_stages; s++)
+		n += job->stages[s].op == SM_OP_USER;
+	return n;
 }
 
 /* The splitmix64 finalizer: inputs that differ in one bit give unrelated

@@ -15,6 +15,12 @@
  *
  * The format and its rules are documented for users in docs/JOBFILE.md.
  * Errors name the line: "job.ini:12: unknown operator 'cuont'".
+ *
+ * A stage with `library = PATH` runs a user operator (SM_OP_USER): the
+ * parser resolves PATH against the job's directory (sm_job_dir) and keeps
+ * every key of the stage it does not consume itself, with its line, as an
+ * option for the operator's configure (sm_job_options). Loading the
+ * library is sdk/'s business: this file never opens it.
  */
 #ifndef SM_JOBFILE_H
 #define SM_JOBFILE_H
@@ -22,10 +28,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snapmark/snapmark.h"
+
 #define SM_JOB_MAX_STAGES 64
 #define SM_JOB_MAX_INPUTS 8
 #define SM_JOB_MAX_OPTIONS 16
 #define SM_JOB_NAME_MAX 64
+/* Bytes of the text a job keeps besides its fixed fields: its directory,
+ * the library paths and the options of user operators (struct
+ * sm_job.pool). */
+#define SM_JOB_POOL_MAX 65536
 
 enum sm_operator {
 	SM_OP_GEN,         /* source: deterministic records */
@@ -33,6 +45,8 @@ enum sm_operator {
 	SM_OP_COUNT,       /* keyed running count, results at end of input */
 	SM_OP_FILE_SINK,   /* writes output/part-* */
 	SM_OP_DISCARD,     /* sink that drops everything (benchmarks) */
+	SM_OP_USER,        /* a user operator from a shared object (the
+	                      stage has library = PATH; docs/SDK.md) */
 };
 
 enum sm_edge { SM_EDGE_FORWARD, SM_EDGE_HASH, SM_EDGE_BROADCAST };
@@ -66,6 +80,19 @@ struct sm_job_stage {
 	                            (default: counts if its first input is
 	                            a count), "" for other operators */
 	int line;                /* line of the [stage ...] header */
+	/* user operators (op == SM_OP_USER) */
+	char user_op[SM_JOB_NAME_MAX]; /* operator = NAME: the library's
+	                                  snapmark_operator_v1_NAME */
+	uint32_t library;        /* the absolute path of the library, as an
+	                            offset in the job's pool (sm_job_library) */
+	int library_line;
+	int operator_line;
+	int n_options;           /* keys the runtime does not consume */
+	struct sm_job_option {
+		uint32_t key;    /* offsets in the job's pool */
+		uint32_t value;
+		int line;
+	} options[SM_JOB_MAX_OPTIONS];
 };
 
 struct sm_job_checkpoint {
@@ -114,6 +141,13 @@ struct sm_job {
 	struct sm_job_restart restart;
 	int http_port; /* coordinator's HTTP server on 127.0.0.1; -1: none,
 	                  0: any free port */
+	/* Strings of variable length, NUL-terminated, found by offset:
+	 * offset 0 is "". Kept in the struct so that a job stays one block
+	 * that copies by value. */
+	uint32_t dir;       /* the directory relative library paths are
+	                       resolved against (sm_job_dir) */
+	uint32_t pool_used;
+	char pool[SM_JOB_POOL_MAX];
 };
 
 /* One directed channel, derived from the stages. */
@@ -128,11 +162,20 @@ struct sm_job_channel {
  * sm_job_parse parses job text. `origin` names it in errors (a file name).
  * On success fills *job and returns SM_OK. On failure returns SM_EINVAL and
  * writes a one-line message "origin:LINE: what is wrong" into err.
+ * Relative library paths are resolved against the current directory.
  */
 int sm_job_parse(const char *text, const char *origin, struct sm_job *job,
     char *err, size_t errlen);
 
-/* sm_job_load reads the file at path and parses it, with path as origin;
+/* sm_job_parse_in is sm_job_parse with relative library paths resolved
+ * against dir, an absolute directory (the job file's: every process that
+ * parses the job resolves them alike; Deploy carries it). NULL: the
+ * current directory. */
+int sm_job_parse_in(const char *text, const char *origin, const char *dir,
+    struct sm_job *job, char *err, size_t errlen);
+
+/* sm_job_load reads the file at path and parses it, with path as origin
+ * and the file's directory (made absolute, symlinks kept) as its dir;
  * *text_out (if not NULL) receives the file contents, malloc'ed, owned by
  * the caller; it is written only on success. Returns SM_EIO if the file
  * cannot be read ("cannot read PATH: reason" in err), SM_ENOMEM, or
@@ -140,6 +183,12 @@ int sm_job_parse(const char *text, const char *origin, struct sm_job *job,
  * byte in it). */
 int sm_job_load(const char *path, struct sm_job *job, char **text_out,
     char *err, size_t errlen);
+
+/* sm_job_load_in is sm_job_load with relative library paths resolved
+ * against dir instead of the file's directory (NULL: the file's): for a
+ * copy of a job file run in place of the original (scripts/cluster). */
+int sm_job_load_in(const char *path, const char *dir, struct sm_job *job,
+    char **text_out, char *err, size_t errlen);
 
 /* sm_job_task_stage returns the stage index of a task, or -1. */
 int sm_job_task_stage(const struct sm_job *job, int task);
@@ -155,7 +204,8 @@ int sm_job_channel(const struct sm_job *job, int index,
     struct sm_job_channel *out);
 
 /* sm_job_is_source: the stage has no inputs (its operator is a source:
- * gen). 0 for a stage index out of range. */
+ * gen, or a user operator without input, which sdk/ checks is one). 0 for
+ * a stage index out of range. */
 int sm_job_is_source(const struct sm_job *job, int stage);
 
 /* sm_job_key_hash is the 64-bit hash of a key's bytes that key groups come
@@ -186,6 +236,29 @@ uint64_t sm_job_restart_delay_ms(const struct sm_job_restart *r, uint32_t n);
 /* sm_restart_strategy_name: "fixed-delay", "exponential-delay", "none". */
 const char *sm_restart_strategy_name(enum sm_restart_strategy s);
 
+/* sm_job_dir: the absolute directory relative library paths were
+ * resolved against ("" if the current one could not be found). */
+const char *sm_job_dir(const struct sm_job *job);
+
+/* sm_job_library: the absolute path of a user stage's library; NULL for
+ * a built-in operator or a stage out of range. */
+const char *sm_job_library(const struct sm_job *job, int stage);
+
+/* sm_job_operator_name: the operator of a stage as the job names it (a
+ * user operator's own name; "?" for a stage out of range). */
+const char *sm_job_operator_name(const struct sm_job *job, int stage);
+
+/* sm_job_options fills out[0..max) with a user stage's options, in file
+ * order (pointers into job, valid while it is); returns how many the
+ * stage has (0 for a built-in operator). */
+size_t sm_job_options(const struct sm_job *job, int stage,
+    struct snapmark_option *out, size_t max);
+
+/* sm_job_user_operators: how many stages run a user operator. */
+int sm_job_user_operators(const struct sm_job *job);
+
+/* sm_operator_name: a built-in operator's name; "user" for SM_OP_USER
+ * (sm_job_operator_name names it). */
 const char *sm_operator_name(enum sm_operator op);
 const char *sm_edge_name(enum sm_edge edge);
 

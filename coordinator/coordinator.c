@@ -48,6 +48,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -76,6 +77,7 @@
 #include "coordinator/recovery.h"
 #include "coordinator/savepoint.h"
 #include "coordinator/status.h"
+#include "sdk/plugin_check.h"
 #include "common/version.h"
 
 /* How long termination waits for NNG to close the sockets. */
@@ -686,10 +688,13 @@ static void
 coord_usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: snapmark-coordinator --job FILE [--run-dir DIR] "
-	    "[--workers N]\n"
+	    "usage: snapmark-coordinator --job FILE [--job-dir DIR] "
+	    "[--run-dir DIR] [--workers N]\n"
 	    "                            [--listen URL] [--cli URL]\n"
 	    "  --job FILE     the job file (see docs/JOBFILE.md)\n"
+	    "  --job-dir DIR  resolve the job's relative library paths "
+	    "against DIR\n"
+	    "                 (default: the job file's directory)\n"
 	    "  --run-dir DIR  run directory (default ./run); the catalog "
 	    "lives in DIR/coordinator\n"
 	    "  --workers N    workers the job is spread over (default: "
@@ -721,6 +726,7 @@ coord_usage(FILE *f)
 
 struct coord_args {
 	const char *job;
+	char job_dir[PATH_MAX]; /* --job-dir, absolute; "" for the file's */
 	const char *restore_from;
 	int stay;
 	char run_dir[512];
@@ -735,6 +741,7 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "job", required_argument, NULL, 'j' },
+		{ "job-dir", required_argument, NULL, 'J' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -754,6 +761,16 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 		switch (ch) {
 		case 'j':
 			a->job = optarg;
+			break;
+		case 'J':
+			if (realpath(optarg, a->job_dir) == NULL) {
+				fprintf(stderr,
+				    "snapmark-coordinator: bad --job-dir '%s': "
+				    "%s\n",
+				    optarg, strerror(errno));
+				coord_usage(stderr);
+				return 2;
+			}
 			break;
 		case 'r':
 			run_dir = optarg;
@@ -806,14 +823,19 @@ coord_parse_args(struct coord_args *a, int argc, char **argv)
 	}
 	if (run_dir == NULL)
 		run_dir = "run";
-	/* The job is parsed before anything is created: a rejected job (or
-	 * a --job that is no regular file) leaves no run directory behind. */
+	/* The job is parsed, and its user operators loaded and configured,
+	 * before anything is created: a rejected job (or a --job that is no
+	 * regular file) leaves no run directory behind. */
 	{
 		struct sm_job *probe = calloc(1, sizeof(*probe));
-		char err[512];
-		int lrv = probe == NULL ? SM_ENOMEM
-		                        : sm_job_load(a->job, probe, NULL, err,
-		                              sizeof(err));
+		char err[1024];
+		int lrv = probe == NULL
+		    ? SM_ENOMEM
+		    : sm_job_load_in(a->job, a->job_dir[0] ? a->job_dir : NULL,
+		          probe, NULL, err, sizeof(err));
+		if (lrv == SM_OK)
+			lrv = sm_plugin_check_job(probe, a->job, NULL, err,
+			    sizeof(err));
 		if (probe == NULL)
 			snprintf(err, sizeof(err), "out of memory");
 		free(probe);
@@ -984,8 +1006,8 @@ coord_setup(struct coord *c, const struct coord_args *a)
 {
 	char err[512];
 	int rv;
-	if (sm_job_load(a->job, &c->job, &c->job_text, err, sizeof(err)) !=
-	    SM_OK) {
+	if (sm_job_load_in(a->job, a->job_dir[0] ? a->job_dir : NULL, &c->job,
+	        &c->job_text, err, sizeof(err)) != SM_OK) {
 		fprintf(stderr, "snapmark-coordinator: %s\n", err);
 		return 2;
 	}

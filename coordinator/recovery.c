@@ -390,6 +390,7 @@ recovery_deploy(struct coord *c)
 		Snapmark__Deploy d = SNAPMARK__DEPLOY__INIT;
 		d.epoch = epoch;
 		d.job_text = c->job_text;
+		d.job_dir = (char *) sm_job_dir(&c->job);
 		d.n_task_worker_prefix = (size_t) c->job.n_tasks;
 		d.task_worker_prefix = prefixes;
 		d.tasks = tasks;

@@ -415,10 +415,12 @@ savepoint_plan_stage(struct coord *c, const struct sm_job *old, int s,
 	const struct sm_job_stage *ns = &c->job.stages[s];
 	const struct sm_job_stage *ps = &old->stages[os];
 	Snapmark__CheckpointRecord *rec = c->savepoint->record;
-	if (ns->op != ps->op) {
+	if (ns->op != ps->op ||
+	    strcmp(sm_job_operator_name(&c->job, s),
+	        sm_job_operator_name(old, os)) != 0) {
 		snprintf(why, whylen, "stage '%s' was a %s, is now a %s",
-		    ns->name, sm_operator_name(ps->op),
-		    sm_operator_name(ns->op));
+		    ns->name, sm_job_operator_name(old, os),
+		    sm_job_operator_name(&c->job, s));
 		return SM_EINVAL;
 	}
 	/* Stateless stages and sinks start fresh: the output up to the

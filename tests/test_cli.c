@@ -103,6 +103,13 @@ commands_and_their_options_parse(void)
 	T_OK(parse(W("cancel"), &a, problem, sizeof(problem)));
 	T_EQ_INT(a.cmd, CLI_CANCEL);
 
+	/* validate takes the job file; the connection options are no
+	 * problem, it just does not use them. */
+	T_OK(parse(W("validate", "jobs/a.ini", "--run-dir", "/r"), &a, problem,
+	    sizeof(problem)));
+	T_EQ_INT(a.cmd, CLI_VALIDATE);
+	T_EQ_STR(a.job, "jobs/a.ini");
+
 	/* "--" ends the options: what follows is an argument. */
 	T_OK(parse(W("--", "show", "3"), &a, problem, sizeof(problem)));
 	T_EQ_INT(a.cmd, CLI_SHOW);
@@ -205,6 +212,11 @@ static const struct {
 	    "invalid --timeout '0' (want a positive number of "
 	    "milliseconds)" },
 	{ W("-", "status"), "unknown command '-'" },
+	{ W("validate"), "validate needs a job file" },
+	{ W("validate", "a.ini", "b.ini"), "unexpected argument 'b.ini'" },
+	{ W("validate", "a.ini", "--json"),
+	    "--json does not apply to validate" },
+	{ W("validate", "a.ini", "--wait"), "--wait only applies to trigger" },
 };
 
 static void

@@ -11,7 +11,7 @@
 #include "tests/check.h"
 #include "common/jobfile.h"
 
-/* An sm_job is ~16 KiB: keep it off the stack. */
+/* An sm_job is ~100 KiB (its pool): keep it off the stack. */
 static struct sm_job job;
 static char err[512];
 
@@ -885,6 +885,163 @@ the_example_job_files_parse(void)
 	}
 }
 
+/* A stage with library = PATH runs a user operator: the runtime's keys
+ * are read as for any stage, every other key is kept for the operator's
+ * configure with its line, gen's and file's keys included. */
+static void
+a_library_stage_keeps_its_other_keys_as_options(void)
+{
+	static const char text[] =
+	    "[job]\n"                          /* 1 */
+	    "name = j\n"                       /* 2 */
+	    "[stage src]\n"                    /* 3 */
+	    "records = 5\n"                    /* 4: before library */
+	    "operator = lines\n"               /* 5 */
+	    "library = plugins/liblines.so\n"  /* 6 */
+	    "parallelism = 2\n"                /* 7 */
+	    "[stage up]\n"                     /* 8 */
+	    "operator = upper\n"               /* 9 */
+	    "input = src hash\n"               /* 10 */
+	    "mode = lower\n"                   /* 11 */
+	    "format = csv\n"                   /* 12 */
+	    "max_parallelism = 64\n"           /* 13 */
+	    "library = /opt/ops/libupper.so\n" /* 14 */
+	    "[stage sink]\n"                   /* 15 */
+	    "operator = file\n"                /* 16 */
+	    "input = up forward\n";            /* 17 */
+	struct snapmark_option opts[4];
+
+	err[0] = '\0';
+	T_OK(
+	    sm_job_parse_in(text, "job.ini", "/jobs", &job, err, sizeof(err)));
+	T_EQ_STR(sm_job_dir(&job), "/jobs");
+	T_EQ_INT(sm_job_user_operators(&job), 2);
+
+	T_EQ_INT(job.stages[0].op, SM_OP_USER);
+	T_EQ_STR(sm_job_operator_name(&job, 0), "lines");
+	T_EQ_STR(sm_job_library(&job, 0), "/jobs/plugins/liblines.so");
+	T_EQ_INT(job.stages[0].library_line, 6);
+	T_EQ_INT(job.stages[0].operator_line, 5);
+	T_EQ_INT(job.stages[0].parallelism, 2);
+	T_TRUE(sm_job_is_source(&job, 0));
+	T_EQ_INT(sm_job_options(&job, 0, opts, 4), 1);
+	T_EQ_STR(opts[0].key, "records");
+	T_EQ_STR(opts[0].value, "5");
+	T_EQ_INT(opts[0].line, 4);
+	T_EQ_INT(job.stages[0].records, 0); /* not gen's */
+
+	T_EQ_STR(sm_job_library(&job, 1), "/opt/ops/libupper.so");
+	T_TRUE(!sm_job_is_source(&job, 1));
+	T_EQ_INT(job.stages[1].max_parallelism, 64);
+	T_EQ_INT(sm_job_options(&job, 1, opts, 4), 2);
+	T_EQ_STR(opts[0].key, "mode");
+	T_EQ_STR(opts[0].value, "lower");
+	T_EQ_INT(opts[0].line, 11);
+	T_EQ_STR(opts[1].key, "format");
+	T_EQ_STR(opts[1].value, "csv");
+	T_EQ_INT(opts[1].line, 12);
+	T_EQ_INT(sm_job_options(&job, 1, opts, 1), 2); /* the count */
+
+	T_EQ_STR(sm_job_operator_name(&job, 2), "file");
+	T_TRUE(sm_job_library(&job, 2) == NULL);
+	T_EQ_INT(sm_job_options(&job, 2, opts, 4), 0);
+	T_EQ_INT(job.n_tasks, 2 + 1 + 1);
+
+	/* Without a directory: the current one. */
+	char cwd[4096], want[4200];
+	T_TRUE(getcwd(cwd, sizeof(cwd)) != NULL);
+	T_OK(parse(text));
+	snprintf(want, sizeof(want), "%s/plugins/liblines.so", cwd);
+	T_EQ_STR(sm_job_library(&job, 0), want);
+}
+
+static void
+library_stage_errors_name_their_line(void)
+{
+	static const struct {
+		const char *text;
+		const char *err;
+	} bad[] = {
+		{ "[job]\nname = j\n[stage s]\noperator = gen\nmode = x\n",
+		    "job.ini:5: unknown key 'mode' in [stage s]" },
+		{ "[job]\nname = j\n[stage s]\nlibrary = l.so\n"
+		  "operator = my-op\n",
+		    "job.ini:5: invalid operator name 'my-op' for a library "
+		    "operator (letters, digits and '_', at most 63)" },
+		{ "[job]\nname = j\n[stage s]\nlibrary = l.so\n"
+		  "operator = op\nmode = a\nmode = b\n",
+		    "job.ini:7: duplicate key 'mode' in [stage s] (first set "
+		    "on line 6)" },
+		{ "[job]\nname = j\n[stage s]\nlibrary =\noperator = op\n",
+		    "job.ini:4: library needs a path (library = PATH of a "
+		    "shared object, absolute or relative to the job file)" },
+		{ "[job]\nname = j\n[stage s]\nlibrary = l.so\n",
+		    "job.ini:3: stage 's' has no operator (operator = NAME, "
+		    "the name of an operator of its library)" },
+		{ "[job]\nname = j\n[stage s]\nlibrary = l.so\noperator = o\n"
+		  "library = m.so\n",
+		    "job.ini:6: duplicate key 'library' in [stage s] (first "
+		    "set on line 4)" },
+		/* The look-ahead stops at the next header. */
+		{ "[job]\nname = j\n[stage s]\noperator = gen\nmode = x\n"
+		  "[stage t]\nlibrary = l.so\noperator = o\ninput = s hash\n",
+		    "job.ini:5: unknown key 'mode' in [stage s]" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		T_ERR(sm_job_parse_in(bad[i].text, "job.ini", "/d", &job, err,
+		          sizeof(err)),
+		    SM_EINVAL);
+		T_EQ_STR(err, bad[i].err);
+	}
+
+	char text[2048];
+	size_t n = (size_t) snprintf(text, sizeof(text),
+	    "[job]\nname = j\n[stage s]\nlibrary = l.so\noperator = o\n");
+	for (int i = 0; i < SM_JOB_MAX_OPTIONS; i++)
+		n += (size_t) snprintf(text + n, sizeof(text) - n, "k%d = v\n",
+		    i);
+	T_OK(parse(text));
+	T_EQ_INT(job.stages[0].n_options, SM_JOB_MAX_OPTIONS);
+	snprintf(text + n, sizeof(text) - n, "one_more = v\n");
+	T_ERR(sm_job_parse(text, "job.ini", &job, err, sizeof(err)),
+	    SM_EINVAL);
+	T_EQ_STR(err,
+	    "job.ini:22: too many options for stage 's' (at most 16)");
+}
+
+/* sm_job_load resolves a relative library against the job file's own
+ * directory, wherever the process runs. */
+static void
+load_resolves_libraries_against_the_job_files_directory(void)
+{
+	char dir[] = "/tmp/sm_test_jobfile_XXXXXX", path[600], want[700];
+	char cwd[4096];
+	FILE *f;
+
+	T_TRUE(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/job.ini", dir);
+	f = fopen(path, "w");
+	T_TRUE(f != NULL);
+	fputs("[job]\nname = j\n[stage s]\nlibrary = lib/libo.so\n"
+	      "operator = o\n",
+	    f);
+	fclose(f);
+	T_OK(sm_job_load(path, &job, NULL, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s/lib/libo.so", dir);
+	T_EQ_STR(sm_job_library(&job, 0), want);
+	T_EQ_STR(sm_job_dir(&job), dir);
+	/* The same through a relative path to the file. */
+	T_TRUE(getcwd(cwd, sizeof(cwd)) != NULL);
+	T_TRUE(chdir("/tmp") == 0);
+	T_OK(
+	    sm_job_load(path + strlen("/tmp/"), &job, NULL, err, sizeof(err)));
+	T_TRUE(chdir(cwd) == 0);
+	T_EQ_STR(sm_job_library(&job, 0), want);
+	unlink(path);
+	rmdir(dir);
+}
+
 static const struct sm_test tests[] = {
 	{ "wordcount_parses_with_every_setting",
 	    wordcount_parses_with_every_setting },
@@ -925,6 +1082,12 @@ static const struct sm_test tests[] = {
 	    operator_and_edge_names_match_the_file_format },
 	{ "key_groups_are_a_hash_of_the_key_bytes_modulo_max_parallelism",
 	    key_groups_are_a_hash_of_the_key_bytes_modulo_max_parallelism },
+	{ "a_library_stage_keeps_its_other_keys_as_options",
+	    a_library_stage_keeps_its_other_keys_as_options },
+	{ "library_stage_errors_name_their_line",
+	    library_stage_errors_name_their_line },
+	{ "load_resolves_libraries_against_the_job_files_directory",
+	    load_resolves_libraries_against_the_job_files_directory },
 	{ "key_group_owners_cover_every_subtask_in_monotonic_ranges",
 	    key_group_owners_cover_every_subtask_in_monotonic_ranges },
 	{ "the_example_job_files_parse", the_example_job_files_parse },

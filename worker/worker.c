@@ -153,8 +153,10 @@ worker_deploy(struct worker *w, const Snapmark__Deploy *d)
 {
 	worker_stop_tasks(w);
 	char err[256];
-	if (sm_job_parse(d->job_text, "deployed job", &w->job, err,
-	        sizeof(err)) != SM_OK) {
+	/* Relative library paths resolve against the coordinator's job
+	 * directory, not this worker's. */
+	if (sm_job_parse_in(d->job_text, "deployed job", d->job_dir, &w->job,
+	        err, sizeof(err)) != SM_OK) {
 		sm_error("cannot parse the job the coordinator sent: %s", err);
 		for (size_t i = 0; i < d->n_tasks; i++)
 			worker_task_failed(w, d->epoch, d->tasks[i], err);

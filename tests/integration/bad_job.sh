@@ -162,6 +162,20 @@ parallelism = 3
 input = src forward
 EOF
 
+# A user operator whose library cannot be loaded is refused like any other
+# error of the file, naming the library line (tests/integration/validate.sh
+# has the other ways a user operator is refused).
+bad_job missing_library 8 "stage up: cannot load library: /nonexistent/libup\.so: cannot open shared object file" <<'EOF'
+[job]
+name = bad
+[stage src]
+operator = gen
+[stage up]
+operator = up
+input = src forward
+library = /nonexistent/libup.so
+EOF
+
 say "missing job file: exit 2, stderr names the file"
 run_split "$COORD" --job "$TEST_TMP/no-such-job.ini" --run-dir "$RD"
 want_rc 2 "missing file"

@@ -5,7 +5,11 @@
 #   1. meson install --destdir puts the three binaries in BINDIR, the four
 #      man pages in MANDIR/man{1,5,8}, the docs and every example job (the
 #      same bytes as examples/) in DATADIR/doc/snapmark/; man finds the
-#      pages there and the installed binaries answer --version;
+#      pages there and the installed binaries answer --version; the SDK's
+#      header is in INCLUDEDIR/snapmark/ with snapmark.pc, and a plugin
+#      compiled with `cc $(pkg-config --cflags snapmark) -shared -fPIC`
+#      against the installed header alone loads and configures through
+#      the installed `snapmark validate`;
 #   2. scripts/cluster, from a tree with no build directory, runs the
 #      installed binaries found on PATH (and `start` reuses them), as the
 #      README's walkthrough does with the installed examples/endless.ini:
@@ -27,7 +31,7 @@ eval "$(meson introspect "$B" --buildoptions | python3 -c '
 import json, os, shlex, sys
 o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
 p = o["prefix"]
-for k in ("bindir", "mandir", "datadir"):
+for k in ("bindir", "mandir", "datadir", "includedir"):
     print("%s=%s" % (k.upper(), shlex.quote(os.path.join(p, o[k]))))
 ')"
 bin="$DEST$BINDIR"
@@ -40,7 +44,7 @@ done
 for f in man1/snapmark.1 man5/snapmark-job.5 man8/snapmark-coordinator.8 man8/snapmark-worker.8; do
 	[[ -s $man/$f ]] || fail "not installed: ${man#"$DEST"}/$f"
 done
-for f in README.md ARCHITECTURE.md CLI.md JOBFILE.md STATE.md OBSERVABILITY.md; do
+for f in README.md ARCHITECTURE.md CLI.md JOBFILE.md SDK.md STATE.md OBSERVABILITY.md; do
 	[[ -s $doc/$f ]] || fail "not installed: ${doc#"$DEST"}/$f"
 done
 diff -r "$SRC/examples" "$doc/examples" ||
@@ -55,6 +59,59 @@ for b in snapmark snapmark-coordinator snapmark-worker; do
 	[[ $v == "$b "* ]] || fail "installed $b --version: $v"
 done
 say "meson install: binaries, man pages, docs and examples in place ($(cd "$DEST" && find . -type f | wc -l) files)"
+
+# --- 1b. the operator SDK: header, pkg-config, a plugin built on them ----------------
+hdr="$DEST$INCLUDEDIR/snapmark/snapmark.h"
+[[ -s $hdr ]] || fail "not installed: $INCLUDEDIR/snapmark/snapmark.h"
+cmp -s "$hdr" "$SRC/include/snapmark/snapmark.h" || fail "installed snapmark.h differs from include/snapmark/snapmark.h"
+[[ -s $DEST$DATADIR/pkgconfig/snapmark.pc ]] || fail "not installed: $DATADIR/pkgconfig/snapmark.pc"
+command -v pkg-config >/dev/null || fail "pkg-config is not installed"
+# The staged tree as pkg-config sees an installed one: -I paths under DEST.
+export PKG_CONFIG_PATH="$DEST$DATADIR/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$DEST"
+export PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1
+want_version="$(sed -nE "s/^ *version *: *'([^']+)'.*/\1/p" "$SRC/meson.build" | head -n 1)"
+[[ $(pkg-config --modversion snapmark) == "$want_version" ]] ||
+	fail "snapmark.pc: version $(pkg-config --modversion snapmark), meson.build says $want_version"
+hdr_api="$(sed -nE 's/^#define SNAPMARK_API_VERSION ([0-9]+)$/\1/p' "$hdr")"
+[[ -n $hdr_api && $(pkg-config --variable=api_version snapmark) == "$hdr_api" ]] ||
+	fail "snapmark.pc: api_version '$(pkg-config --variable=api_version snapmark)', snapmark.h says '$hdr_api'"
+[[ -z $(pkg-config --libs snapmark | tr -d ' ') ]] || fail "snapmark.pc has Libs: $(pkg-config --libs snapmark)"
+cflags="$(pkg-config --cflags snapmark)"
+[[ $cflags == *"-I$DEST$INCLUDEDIR"* ]] || fail "pkg-config --cflags snapmark: '$cflags'"
+# The plugin is compiled away from the source tree: the installed header
+# is the only snapmark.h it can find.
+mkdir -p "$TEST_TMP/plugin"
+cp "$SRC/tests/plugins/upper.c" "$TEST_TMP/plugin/"
+# shellcheck disable=SC2086 # cflags are words
+(cd "$TEST_TMP/plugin" && cc $cflags -std=c99 -Wall -Wextra -Wpedantic -Werror \
+	-fvisibility=hidden -shared -fPIC -o libupper.so upper.c) ||
+	fail "cannot build a plugin against the installed header"
+cat >"$TEST_TMP/plugin/job.ini" <<'EOF'
+[job]
+name = installed-plugin
+[stage src]
+operator = gen
+records = 10
+[stage up]
+operator = upper
+library = libupper.so
+input = src forward
+mode = lower
+[stage sink]
+operator = file
+input = up forward
+EOF
+out="$(cd / && "$bin/snapmark" validate "$TEST_TMP/plugin/job.ini")" ||
+	fail "installed snapmark validate refused the plugin's job: $out"
+[[ $out == "$TEST_TMP/plugin/job.ini: ok (3 stages, 3 tasks, 1 user operator)" ]] ||
+	fail "installed snapmark validate said: $out"
+sed -i 's/^mode = lower$/mode = sideways/' "$TEST_TMP/plugin/job.ini"
+rc=0
+out="$("$bin/snapmark" validate "$TEST_TMP/plugin/job.ini" 2>&1)" || rc=$?
+[[ $rc -eq 1 && $out == "snapmark: $TEST_TMP/plugin/job.ini:10: stage up: operator upper: mode must be upper or lower, not 'sideways'" ]] ||
+	fail "installed snapmark validate with mode = sideways: exit $rc: $out"
+unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_ALLOW_SYSTEM_CFLAGS
+say "SDK installed: snapmark.h and snapmark.pc; a plugin built with pkg-config loads and configures through the installed validate"
 
 # --- 2. the installed tree runs a cluster ------------------------------------------
 # A copy of scripts/ in a tree without build/: scripts/cluster must fall

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "common/error.h"
+#include "common/log.h"
 
 int
 sm_operator_open(const struct sm_op_ctx *ctx, struct sm_op **out)
@@ -30,6 +31,15 @@ sm_operator_open(const struct sm_op_ctx *ctx, struct sm_op **out)
 	case SM_OP_DISCARD:
 		ops = &sm_op_discard;
 		break;
+	case SM_OP_USER:
+		/* The one place a user operator (sdk/plugin.h) is refused
+		 * inside a task, until the runtime runs them. */
+		sm_error("stage %s: operator %s (%s): user operators cannot "
+		         "run yet",
+		    ctx->job->stages[ctx->stage].name,
+		    sm_job_operator_name(ctx->job, ctx->stage),
+		    sm_job_library(ctx->job, ctx->stage));
+		return SM_EINVAL;
 	}
 	if (ops == NULL)
 		return SM_EINVAL;
