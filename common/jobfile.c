@@ -24,6 +24,7 @@
  * check, the one on the earliest line is reported.
  */
 #include "common/jobfile.h"
+#include "common/keygroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1156,16 +1157,12 @@ sm_job_is_source(const struct sm_job *job, int stage)
 int
 sm_job_key_group(uint64_t key, int max_parallelism)
 {
-	/* The splitmix64 finalizer: keys that differ in one bit land in
-	 * unrelated key groups, so sequential keys spread evenly. */
-	uint64_t z = key;
-
-	if (max_parallelism <= 0)
-		return 0;
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	z ^= z >> 31;
-	return (int) (z % (uint64_t) max_parallelism);
+	/* The key group of the key's 8 bytes big-endian, as keyed state
+	 * files them (common/keygroup.h): routing and state agree. */
+	unsigned char bytes[8];
+	for (int i = 0; i < 8; i++)
+		bytes[i] = (unsigned char) (key >> (56 - 8 * i));
+	return sm_key_group_bytes(bytes, 8, max_parallelism);
 }
 
 int

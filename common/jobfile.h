@@ -159,7 +159,7 @@ int sm_job_channel(const struct sm_job *job, int index,
 int sm_job_is_source(const struct sm_job *job, int stage);
 
 /* sm_job_key_group maps a key to its key group in [0, max_parallelism):
- * the splitmix64 finalizer of the key, modulo max_parallelism (0 if
+ * sm_key_group_bytes of the key's 8 bytes big-endian (0 if
  * max_parallelism <= 0). A hash edge into stage S sends a record with key k
  * to subtask sm_job_key_group_owner(sm_job_key_group(k, S.max_parallelism),
  * S.max_parallelism, S.parallelism) of S. */

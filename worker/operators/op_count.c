@@ -4,24 +4,36 @@
  * Counts records per key of the key groups this subtask owns; when every
  * input has ended it emits one record (key, count) per key, in key order.
  * The state lives in a change-tracked kvstate, so a snapshot hands over
- * only the keys counted since the previous one.
+ * only the keys counted since the previous one. Records still carry a u64
+ * key: its state key is those 8 bytes big-endian (so byte order is
+ * numeric order), and the entry's key group the one of those bytes
+ * (common/keygroup.h). Each count is a counter (SM_STATE_COUNT).
  */
 #include <stdlib.h>
 
 #include "common/error.h"
+#include "common/keygroup.h"
+#include "common/store.h"
 #include "worker/kvstate.h"
 #include "worker/operators/operator.h"
+
+struct count_state {
+	struct sm_kvstate kv;
+	int max_parallelism;
+};
 
 static int
 count_open(struct sm_op *op)
 {
-	struct sm_kvstate *s = calloc(1, sizeof(*s));
+	struct count_state *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return SM_ENOMEM;
-	if (sm_kvstate_init(s) != SM_OK) {
+	if (sm_kvstate_init(&s->kv) != SM_OK) {
 		free(s);
 		return SM_ENOMEM;
 	}
+	s->max_parallelism =
+	    op->ctx.job->stages[op->ctx.stage].max_parallelism;
 	op->impl = s;
 	return SM_OK;
 }
@@ -30,9 +42,13 @@ static int
 count_process(struct sm_op *op, const struct sm_record *recs, size_t n,
     struct sm_emitter *out)
 {
-	struct sm_kvstate *s = op->impl;
+	struct count_state *s = op->impl;
 	for (size_t i = 0; i < n; i++) {
-		int rv = sm_kvstate_add(s, recs[i].key, 1);
+		unsigned char key[8];
+		sm_be64_put(key, recs[i].key);
+		int kg = sm_key_group_bytes(key, 8, s->max_parallelism);
+		int rv = sm_kvstate_add(&s->kv, SM_STATE_COUNT, key, 8,
+		    (uint32_t) kg, 1, NULL);
 		if (rv != SM_OK)
 			return rv;
 	}
@@ -42,15 +58,21 @@ count_process(struct sm_op *op, const struct sm_record *recs, size_t n,
 static int
 count_end_input(struct sm_op *op, struct sm_emitter *out)
 {
-	struct sm_kvstate *s = op->impl;
+	struct count_state *s = op->impl;
 	struct sm_state_entry *e;
 	size_t n;
-	int rv = sm_state_entries_of(&s->live, &e, &n);
+	int rv = sm_state_entries_of(&s->kv.live, &e, &n);
 	if (rv != SM_OK)
 		return rv;
+	uint64_t seq = 0;
 	for (size_t i = 0; i < n && rv == SM_OK; i++) {
+		if (e[i].state != SM_STATE_COUNT || e[i].key_len != 8 ||
+		    e[i].value_len != 8)
+			continue;
 		struct sm_record r = { .subtask = (uint32_t) op->ctx.subtask,
-			.seq = i, .key = e[i].key, .value = e[i].count };
+			.seq = seq++,
+			.key = sm_be64_get(e[i].key),
+			.value = sm_counter_get(e[i].value) };
 		rv = out->emit(out, &r);
 	}
 	free(e);
@@ -63,8 +85,9 @@ count_snapshot(struct sm_op *op, uint64_t checkpoint_id,
 {
 	out->incremental = 1;
 	out->unsorted = 1;
-	out->full_entries = sm_kvstate_len(op->impl);
-	return sm_kvstate_take_delta(op->impl, &out->delta);
+	struct count_state *s = op->impl;
+	out->full_entries = sm_kvstate_len(&s->kv);
+	return sm_kvstate_take_delta(&s->kv, &out->delta);
 }
 
 static void
@@ -82,14 +105,16 @@ count_restore(struct sm_op *op, uint64_t checkpoint_id,
     const struct sm_snapshot_data *in)
 {
 	/* What was restored is already in the snapshot chain: not a change. */
-	return sm_kvstate_load(op->impl, in->entries, in->n_entries);
+	struct count_state *s = op->impl;
+	return sm_kvstate_load(&s->kv, in->entries, in->n_entries);
 }
 
 static void
 count_close(struct sm_op *op)
 {
-	sm_kvstate_fini(op->impl);
-	free(op->impl);
+	struct count_state *s = op->impl;
+	sm_kvstate_fini(&s->kv);
+	free(s);
 }
 
 const struct sm_op_ops sm_op_count = {
