@@ -402,13 +402,23 @@ snap_read_entry(const void *key, size_t klen, const void *val, size_t vlen,
 			.value = e->value.data,
 			.deleted = e->has_deleted && e->deleted };
 	}
-	int bad_place = klen != 17 ||
-	    sm_be64_get((const unsigned char *) key + 9) != r->n_read;
+	uint64_t place = klen == 17
+	    ? sm_be64_get((const unsigned char *) key + 9)
+	    : UINT64_MAX;
+	int bad_place = place != r->n_read;
 	int bad_order = r->link.n > 0 &&
 	    sm_state_entry_cmp(&r->link.e[r->link.n - 1], &se) >= 0;
 	int rv = bad_place || bad_order ? SM_ECORRUPT : snap_keep_bytes(r, &se);
 	if (e != NULL)
 		snapmark__state_entry__free_unpacked(e, NULL);
+	if (rv == SM_ECORRUPT && klen == 17 && place > r->n_read &&
+	    place != UINT64_MAX) {
+		snprintf(r->why, r->whylen,
+		    "snapshot %" PRIu64 " lacks state entries: entry %" PRIu64
+		    " is missing",
+		    r->link_id, r->n_read);
+		return rv;
+	}
 	if (rv == SM_ECORRUPT) {
 		snprintf(r->why, r->whylen,
 		    "state entry %" PRIu64 " of snapshot %" PRIu64 " is %s",
