@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/jobfile.h"
 
 static int
 kvdelta_init(struct sm_kvdelta *d)
@@ -327,4 +328,16 @@ sm_kvdelta_free(struct sm_kvdelta *d)
 		return;
 	kvdelta_fini(d);
 	free(d);
+}
+
+size_t
+sm_state_keep_owned(struct sm_state_entry *e, size_t n, int max_parallelism,
+    int parallelism, int subtask)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (sm_job_key_group_owner((int) e[i].key_group,
+		        max_parallelism, parallelism) == subtask)
+			e[k++] = e[i];
+	return k;
 }

@@ -111,6 +111,12 @@ int sm_kvdelta_flatten(const struct sm_kvdelta *d, struct sm_state_entry **out,
 /* sm_kvdelta_free frees a delta from sm_kvstate_take_delta; NULL is fine. */
 void sm_kvdelta_free(struct sm_kvdelta *d);
 
+/* sm_state_keep_owned keeps, in place and in order, the n entries whose
+ * stored key group subtask `subtask` of `parallelism` owns (a rescale:
+ * no key is hashed again); returns how many. */
+size_t sm_state_keep_owned(struct sm_state_entry *e, size_t n,
+    int max_parallelism, int parallelism, int subtask);
+
 /* sm_kvstate_sort sorts entries by (state, key). */
 void sm_kvstate_sort(struct sm_state_entry *e, size_t n);
 

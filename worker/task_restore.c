@@ -29,14 +29,8 @@ static void
 task_filter_key_groups(struct worker_task *t, struct sm_snapshot_data *d)
 {
 	const struct sm_job_stage *st = &t->job->stages[t->stage];
-	size_t k = 0;
-	for (size_t i = 0; i < d->n_entries; i++) {
-		int kg = (int) d->entries[i].key_group;
-		if (sm_job_key_group_owner(kg, st->max_parallelism,
-		        st->parallelism) == t->subtask)
-			d->entries[k++] = d->entries[i];
-	}
-	d->n_entries = k;
+	d->n_entries = sm_state_keep_owned(d->entries, d->n_entries,
+	    st->max_parallelism, st->parallelism, t->subtask);
 }
 
 /* Append src's entries (and the arena holding their bytes) and its
