@@ -10,6 +10,7 @@
 
 #include "tests/check.h"
 #include "common/jobfile.h"
+#include "common/keygroup.h"
 
 /* An sm_job is ~16 KiB: keep it off the stack. */
 static struct sm_job job;
@@ -781,16 +782,24 @@ operator_and_edge_names_match_the_file_format(void)
 }
 
 static void
-key_groups_are_splitmix64_modulo_max_parallelism(void)
+key_groups_are_the_byte_hash_of_the_big_endian_key(void)
 {
 	static int hits[128];
+	unsigned char be[8] = { 0, 0, 0, 0, 0, 0, 0x03, 0xe8 };
 
-	/* Pinned values: any other implementation must agree. */
-	T_EQ_INT(sm_job_key_group(0, 128), 0);
-	T_EQ_INT(sm_job_key_group(1, 128), 101);
-	T_EQ_INT(sm_job_key_group(42, 128), 34);
-	T_EQ_INT(sm_job_key_group(1000, 32768), 27351);
-	T_EQ_INT(sm_job_key_group(UINT64_MAX, 128), 123);
+	/* Pinned values: any other implementation must agree (key groups
+	 * are stored in snapshots). */
+	T_EQ_INT(sm_key_group_bytes("", 0, 128), 35);
+	T_EQ_INT(sm_key_group_bytes("hello", 5, 128), 40);
+	T_EQ_INT(sm_key_group_bytes("a longer key of 24 bytes", 24, 32768),
+	    23448);
+	T_EQ_INT(sm_job_key_group(0, 128), 90);
+	T_EQ_INT(sm_job_key_group(1, 128), 45);
+	T_EQ_INT(sm_job_key_group(42, 128), 64);
+	T_EQ_INT(sm_job_key_group(1000, 32768), 14932);
+	T_EQ_INT(sm_job_key_group(UINT64_MAX, 128), 93);
+	/* a u64 key's group is its 8 big-endian bytes' group */
+	T_EQ_INT(sm_key_group_bytes(be, 8, 32768), 14932);
 	/* 10000 sequential keys reach every one of 128 groups. */
 	memset(hits, 0, sizeof(hits));
 	for (uint64_t k = 0; k < 10000; k++) {
@@ -894,8 +903,8 @@ static const struct sm_test tests[] = {
 	    load_reads_the_file_and_names_it_in_errors },
 	{ "operator_and_edge_names_match_the_file_format",
 	    operator_and_edge_names_match_the_file_format },
-	{ "key_groups_are_splitmix64_modulo_max_parallelism",
-	    key_groups_are_splitmix64_modulo_max_parallelism },
+	{ "key_groups_are_the_byte_hash_of_the_big_endian_key",
+	    key_groups_are_the_byte_hash_of_the_big_endian_key },
 	{ "key_group_owners_cover_every_subtask_in_monotonic_ranges",
 	    key_group_owners_cover_every_subtask_in_monotonic_ranges },
 	{ "the_example_job_files_parse", the_example_job_files_parse },
