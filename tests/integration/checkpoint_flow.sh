@@ -94,6 +94,20 @@ def mix(z):
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
     return z ^ (z >> 31)
+def rotl(x, r):
+    return ((x << r) | (x >> (64 - r))) & M64
+def key_group(k, maxp=128):
+    # common/keygroup.c, written again: the hash of the key's 8 bytes
+    # big-endian (one little-endian word), then splitmix64, modulo maxp
+    M1, M2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+    w = int.from_bytes(k.to_bytes(8, "big"), "little")
+    h = M2 ^ ((8 * M1) & M64)
+    h ^= (rotl((w * M2) & M64, 31) * M1) & M64
+    h = (rotl(h, 27) * M1 + 0x52DCE729) & M64
+    h ^= h >> 33
+    h = (h * M2) & M64
+    h ^= h >> 29
+    return mix(h) % maxp
 def key_of(sub, seq, seed=11, keys=20000):
     stream = mix(seed ^ (((sub + 1) * 0x9E3779B97F4A7C15) & M64))
     return mix((stream + seq) & M64) % keys
@@ -111,7 +125,7 @@ want = [collections.Counter(), collections.Counter()]
 for s, off in offsets.items():
     for q in range(off):
         k = key_of(s, q)
-        want[mix(k) % 128 * 2 // 128][k] += 1
+        want[key_group(k) * 2 // 128][k] += 1
 for sub, t in enumerate(tasks[2:4]):
     got = collections.Counter()
     for line in run("state", t["handle"]["location"], str(rec["id"])).split("\n"):
