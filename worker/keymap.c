@@ -44,18 +44,84 @@ keymap_alloc(struct sm_keymap *m, size_t cap)
 int
 sm_keymap_init(struct sm_keymap *m)
 {
+	memset(m, 0, sizeof(*m));
 	return keymap_alloc(m, 1024);
+}
+
+/* ---- the entry pool ---- */
+
+#define POOL_FIRST_BLOCK ((size_t) 64 << 10)
+#define POOL_LAST_BLOCK ((size_t) 8 << 20)
+
+/* Bytes an entry of that many value bytes of room takes. */
+static size_t
+kventry_size(uint32_t key_len, uint32_t value_cap)
+{
+	return sizeof(struct sm_kventry) + key_len + value_cap;
+}
+
+static void *
+pool_alloc(struct sm_keymap *m, size_t n)
+{
+	if (n > SM_KEYMAP_POOL_MAX)
+		return malloc(n);
+	size_t c = (n + 15) / 16;
+	void *p = m->free_list[c];
+	if (p != NULL) {
+		memcpy(&m->free_list[c], p, sizeof(void *));
+		return p;
+	}
+	struct sm_state_arena *b = m->blocks;
+	if (b == NULL || b->cap - b->used < c * 16) {
+		/* A new block, twice the last (64 KiB .. 8 MiB). */
+		size_t size = m->next_block ? m->next_block : POOL_FIRST_BLOCK;
+		m->next_block = size < POOL_LAST_BLOCK ? size * 2 : size;
+		b = malloc(sizeof(*b) + size);
+		if (b == NULL)
+			return NULL;
+		sm_bigmem_advise(b->bytes, size);
+		b->cap = size;
+		b->used = 0;
+		b->next = m->blocks;
+		m->blocks = b;
+	}
+	p = b->bytes + b->used;
+	b->used += c * 16;
+	return p;
+}
+
+static void
+pool_free(struct sm_keymap *m, void *p, size_t n)
+{
+	if (n > SM_KEYMAP_POOL_MAX) {
+		free(p);
+		return;
+	}
+	size_t c = (n + 15) / 16;
+	memcpy(p, &m->free_list[c], sizeof(void *));
+	m->free_list[c] = p;
+}
+
+static void
+kventry_free(struct sm_keymap *m, struct sm_kventry *e)
+{
+	pool_free(m, e, kventry_size(e->key_len, e->value_cap));
 }
 
 void
 sm_keymap_fini(struct sm_keymap *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
-		if (sm_keymap_live(m, i))
-			free(m->slot[i].e);
+	/* Pooled entries go with their blocks; only large ones one by one. */
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!sm_keymap_live(m, i))
+			continue;
+		struct sm_kventry *e = m->slot[i].e;
+		if (kventry_size(e->key_len, e->value_cap) > SM_KEYMAP_POOL_MAX)
+			free(e);
+	}
+	sm_state_arena_free(m->blocks);
 	free(m->slot);
-	m->slot = NULL;
-	m->cap = m->len = m->occupied = 0;
+	memset(m, 0, sizeof(*m));
 }
 
 /* Put an entry known to be absent into a table with room. */
@@ -118,20 +184,27 @@ keymap_find(const struct sm_keymap *m, uint64_t hash, uint32_t state,
 }
 
 struct sm_kventry *
+sm_keymap_find_h(const struct sm_keymap *m, uint64_t hash, uint32_t state,
+    const void *key, uint32_t len)
+{
+	size_t i = keymap_find(m, hash, state, key, len);
+	return i == SIZE_MAX ? NULL : m->slot[i].e;
+}
+
+struct sm_kventry *
 sm_keymap_find(const struct sm_keymap *m, uint32_t state, const void *key,
     uint32_t len)
 {
-	size_t i = keymap_find(m, sm_keymap_hash(state, key, len), state, key,
-	    len);
-	return i == SIZE_MAX ? NULL : m->slot[i].e;
+	return sm_keymap_find_h(m, sm_keymap_hash(state, key, len), state,
+	    key, len);
 }
 
 /* A new entry with room for value_cap value bytes. */
 static struct sm_kventry *
-kventry_new(uint32_t state, const void *key, uint32_t key_len, uint32_t kg,
-    uint32_t value_cap)
+kventry_new(struct sm_keymap *m, uint32_t state, const void *key,
+    uint32_t key_len, uint32_t kg, uint32_t value_cap)
 {
-	struct sm_kventry *e = malloc(sizeof(*e) + key_len + value_cap);
+	struct sm_kventry *e = pool_alloc(m, kventry_size(key_len, value_cap));
 	if (e == NULL)
 		return NULL;
 	e->state = state;
@@ -144,22 +217,43 @@ kventry_new(uint32_t state, const void *key, uint32_t key_len, uint32_t kg,
 	return e;
 }
 
+/* A copy of e with room for value_cap value bytes (e freed); NULL: out of
+ * memory, e untouched. */
+static struct sm_kventry *
+kventry_grow(struct sm_keymap *m, struct sm_kventry *e, uint32_t value_cap)
+{
+	struct sm_kventry *g =
+	    pool_alloc(m, kventry_size(e->key_len, value_cap));
+	if (g == NULL)
+		return NULL;
+	memcpy(g, e, kventry_size(e->key_len, e->value_len));
+	g->value_cap = value_cap;
+	kventry_free(m, e);
+	return g;
+}
+
 int
 sm_keymap_put(struct sm_keymap *m, uint32_t state, const void *key,
     uint32_t key_len, uint32_t kg, const void *value, uint32_t value_len,
     struct sm_kventry **out)
 {
-	uint64_t hash = sm_keymap_hash(state, key, key_len);
+	return sm_keymap_put_h(m, sm_keymap_hash(state, key, key_len), state,
+	    key, key_len, kg, value, value_len, out);
+}
+
+int
+sm_keymap_put_h(struct sm_keymap *m, uint64_t hash, uint32_t state,
+    const void *key, uint32_t key_len, uint32_t kg, const void *value,
+    uint32_t value_len, struct sm_kventry **out)
+{
 	size_t i = keymap_find(m, hash, state, key, key_len);
 	struct sm_kventry *e;
 	if (i != SIZE_MAX) {
 		e = m->slot[i].e;
 		if (e->value_cap < value_len) {
-			struct sm_kventry *g = realloc(e,
-			    sizeof(*e) + e->key_len + value_len);
+			struct sm_kventry *g = kventry_grow(m, e, value_len);
 			if (g == NULL)
 				return SM_ENOMEM;
-			g->value_cap = value_len;
 			m->slot[i].e = e = g;
 		}
 	} else {
@@ -170,7 +264,7 @@ sm_keymap_put(struct sm_keymap *m, uint32_t state, const void *key,
 			if (keymap_rehash(m, cap ? cap : 1024) != SM_OK)
 				return SM_ENOMEM;
 		}
-		e = kventry_new(state, key, key_len, kg, value_len);
+		e = kventry_new(m, state, key, key_len, kg, value_len);
 		if (e == NULL)
 			return SM_ENOMEM;
 		keymap_place(m, hash, e);
@@ -187,11 +281,18 @@ int
 sm_keymap_del(struct sm_keymap *m, uint32_t state, const void *key,
     uint32_t len)
 {
-	size_t i = keymap_find(m, sm_keymap_hash(state, key, len), state, key,
+	return sm_keymap_del_h(m, sm_keymap_hash(state, key, len), state, key,
 	    len);
+}
+
+int
+sm_keymap_del_h(struct sm_keymap *m, uint64_t hash, uint32_t state,
+    const void *key, uint32_t len)
+{
+	size_t i = keymap_find(m, hash, state, key, len);
 	if (i == SIZE_MAX)
 		return SM_ENOTFOUND;
-	free(m->slot[i].e);
+	kventry_free(m, m->slot[i].e);
 	m->slot[i].e = sm_keymap_tomb;
 	m->len--;
 	return SM_OK;

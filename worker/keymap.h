@@ -3,7 +3,12 @@
  * value bytes, the in-memory home of keyed operator state.
  *
  * Each entry is one allocation: its header, then the key bytes, then room
- * for the value (sm_kventry). The table holds, per slot, the entry's hash
+ * for the value (sm_kventry). Entries up to SM_KEYMAP_POOL_MAX bytes are
+ * carved from the map's own blocks (growing up to 8 MiB, huge-page
+ * advised: a lookup in a map of millions of keys costs no TLB miss on top
+ * of its cache miss) and reused through per-size free lists; larger ones
+ * are malloc'ed. A map that lives one interval (a delta) thus costs a few
+ * large allocations, not one per key. The table holds, per slot, the entry's hash
  * and a pointer to it, so a probe compares hashes before it touches an
  * entry. Linear probing over a power-of-two table kept at most 70%
  * occupied (live entries plus tombstones); a deleted entry leaves a
@@ -14,6 +19,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/state.h"
 
 struct sm_kventry {
 	uint32_t state;
@@ -36,6 +43,8 @@ sm_kventry_value(struct sm_kventry *e)
 	return e->bytes + e->key_len;
 }
 
+#define SM_KEYMAP_POOL_MAX 256 /* larger entries are malloc'ed */
+
 struct sm_keymap_slot {
 	uint64_t hash;
 	struct sm_kventry *e; /* NULL: empty; sm_keymap_tomb: a tombstone */
@@ -46,6 +55,11 @@ struct sm_keymap {
 	size_t len;        /* live entries */
 	size_t occupied;   /* live entries + tombstones */
 	struct sm_keymap_slot *slot;
+	/* The entry pool: blocks (freed with the map) and free lists per
+	 * 16-byte size class. */
+	struct sm_state_arena *blocks;
+	size_t next_block;
+	void *free_list[SM_KEYMAP_POOL_MAX / 16 + 1];
 };
 
 /* The tombstone marker (never dereferenced). */
@@ -73,6 +87,9 @@ uint64_t sm_keymap_hash(uint32_t state, const void *key, uint32_t len);
 /* sm_keymap_find returns the entry of (state, key) or NULL. */
 struct sm_kventry *sm_keymap_find(const struct sm_keymap *m, uint32_t state,
     const void *key, uint32_t len);
+/* The same with the hash (sm_keymap_hash) computed by the caller. */
+struct sm_kventry *sm_keymap_find_h(const struct sm_keymap *m, uint64_t hash,
+    uint32_t state, const void *key, uint32_t len);
 
 /* sm_keymap_put sets (state, key)'s value to len bytes at value (inserting
  * it with key group kg if absent; kg is kept otherwise) and returns its
@@ -81,10 +98,15 @@ struct sm_kventry *sm_keymap_find(const struct sm_keymap *m, uint32_t state,
 int sm_keymap_put(struct sm_keymap *m, uint32_t state, const void *key,
     uint32_t key_len, uint32_t kg, const void *value, uint32_t value_len,
     struct sm_kventry **out);
+int sm_keymap_put_h(struct sm_keymap *m, uint64_t hash, uint32_t state,
+    const void *key, uint32_t key_len, uint32_t kg, const void *value,
+    uint32_t value_len, struct sm_kventry **out);
 
 /* sm_keymap_del removes (state, key) and frees its entry; SM_ENOTFOUND if
  * it was absent. */
 int sm_keymap_del(struct sm_keymap *m, uint32_t state, const void *key,
     uint32_t len);
+int sm_keymap_del_h(struct sm_keymap *m, uint64_t hash, uint32_t state,
+    const void *key, uint32_t len);
 
 #endif

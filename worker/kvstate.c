@@ -47,29 +47,30 @@ sm_kvstate_fini(struct sm_kvstate *s)
 	kvdelta_fini(&s->delta);
 }
 
-/* Record (state, key)'s new value in the delta d. */
+/* Record (state, key)'s new value in the delta d; h is its hash. */
 static int
-kvdelta_changed(struct sm_kvdelta *d, uint32_t state, const void *key,
-    uint32_t key_len, uint32_t kg, const void *value, uint32_t value_len)
+kvdelta_changed(struct sm_kvdelta *d, uint64_t h, uint32_t state,
+    const void *key, uint32_t key_len, uint32_t kg, const void *value,
+    uint32_t value_len)
 {
-	int rv = sm_keymap_put(&d->values, state, key, key_len, kg, value,
-	    value_len, NULL);
+	int rv = sm_keymap_put_h(&d->values, h, state, key, key_len, kg,
+	    value, value_len, NULL);
 	if (rv != SM_OK)
 		return rv;
 	if (d->removed.len > 0)
-		(void) sm_keymap_del(&d->removed, state, key, key_len);
+		(void) sm_keymap_del_h(&d->removed, h, state, key, key_len);
 	return SM_OK;
 }
 
 /* Record (state, key)'s removal in d. */
 static int
-kvdelta_removed(struct sm_kvdelta *d, uint32_t state, const void *key,
-    uint32_t key_len, uint32_t kg)
+kvdelta_removed(struct sm_kvdelta *d, uint64_t h, uint32_t state,
+    const void *key, uint32_t key_len, uint32_t kg)
 {
 	if (d->values.len > 0)
-		(void) sm_keymap_del(&d->values, state, key, key_len);
-	return sm_keymap_put(&d->removed, state, key, key_len, kg, NULL, 0,
-	    NULL);
+		(void) sm_keymap_del_h(&d->values, h, state, key, key_len);
+	return sm_keymap_put_h(&d->removed, h, state, key, key_len, kg, NULL,
+	    0, NULL);
 }
 
 int
@@ -79,12 +80,13 @@ sm_kvstate_put(struct sm_kvstate *s, uint32_t state, const void *key,
 	if (key_len > SM_STATE_MAX_BYTES || value_len > SM_STATE_MAX_BYTES)
 		return SM_EINVAL;
 	struct sm_kventry *e;
-	int rv = sm_keymap_put(&s->live, state, key, key_len, kg, value,
+	uint64_t h = sm_keymap_hash(state, key, key_len);
+	int rv = sm_keymap_put_h(&s->live, h, state, key, key_len, kg, value,
 	    value_len, &e);
 	if (rv != SM_OK)
 		return rv;
-	return kvdelta_changed(&s->delta, state, key, key_len, e->key_group,
-	    sm_kventry_value(e), value_len);
+	return kvdelta_changed(&s->delta, h, state, key, key_len,
+	    e->key_group, sm_kventry_value(e), value_len);
 }
 
 int
@@ -103,12 +105,14 @@ int
 sm_kvstate_del(struct sm_kvstate *s, uint32_t state, const void *key,
     uint32_t key_len)
 {
-	struct sm_kventry *e = sm_keymap_find(&s->live, state, key, key_len);
+	uint64_t h = sm_keymap_hash(state, key, key_len);
+	struct sm_kventry *e = sm_keymap_find_h(&s->live, h, state, key,
+	    key_len);
 	if (e == NULL)
 		return SM_OK;
 	uint32_t kg = e->key_group;
-	(void) sm_keymap_del(&s->live, state, key, key_len);
-	return kvdelta_removed(&s->delta, state, key, key_len, kg);
+	(void) sm_keymap_del_h(&s->live, h, state, key, key_len);
+	return kvdelta_removed(&s->delta, h, state, key, key_len, kg);
 }
 
 void
@@ -134,7 +138,9 @@ sm_kvstate_add(struct sm_kvstate *s, uint32_t state, const void *key,
 {
 	if (key_len > SM_STATE_MAX_BYTES)
 		return SM_EINVAL;
-	struct sm_kventry *e = sm_keymap_find(&s->live, state, key, key_len);
+	uint64_t h = sm_keymap_hash(state, key, key_len);
+	struct sm_kventry *e = sm_keymap_find_h(&s->live, h, state, key,
+	    key_len);
 	unsigned char buf[8];
 	int64_t v = delta;
 	if (e != NULL) {
@@ -146,15 +152,15 @@ sm_kvstate_add(struct sm_kvstate *s, uint32_t state, const void *key,
 		sm_counter_put(sm_kventry_value(e), v);
 	} else {
 		sm_counter_put(buf, v);
-		int rv = sm_keymap_put(&s->live, state, key, key_len, kg, buf,
-		    8, &e);
+		int rv = sm_keymap_put_h(&s->live, h, state, key, key_len, kg,
+		    buf, 8, &e);
 		if (rv != SM_OK)
 			return rv;
 	}
 	if (now != NULL)
 		*now = v;
-	return kvdelta_changed(&s->delta, state, key, key_len, e->key_group,
-	    sm_kventry_value(e), 8);
+	return kvdelta_changed(&s->delta, h, state, key, key_len,
+	    e->key_group, sm_kventry_value(e), 8);
 }
 
 size_t
@@ -253,11 +259,14 @@ sm_kvdelta_record(struct sm_kvdelta *d, const struct sm_state_entry *e,
     size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		uint64_t h = sm_keymap_hash(e[i].state, e[i].key,
+		    e[i].key_len);
 		int rv = e[i].deleted
-		    ? kvdelta_removed(d, e[i].state, e[i].key, e[i].key_len,
+		    ? kvdelta_removed(d, h, e[i].state, e[i].key, e[i].key_len,
 		          e[i].key_group)
-		    : kvdelta_changed(d, e[i].state, e[i].key, e[i].key_len,
-		          e[i].key_group, e[i].value, e[i].value_len);
+		    : kvdelta_changed(d, h, e[i].state, e[i].key,
+		          e[i].key_len, e[i].key_group, e[i].value,
+		          e[i].value_len);
 		if (rv != SM_OK)
 			return rv;
 	}
