@@ -183,6 +183,23 @@ keymap_find(const struct sm_keymap *m, uint64_t hash, uint32_t state,
 	return SIZE_MAX;
 }
 
+void
+sm_keymap_prefetch(const struct sm_keymap *m, uint64_t hash)
+{
+	if (m->cap > 0)
+		__builtin_prefetch(&m->slot[keymap_home(hash, m->cap)]);
+}
+
+void
+sm_keymap_prefetch_entry(const struct sm_keymap *m, uint64_t hash)
+{
+	if (m->cap == 0)
+		return;
+	const struct sm_keymap_slot *sl = &m->slot[keymap_home(hash, m->cap)];
+	if (sl->hash == hash && sl->e != NULL && sl->e != sm_keymap_tomb)
+		__builtin_prefetch(sl->e);
+}
+
 struct sm_kventry *
 sm_keymap_find_h(const struct sm_keymap *m, uint64_t hash, uint32_t state,
     const void *key, uint32_t len)

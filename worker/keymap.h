@@ -84,6 +84,11 @@ int sm_keymap_reserve(struct sm_keymap *m, size_t n);
 /* sm_keymap_hash: the hash the map files (state, key) under. */
 uint64_t sm_keymap_hash(uint32_t state, const void *key, uint32_t len);
 
+/* sm_keymap_prefetch starts loading the first slot a lookup of hash
+ * probes; sm_keymap_prefetch_entry the entry in it, if it is hash's. */
+void sm_keymap_prefetch(const struct sm_keymap *m, uint64_t hash);
+void sm_keymap_prefetch_entry(const struct sm_keymap *m, uint64_t hash);
+
 /* sm_keymap_find returns the entry of (state, key) or NULL. */
 struct sm_kventry *sm_keymap_find(const struct sm_keymap *m, uint32_t state,
     const void *key, uint32_t len);

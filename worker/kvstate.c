@@ -132,13 +132,41 @@ sm_counter_get(const unsigned char *p)
 	return (int64_t) u;
 }
 
+uint64_t
+sm_kvstate_hash(uint32_t state, const void *key, uint32_t key_len)
+{
+	return sm_keymap_hash(state, key, key_len);
+}
+
+void
+sm_kvstate_prefetch(const struct sm_kvstate *s, uint64_t hash)
+{
+	sm_keymap_prefetch(&s->live, hash);
+	sm_keymap_prefetch(&s->delta.values, hash);
+}
+
+void
+sm_kvstate_prefetch_entry(const struct sm_kvstate *s, uint64_t hash)
+{
+	sm_keymap_prefetch_entry(&s->live, hash);
+	sm_keymap_prefetch_entry(&s->delta.values, hash);
+}
+
 int
 sm_kvstate_add(struct sm_kvstate *s, uint32_t state, const void *key,
     uint32_t key_len, uint32_t kg, int64_t delta, int64_t *now)
 {
+	return sm_kvstate_add_h(s, sm_keymap_hash(state, key, key_len), state,
+	    key, key_len, kg, delta, now);
+}
+
+int
+sm_kvstate_add_h(struct sm_kvstate *s, uint64_t h, uint32_t state,
+    const void *key, uint32_t key_len, uint32_t kg, int64_t delta,
+    int64_t *now)
+{
 	if (key_len > SM_STATE_MAX_BYTES)
 		return SM_EINVAL;
-	uint64_t h = sm_keymap_hash(state, key, key_len);
 	struct sm_kventry *e = sm_keymap_find_h(&s->live, h, state, key,
 	    key_len);
 	unsigned char buf[8];

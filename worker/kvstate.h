@@ -60,6 +60,19 @@ int sm_kvstate_del(struct sm_kvstate *s, uint32_t state, const void *key,
 int sm_kvstate_add(struct sm_kvstate *s, uint32_t state, const void *key,
     uint32_t key_len, uint32_t kg, int64_t delta, int64_t *now);
 
+/* Batches: a caller that knows the next keys ahead computes each one's
+ * hash once (sm_kvstate_hash), starts loading its slots a few records
+ * ahead (sm_kvstate_prefetch), then its entry a little later
+ * (sm_kvstate_prefetch_entry), and writes with sm_kvstate_add_h: the
+ * cache misses of several records overlap instead of following each
+ * other. */
+uint64_t sm_kvstate_hash(uint32_t state, const void *key, uint32_t key_len);
+void sm_kvstate_prefetch(const struct sm_kvstate *s, uint64_t hash);
+void sm_kvstate_prefetch_entry(const struct sm_kvstate *s, uint64_t hash);
+int sm_kvstate_add_h(struct sm_kvstate *s, uint64_t hash, uint32_t state,
+    const void *key, uint32_t key_len, uint32_t kg, int64_t delta,
+    int64_t *now);
+
 /* The 8-byte little-endian int64 of a counter value. */
 void sm_counter_put(unsigned char *p, int64_t v);
 int64_t sm_counter_get(const unsigned char *p);
