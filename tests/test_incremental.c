@@ -1234,6 +1234,56 @@ WRITER_TEST(an_ack_that_cannot_be_sent_declines_its_checkpoint, 0, 5,
 	T_EQ_INT(f->rec.duplicates, 0);
 }
 
+/* The task's own path: the operator hands its kvstate's delta over whole
+ * (data.delta), with operator-state items. An empty delta makes an inline
+ * snapshot (not a decline); a delta with changes, deletions included, a
+ * stored one that reads back with the items. */
+WRITER_TEST(handed_over_deltas_and_operator_state_become_snapshots, 0, 10,
+    BIG_PERCENT, 10)
+{
+	struct sm_kvstate kv;
+	struct sm_kvdelta *delta = NULL;
+	T_OK(sm_kvstate_init(&kv));
+	struct sm_snapshot_data d = { .incremental = 1, .unsorted = 1 };
+	T_OK(sm_snapshot_data_add_item(&d, "pos=1", 5));
+	T_OK(sm_kvstate_take_delta(&kv, &delta));
+	d.delta = delta;
+	T_OK(sm_snapwriter_submit(f->w, 1, &d, NULL, 1, 1));
+	sm_kvdelta_free(d.delta); /* the writer took it: NULL here */
+	sm_snapshot_data_free(&d);
+	T_OK(sm_kvstate_put(&kv, 9, "a", 1, 1, "1", 1));
+	T_OK(sm_kvstate_put(&kv, 9, "b", 1, 2, "", 0));
+	T_OK(sm_kvstate_put(&kv, 9, "c", 1, 3, "3", 1));
+	T_OK(sm_kvstate_del(&kv, 9, "c", 1));
+	memset(&d, 0, sizeof(d));
+	d.incremental = 1;
+	d.unsorted = 1;
+	T_OK(sm_snapshot_data_add_item(&d, "pos=2", 5));
+	T_OK(sm_snapshot_data_add_item(&d, "", 0));
+	T_OK(sm_kvstate_take_delta(&kv, &delta));
+	d.delta = delta;
+	T_OK(sm_snapwriter_submit(f->w, 2, &d, NULL, 1, 1));
+	sm_kvdelta_free(d.delta);
+	sm_snapshot_data_free(&d);
+	sm_kvstate_fini(&kv);
+	sm_snapwriter_wait(f->w);
+	T_TRUE(acked(f, 1));
+	T_EQ_STR(f->rec.rec[1].location, SM_SNAPSHOT_INLINE);
+	T_TRUE(acked(f, 2));
+	struct sm_snapshot_data got;
+	char why[256];
+	T_OK(sm_snapshot_read(f->st, TASK, 2, f->rec.rec[2].checksum, &got,
+	    why, sizeof(why)));
+	int right = got.n_entries == 2 && got.entries[0].key[0] == 'a' &&
+	    got.entries[0].value_len == 1 && got.entries[0].key_group == 1 &&
+	    got.entries[1].key[0] == 'b' && got.entries[1].value_len == 0 &&
+	    got.n_op_state == 2 && got.op_state[0].len == 5 &&
+	    memcmp(got.op_state[0].data, "pos=2", 5) == 0 &&
+	    got.op_state[1].len == 0;
+	sm_snapshot_data_free(&got);
+	T_TRUE(right);
+}
+
 static const struct sm_test tests[] = {
 #define T(name)                                                               \
 	{                                                                     \
@@ -1250,6 +1300,7 @@ static const struct sm_test tests[] = {
 	T(a_writer_seeded_with_a_restored_state_snapshots_it_with_the_changes),
 	T(a_savepoint_leaves_the_chain_the_next_checkpoint_is_a_delta_on),
 	T(an_ack_that_cannot_be_sent_declines_its_checkpoint),
+	T(handed_over_deltas_and_operator_state_become_snapshots),
 #undef T
 	{ NULL, NULL },
 };

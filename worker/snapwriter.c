@@ -281,6 +281,7 @@ writer_savepoint(struct sm_snapwriter *w, struct writer_job *j,
 	snprintf(dir, sizeof(dir), "%s/%s", j->savepoint_dir, w->task_name);
 	struct sm_store *st = NULL;
 	struct sm_snapshot_data full = j->data;
+	full.delta = NULL;
 	full.incremental = 0;
 	full.n_chain = 0;
 	full.chain = NULL;
@@ -375,6 +376,7 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	}
 
 	struct sm_snapshot_data d = j->data;
+	d.delta = NULL; /* flattened into d.entries; the job frees it */
 	struct sm_state_entry *full_entries = NULL, *merged = NULL;
 	struct sm_state_entry *carried = NULL;
 	int full = writer_wants_full(w, j->data.n_entries + writer_n_carry(w));
