@@ -70,7 +70,8 @@ int sm_timers_delete(struct sm_timers *t, int domain, const void *key,
 int sm_timers_pop(struct sm_timers *t, int domain, int64_t upto,
     struct sm_timer *out);
 
-/* sm_timers_count: timers set in domain. */
+/* sm_timers_count: timers set in domain (walks the whole keyed state:
+ * for tests and diagnostics, not per record). */
 size_t sm_timers_count(const struct sm_timers *t, int domain);
 
 /* sm_timers_rebuild rebuilds the index from the state (after a restore
