@@ -10,6 +10,11 @@
 
 #include "common/checksum.h"
 #include "common/error.h"
+#include "snapmark/snapmark.h"
+
+/* The runtime's bound is the one the public API promises. */
+_Static_assert(SM_STATE_MAX_BYTES == SNAPMARK_MAX_BYTES,
+    "SM_STATE_MAX_BYTES must equal SNAPMARK_MAX_BYTES");
 
 int
 sm_state_entry_cmp(const struct sm_state_entry *a,
