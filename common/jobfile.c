@@ -29,6 +29,7 @@
  * section's lines for it (jf_stage_has_library) before any key is read.
  */
 #include "common/jobfile.h"
+#include "common/keygroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1479,49 +1480,12 @@ sm_job_user_operators(const struct sm_job *job)
 	return n;
 }
 
-/* The splitmix64 finalizer: inputs that differ in one bit give unrelated
- * outputs. */
-static uint64_t
-jf_mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-uint64_t
-sm_job_key_hash(const void *key, uint32_t len)
-{
-	/* Eight bytes at a time, read little-endian, each word mixed into
-	 * the state through the finalizer (a bijection, so two keys of one
-	 * length differing in one word never meet in the state); the tail
-	 * (0-7 bytes) is one more word, and the length is part of the
-	 * start, so "a" and "a\0" differ. */
-	const uint8_t *p = key;
-	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t) len << 32 | len);
-	uint32_t n = len;
-	for (; n >= 8; n -= 8, p += 8) {
-		uint64_t w = 0;
-		for (int i = 7; i >= 0; i--)
-			w = w << 8 | p[i];
-		h = jf_mix64(h ^ w) + 0x9E3779B97F4A7C15ull;
-	}
-	if (n > 0) {
-		uint64_t w = 0;
-		for (int i = (int) n - 1; i >= 0; i--)
-			w = w << 8 | p[i];
-		h = jf_mix64(h ^ w) + 0x9E3779B97F4A7C15ull;
-	}
-	return h;
-}
-
 int
 sm_job_key_group(const void *key, uint32_t len, int max_parallelism)
 {
-	if (max_parallelism <= 0)
-		return 0;
-	uint64_t z = jf_mix64(sm_job_key_hash(key, len));
-	return (int) (z % (uint64_t) max_parallelism);
+	/* One hash for routing and for keyed state, which files every
+	 * entry under its key group (common/keygroup.h). */
+	return sm_key_group_bytes(key, len, max_parallelism);
 }
 
 int

@@ -208,15 +208,10 @@ int sm_job_channel(const struct sm_job *job, int index,
  * a stage index out of range. */
 int sm_job_is_source(const struct sm_job *job, int stage);
 
-/* sm_job_key_hash is the 64-bit hash of a key's bytes that key groups come
- * from (docs/JOBFILE.md, "Key groups"): stable across versions, since
- * savepoints are restored by it. */
-uint64_t sm_job_key_hash(const void *key, uint32_t len);
-
 /* sm_job_key_group maps a key (its len bytes) to its key group in
- * [0, max_parallelism): the splitmix64 finalizer of sm_job_key_hash,
- * modulo max_parallelism (0 if max_parallelism <= 0). A hash edge into
- * stage S sends a record with key k to subtask
+ * [0, max_parallelism): sm_key_group_bytes (common/keygroup.h, the hash
+ * keyed state files entries under too; 0 if max_parallelism <= 0). A hash
+ * edge into stage S sends a record with key k to subtask
  * sm_job_key_group_owner(sm_job_key_group(k, len, S.max_parallelism),
  * S.max_parallelism, S.parallelism) of S. */
 int sm_job_key_group(const void *key, uint32_t len, int max_parallelism);

@@ -35,12 +35,40 @@ struct snap_write {
 static int snap_meta_pack(const struct snap_write *w, uint32_t state_crc,
     unsigned char **buf, size_t *len);
 
+/* Pack entry e as a StateEntry into *buf (grown as needed); its length. */
+static int
+snap_entry_pack(const struct sm_state_entry *e, unsigned char **buf,
+    size_t *cap, size_t *len)
+{
+	Snapmark__StateEntry m = SNAPMARK__STATE_ENTRY__INIT;
+	m.state = e->state;
+	m.key.data = (uint8_t *) e->key;
+	m.key.len = e->key_len;
+	m.key_group = e->key_group;
+	m.value.data = (uint8_t *) e->value;
+	m.value.len = e->deleted ? 0 : e->value_len;
+	if (e->deleted) {
+		m.has_deleted = 1;
+		m.deleted = 1;
+	}
+	size_t n = snapmark__state_entry__get_packed_size(&m);
+	if (n > *cap) {
+		unsigned char *p = realloc(*buf, n);
+		if (p == NULL)
+			return SM_ENOMEM;
+		*buf = p;
+		*cap = n;
+	}
+	*len = snapmark__state_entry__pack(&m, *buf);
+	return SM_OK;
+}
+
 static int
 snap_write_fn(struct sm_txn *txn, void *arg)
 {
 	struct snap_write *w = arg;
 	const struct sm_snapshot_data *d = w->data;
-	unsigned char key[17], val[32];
+	unsigned char key[17];
 	uint32_t crc = 0;
 	uint64_t bytes = 0;
 	int rv;
@@ -50,19 +78,25 @@ snap_write_fn(struct sm_txn *txn, void *arg)
 	 * survive under the same id. */
 	if ((rv = sm_txn_del_prefix(txn, key, 9, NULL)) != SM_OK)
 		return rv;
-	/* Entries come sorted and a new snapshot's id is normally the
-	 * greatest: append until a key does not sort last, then put. */
+	/* Entries are filed under their position, in (state, key) order,
+	 * so a snapshot's state is one contiguous range read back in that
+	 * order; a new snapshot's id is normally the greatest: append until
+	 * a key does not sort last, then put. */
+	unsigned char *val = NULL;
+	size_t cap = 0;
 	int append = 1;
 	for (size_t i = 0; i < d->n_entries; i++) {
-		Snapmark__StateEntry e = SNAPMARK__STATE_ENTRY__INIT;
-		e.key = d->entries[i].key;
-		e.count = d->entries[i].count;
-		if (d->entries[i].deleted) {
-			e.has_deleted = 1;
-			e.deleted = 1;
+		const struct sm_state_entry *e = &d->entries[i];
+		size_t len;
+		if (e->key_len > SM_STATE_MAX_BYTES ||
+		    e->value_len > SM_STATE_MAX_BYTES ||
+		    (i > 0 && sm_state_entry_cmp(&d->entries[i - 1], e) >= 0)) {
+			rv = SM_EINVAL; /* unsorted, duplicate or oversized */
+			break;
 		}
-		size_t len = snapmark__state_entry__pack(&e, val);
-		sm_be64_put(key + 9, e.key);
+		if ((rv = snap_entry_pack(e, &val, &cap, &len)) != SM_OK)
+			break;
+		sm_be64_put(key + 9, (uint64_t) i);
 		rv = append ? sm_txn_append(txn, key, sizeof(key), val, len)
 		            : SM_EAGAIN;
 		if (rv == SM_EAGAIN) {
@@ -70,10 +104,13 @@ snap_write_fn(struct sm_txn *txn, void *arg)
 			rv = sm_txn_put(txn, key, sizeof(key), val, len);
 		}
 		if (rv != SM_OK)
-			return rv;
+			break;
 		crc = sm_crc32c(crc, val, len);
 		bytes += len;
 	}
+	free(val);
+	if (rv != SM_OK)
+		return rv;
 
 	unsigned char *buf;
 	size_t len;
@@ -118,10 +155,23 @@ snap_meta_pack(const struct snap_write *w, uint32_t state_crc,
 	m.chain_checksums = d->chain_checksums;
 	m.has_full_entries = 1;
 	m.full_entries = d->full_entries;
-	*len = snapmark__snapshot_meta__get_packed_size(&m);
-	if ((*buf = malloc(*len + 1)) == NULL)
+	ProtobufCBinaryData *items = malloc((d->n_op_state + 1) *
+	    sizeof(*items));
+	if (items == NULL)
 		return SM_ENOMEM;
+	for (size_t i = 0; i < d->n_op_state; i++) {
+		items[i].data = d->op_state[i].data;
+		items[i].len = d->op_state[i].len;
+	}
+	m.n_op_state = d->n_op_state;
+	m.op_state = items;
+	*len = snapmark__snapshot_meta__get_packed_size(&m);
+	if ((*buf = malloc(*len + 1)) == NULL) {
+		free(items);
+		return SM_ENOMEM;
+	}
 	snapmark__snapshot_meta__pack(&m, *buf);
+	free(items);
 	return SM_OK;
 }
 
@@ -165,13 +215,14 @@ sm_snapshot_inline(uint32_t task, const char *task_name, uint64_t epoch,
  * Reading applies a chain: the full snapshot chain[0], then every delta up
  * to the requested one, each verified on its own (its meta against the
  * checksum its successor recorded, its entries against its meta) before
- * it is applied. Entries come out of LMDB in key order (the key is
- * big-endian in the LMDB key), so the full snapshot is read straight into
- * a sorted array and each delta is merged into it: no hashing, no sort.
- * Entries in the exact form protobuf-c packs them (key, count, maybe
- * deleted, in field order, nothing else) are decoded by snap_entry_fast;
- * anything else goes to protobuf-c itself, into a small arena instead of
- * the heap, which decodes it or reports it corrupt.
+ * it is applied. Entries come out of LMDB in the order they were written,
+ * (state, key) order, which the reader checks entry by entry, so the full
+ * snapshot is read straight into a sorted array and each delta is merged
+ * into it: no hashing, no sort. Key and value bytes are copied into one
+ * arena that the result owns. Entries in the exact form protobuf-c packs
+ * them (fields in order, nothing else) are decoded by snap_entry_fast;
+ * anything else goes to protobuf-c itself, which decodes it or reports it
+ * corrupt.
  */
 struct entry_list {
 	struct sm_state_entry *e;
@@ -182,37 +233,15 @@ struct snap_read {
 	uint32_t task;
 	struct entry_list state; /* the chain applied so far, by key */
 	struct entry_list link;  /* the link being read */
+	struct sm_state_arena *arena; /* every entry's bytes */
 	uint32_t state_crc;
 	uint64_t n_read;
 	uint64_t bytes;           /* value bytes read, every link */
 	uint64_t link_id;         /* snapshot being read */
 	uint64_t link_deleted;    /* deletions in it */
-	unsigned char arena[256]; /* one decoded entry at a time */
-	size_t arena_used;
 	char *why;
 	size_t whylen;
 };
-
-static void *
-arena_alloc(void *data, size_t size)
-{
-	struct snap_read *r = data;
-	size = (size + 15) & ~(size_t) 15;
-	if (size > sizeof(r->arena) - r->arena_used)
-		return malloc(size);
-	void *p = r->arena + r->arena_used;
-	r->arena_used += size;
-	return p;
-}
-
-static void
-arena_free(void *data, void *p)
-{
-	struct snap_read *r = data;
-	unsigned char *c = p;
-	if (c < r->arena || c >= r->arena + sizeof(r->arena))
-		free(p);
-}
 
 static int
 entry_list_reserve(struct entry_list *l, size_t n)
@@ -250,12 +279,14 @@ entry_list_merge(struct entry_list *base, const struct entry_list *d)
 		return SM_ENOMEM;
 	size_t i = 0, j = 0;
 	while (i < base->n || j < d->n) {
-		if (j == d->n ||
-		    (i < base->n && base->e[i].key < d->e[j].key)) {
+		int c = j == d->n ? -1
+		    : i == base->n ? 1
+		    : sm_state_entry_cmp(&base->e[i], &d->e[j]);
+		if (c < 0) {
 			out.e[out.n++] = base->e[i++];
 			continue;
 		}
-		if (i < base->n && base->e[i].key == d->e[j].key)
+		if (c == 0)
 			i++;
 		if (!d->e[j].deleted)
 			out.e[out.n++] = d->e[j];
@@ -285,26 +316,63 @@ snap_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
 	return 0;
 }
 
-/* Decode a StateEntry packed as protobuf-c packs it: tag 1 varint key,
- * tag 2 varint count, optionally tag 3 bool deleted, and nothing after.
- * Returns 0 for any other (possibly still valid) encoding. */
+/* A length-delimited field's bytes at *p: *data, *len. */
+static int
+snap_bytes(const unsigned char **p, const unsigned char *end,
+    const unsigned char **data, uint32_t *len)
+{
+	uint64_t n;
+	if (!snap_varint(p, end, &n) || n > (uint64_t) (end - *p) ||
+	    n > SM_STATE_MAX_BYTES)
+		return 0;
+	*data = *p;
+	*len = (uint32_t) n;
+	*p += n;
+	return 1;
+}
+
+/* Decode a StateEntry packed as protobuf-c packs it: state (4, varint),
+ * key (5, bytes), key_group (6, varint), value (7, bytes), optionally
+ * deleted (8, bool), nothing after. Key and value point into p. Returns 0
+ * for any other (possibly still valid) encoding. */
 static int
 snap_entry_fast(const unsigned char *p, size_t len, struct sm_state_entry *e)
 {
 	const unsigned char *end = p + len;
-	uint64_t key, count, deleted = 0;
-	if (p == end || *p++ != 0x08 || !snap_varint(&p, end, &key) ||
-	    p == end || *p++ != 0x10 || !snap_varint(&p, end, &count))
+	uint64_t state, kg, deleted = 0;
+	if (p == end || *p++ != 0x20 || !snap_varint(&p, end, &state) ||
+	    state > UINT32_MAX || p == end || *p++ != 0x2a ||
+	    !snap_bytes(&p, end, &e->key, &e->key_len) || p == end ||
+	    *p++ != 0x30 || !snap_varint(&p, end, &kg) || kg > UINT32_MAX ||
+	    p == end || *p++ != 0x3a ||
+	    !snap_bytes(&p, end, &e->value, &e->value_len))
 		return 0;
 	if (p != end &&
-	    (*p++ != 0x18 || !snap_varint(&p, end, &deleted) || deleted > 1))
+	    (*p++ != 0x40 || !snap_varint(&p, end, &deleted) || deleted > 1))
 		return 0;
 	if (p != end)
 		return 0;
-	*e = (struct sm_state_entry) { .key = key,
-		.count = (int64_t) count,
-		.deleted = (int) deleted };
+	e->state = (uint32_t) state;
+	e->key_group = (uint32_t) kg;
+	e->deleted = (int) deleted;
 	return 1;
+}
+
+/* Copy e's key and value into the arena and point e at the copies. */
+static int
+snap_keep_bytes(struct snap_read *r, struct sm_state_entry *e)
+{
+	size_t n = (size_t) e->key_len + e->value_len;
+	unsigned char *p = sm_state_arena_alloc(&r->arena, n ? n : 1);
+	if (p == NULL)
+		return SM_ENOMEM;
+	if (e->key_len > 0)
+		memcpy(p, e->key, e->key_len);
+	if (e->value_len > 0)
+		memcpy(p + e->key_len, e->value, e->value_len);
+	e->key = p;
+	e->value = p + e->key_len;
+	return SM_OK;
 }
 
 static int
@@ -313,31 +381,54 @@ snap_read_entry(const void *key, size_t klen, const void *val, size_t vlen,
 {
 	struct snap_read *r = arg;
 	struct sm_state_entry se;
+	Snapmark__StateEntry *e = NULL;
 	if (!snap_entry_fast(val, vlen, &se)) {
-		ProtobufCAllocator arena = { arena_alloc, arena_free, r };
-		r->arena_used = 0;
-		Snapmark__StateEntry *e =
-		    snapmark__state_entry__unpack(&arena, vlen, val);
-		if (e == NULL) {
+		e = snapmark__state_entry__unpack(NULL, vlen, val);
+		if (e == NULL || e->key.len > SM_STATE_MAX_BYTES ||
+		    e->value.len > SM_STATE_MAX_BYTES) {
+			if (e != NULL)
+				snapmark__state_entry__free_unpacked(e, NULL);
 			snprintf(r->why, r->whylen,
 			    "state entry %" PRIu64 " of snapshot %" PRIu64
 			    " does not decode",
 			    r->n_read, r->link_id);
 			return SM_ECORRUPT;
 		}
-		se = (struct sm_state_entry) { .key = e->key,
-			.count = e->count,
+		se = (struct sm_state_entry) { .state = e->state,
+			.key_group = e->key_group,
+			.key_len = (uint32_t) e->key.len,
+			.value_len = (uint32_t) e->value.len,
+			.key = e->key.data,
+			.value = e->value.data,
 			.deleted = e->has_deleted && e->deleted };
-		snapmark__state_entry__free_unpacked(e, &arena);
 	}
-	if (klen != 17 ||
-	    sm_be64_get((const unsigned char *) key + 9) != se.key) {
+	uint64_t place = klen == 17
+	    ? sm_be64_get((const unsigned char *) key + 9)
+	    : UINT64_MAX;
+	int bad_place = place != r->n_read;
+	int bad_order = r->link.n > 0 &&
+	    sm_state_entry_cmp(&r->link.e[r->link.n - 1], &se) >= 0;
+	int rv = bad_place || bad_order ? SM_ECORRUPT : snap_keep_bytes(r, &se);
+	if (e != NULL)
+		snapmark__state_entry__free_unpacked(e, NULL);
+	if (rv == SM_ECORRUPT && klen == 17 && place > r->n_read &&
+	    place != UINT64_MAX) {
 		snprintf(r->why, r->whylen,
-		    "state entry %" PRIu64 " of snapshot %" PRIu64
-		    " is filed under another key",
-		    r->n_read, r->link_id);
-		return SM_ECORRUPT;
+		    "snapshot %" PRIu64 " lacks state entries: entry %" PRIu64
+		    " is missing",
+		    r->link_id, r->n_read);
+		return rv;
 	}
+	if (rv == SM_ECORRUPT) {
+		snprintf(r->why, r->whylen,
+		    "state entry %" PRIu64 " of snapshot %" PRIu64 " is %s",
+		    r->n_read, r->link_id,
+		    bad_place ? "filed under another key"
+		              : "out of key order");
+		return rv;
+	}
+	if (rv != SM_OK)
+		return rv;
 	r->n_read++;
 	r->link_deleted += se.deleted != 0;
 	r->bytes += vlen;
@@ -366,13 +457,16 @@ snap_meta_verify(const void *val, size_t vlen, uint32_t checksum,
 	}
 	int bad = m->checkpoint_id != id || m->task != task ||
 	    m->n_sink_pending != m->n_sink_pending_id ||
-	    m->n_chain != m->n_chain_checksums;
+	    m->n_chain != m->n_chain_checksums ||
+	    m->n_op_state > SM_STATE_MAX_ITEMS;
+	for (size_t i = 0; !bad && i < m->n_op_state; i++)
+		bad = m->op_state[i].len > SM_STATE_MAX_BYTES;
 	for (size_t i = 0; !bad && i < m->n_chain; i++)
 		bad = m->chain[i] >= id || (i > 0 && m->chain[i] <= m->chain[i - 1]);
 	if (bad) {
 		snprintf(why, whylen,
 		    "snapshot %" PRIu64 ": metadata names another task or "
-		    "checkpoint, or a broken chain",
+		    "checkpoint, a broken chain or oversized operator state",
 		    id);
 		snapmark__snapshot_meta__free_unpacked(m, NULL);
 		return SM_ECORRUPT;
@@ -490,8 +584,14 @@ snap_fill(struct snap_read *r, const Snapmark__SnapshotMeta *m,
 	d->n_entries = r->state.n;
 	r->state.e = NULL;
 	r->state.n = r->state.cap = 0;
+	d->bytes = r->arena;
+	r->arena = NULL;
 	d->full_entries = d->n_entries;
 	d->bytes_read = r->bytes;
+	for (size_t i = 0; i < m->n_op_state; i++)
+		if (sm_snapshot_data_add_item(d, m->op_state[i].data,
+		        (uint32_t) m->op_state[i].len) != SM_OK)
+			return SM_ENOMEM;
 	if (m->n_sink_pending == 0)
 		return SM_OK;
 	d->pending = calloc(m->n_sink_pending, sizeof(char *));
@@ -541,6 +641,7 @@ sm_snapshot_read(struct sm_store *st, uint32_t task, uint64_t id,
 	int rv = sm_store_read(st, snap_read_fn, &q);
 	free(r.state.e);
 	free(r.link.e);
+	sm_state_arena_free(r.arena);
 	if (rv != SM_OK) {
 		if (why[0] == '\0')
 			snprintf(why, whylen, "%s", sm_strerror(rv));
@@ -588,6 +689,10 @@ void
 sm_snapshot_data_free(struct sm_snapshot_data *d)
 {
 	free(d->entries);
+	sm_state_arena_free(d->bytes);
+	for (size_t i = 0; i < d->n_op_state; i++)
+		free(d->op_state[i].data);
+	free(d->op_state);
 	for (size_t i = 0; i < d->n_pending; i++)
 		free(d->pending[i]);
 	free(d->pending);

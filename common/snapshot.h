@@ -6,17 +6,24 @@
  * Layout (keys compare as bytes, integers big-endian, so each snapshot's
  * state is one contiguous key range):
  *
- *   'm' id            -> snapmark.SnapshotMeta   (table of contents)
- *   's' id key        -> snapmark.StateEntry     (one keyed count, or in a
- *                                                 delta a deletion)
+ *   'm' id            -> snapmark.SnapshotMeta   (table of contents, with
+ *                                                 the operator-state items)
+ *   's' id n          -> snapmark.StateEntry     (entry n of the snapshot:
+ *                                                 state id, key bytes, key
+ *                                                 group, value bytes, or in
+ *                                                 a delta a deletion)
+ *
+ * Entries are numbered in (state, key) order (state.h), so keys of any
+ * length (LMDB keys are at most 511 bytes) read back sorted; a reader
+ * checks the numbering and the order.
  *
  * A snapshot is full, or a delta on a chain: meta.chain lists the full
  * snapshot it builds on and the deltas in between, with the checksum of
  * each link's meta. Reading a delta reads the chain base first and applies
  * every link; retention keeps every link a retained snapshot needs.
  *
- * Integrity: SnapshotMeta.state_checksum is the CRC-32C of every state
- * value in key order, and the handle sent to the coordinator carries the
+ * Integrity: SnapshotMeta.state_checksum is the CRC-32C of every packed
+ * StateEntry in key order, and the handle sent to the coordinator carries the
  * CRC-32C of the packed SnapshotMeta. A restore recomputes both, checks the
  * entry count, task and checkpoint id, and refuses (SM_ECORRUPT with a
  * reason) on any difference: a corrupt snapshot is never used.

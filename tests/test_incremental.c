@@ -33,6 +33,7 @@
 #include "common/jobfile.h"
 #include "proto/snapmark.pb-c.h"
 #include "common/snapshot.h"
+#include "worker/kvstate.h"
 #include "worker/snapwriter.h"
 #include "common/store.h"
 
@@ -206,10 +207,63 @@ model_del(struct model *m, size_t i)
 	m->dirty[i] = 1;
 }
 
-/* model_delta: the changes since the last call, sorted, deletions
- * flagged (malloc'ed); clears the dirty marks. */
+/* Key number i's entry: in state 7 or, every third, the named state 9;
+ * key = key_of(i) as 8 bytes big-endian; value = the int64 as 8 bytes
+ * little-endian then 0..12 bytes of padding ('p'), so values have
+ * several lengths; key group i % 128. */
+#define PAD_MAX 12
+
+static uint32_t
+state_of(size_t i)
+{
+	return i % 3 == 0 ? 9 : 7;
+}
+
+static size_t
+pad_of(size_t i)
+{
+	return (i % 5) * 3;
+}
+
+/* model_entry: key number i's entry (value v, or deleted), its bytes
+ * taken from *arena. */
 static int
-model_delta(struct model *m, struct sm_state_entry **out, size_t *n)
+model_entry(size_t i, int64_t v, int deleted, struct sm_state_arena **arena,
+    struct sm_state_entry *e)
+{
+	size_t pad = deleted ? 0 : pad_of(i);
+	unsigned char *p = sm_state_arena_alloc(arena, 16 + pad);
+	if (p == NULL)
+		return SM_ENOMEM;
+	sm_be64_put(p, key_of(i));
+	for (int b = 0; b < 8; b++)
+		p[8 + b] = (unsigned char) ((uint64_t) v >> (8 * b));
+	memset(p + 16, 'p', pad);
+	*e = (struct sm_state_entry) { .state = state_of(i),
+		.key_group = (uint32_t) (i % 128),
+		.key_len = 8,
+		.key = p,
+		.value_len = deleted ? 0 : (uint32_t) (8 + pad),
+		.value = p + 8,
+		.deleted = deleted };
+	return SM_OK;
+}
+
+/* The int64 of an entry's value (its first 8 bytes, little-endian). */
+static int64_t
+entry_value(const struct sm_state_entry *e)
+{
+	uint64_t u = 0;
+	for (int b = 0; b < 8 && b < (int) e->value_len; b++)
+		u |= (uint64_t) e->value[b] << (8 * b);
+	return (int64_t) u;
+}
+
+/* model_delta: the changes since the last call, sorted, deletions
+ * flagged (malloc'ed; their bytes in *arena); clears the dirty marks. */
+static int
+model_delta(struct model *m, struct sm_state_entry **out, size_t *n,
+    struct sm_state_arena **arena)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < m->k; i++)
@@ -221,20 +275,24 @@ model_delta(struct model *m, struct sm_state_entry **out, size_t *n)
 	for (size_t i = 0; i < m->k; i++) {
 		if (!m->dirty[i])
 			continue;
-		e[k].key = key_of(i);
-		e[k].deleted = !m->live[i];
-		e[k].count = m->live[i] ? m->val[i] : 0;
+		if (model_entry(i, m->val[i], !m->live[i], arena, &e[k]) !=
+		    SM_OK) {
+			free(e);
+			return SM_ENOMEM;
+		}
 		k++;
 		m->dirty[i] = 0;
 	}
+	sm_kvstate_sort(e, k);
 	*out = e;
 	*n = k;
 	return SM_OK;
 }
 
-/* model_full: every live key, sorted (malloc'ed). */
+/* model_full: every live key, sorted (malloc'ed; bytes in *arena). */
 static int
-model_full(const struct model *m, struct sm_state_entry **out, size_t *n)
+model_full(const struct model *m, struct sm_state_entry **out, size_t *n,
+    struct sm_state_arena **arena)
 {
 	struct sm_state_entry *e = malloc((m->n_live + 1) * sizeof(*e));
 	if (e == NULL)
@@ -242,11 +300,14 @@ model_full(const struct model *m, struct sm_state_entry **out, size_t *n)
 	size_t k = 0;
 	for (size_t i = 0; i < m->k; i++)
 		if (m->live[i]) {
-			e[k].key = key_of(i);
-			e[k].count = m->val[i];
-			e[k].deleted = 0;
+			if (model_entry(i, m->val[i], 0, arena, &e[k]) !=
+			    SM_OK) {
+				free(e);
+				return SM_ENOMEM;
+			}
 			k++;
 		}
+	sm_kvstate_sort(e, k);
 	*out = e;
 	*n = k;
 	return SM_OK;
@@ -265,6 +326,7 @@ struct fx {
 	uint64_t rng;
 	/* the model's full state at each checkpoint */
 	struct sm_state_entry *want[MAX_ID + 1];
+	struct sm_state_arena *want_bytes[MAX_ID + 1];
 	size_t n_want[MAX_ID + 1];
 	size_t n_submitted[MAX_ID + 1]; /* delta entries handed over */
 	size_t n_deleted[MAX_ID + 1];   /* of which deletions */
@@ -322,8 +384,10 @@ fx_close(struct fx *f)
 	sm_store_close(f->st);
 	sm_store_fault_map_limit(0);
 	model_fini(&f->m);
-	for (size_t i = 0; i <= MAX_ID; i++)
+	for (size_t i = 0; i <= MAX_ID; i++) {
 		free(f->want[i]);
+		sm_state_arena_free(f->want_bytes[i]);
+	}
 	pthread_mutex_destroy(&f->rec.mu);
 	if (f->root[0] != '\0')
 		nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -360,20 +424,27 @@ static int
 checkpoint(struct fx *f, uint64_t id, const char *sp_dir)
 {
 	struct sm_state_entry *e = NULL;
+	struct sm_state_arena *bytes = NULL;
 	size_t n = 0;
 	if (id > MAX_ID)
 		return SM_EINVAL;
-	int rv = model_delta(&f->m, &e, &n);
+	int rv = model_delta(&f->m, &e, &n, &bytes);
 	if (rv == SM_OK) {
 		free(f->want[id]);
+		sm_state_arena_free(f->want_bytes[id]);
 		f->want[id] = NULL;
-		rv = model_full(&f->m, &f->want[id], &f->n_want[id]);
+		f->want_bytes[id] = NULL;
+		rv = model_full(&f->m, &f->want[id], &f->n_want[id],
+		    &f->want_bytes[id]);
 	}
 	if (rv == SM_OK) {
+		/* The entries' bytes go with them (d.bytes). */
 		struct sm_snapshot_data d = { .n_entries = n,
 			.entries = e,
+			.bytes = bytes,
 			.incremental = 1,
 			.full_entries = f->m.n_live };
+		bytes = NULL;
 		f->n_submitted[id] = n;
 		f->n_deleted[id] = 0;
 		for (size_t i = 0; i < n; i++)
@@ -382,8 +453,10 @@ checkpoint(struct fx *f, uint64_t id, const char *sp_dir)
 		 * NULL, and only a failed submit leaves them to us. */
 		rv = sm_snapwriter_submit(f->w, id, &d, sp_dir, 10, 20);
 		e = d.entries;
+		bytes = d.bytes;
 	}
 	free(e);
+	sm_state_arena_free(bytes);
 	return rv;
 }
 
@@ -447,30 +520,35 @@ read_matches(const struct fx *f, struct sm_store *st, uint64_t id,
 	int ok = 1;
 	size_t i = 0, j = 0;
 	while (ok && (i < d.n_entries || j < nw)) {
-		if (i < d.n_entries && j < nw &&
-		    d.entries[i].key == w[j].key &&
-		    d.entries[i].count == w[j].count &&
-		    !d.entries[i].deleted) {
+		const struct sm_state_entry *g = &d.entries[i];
+		int c = i == d.n_entries ? 1
+		    : j == nw            ? -1
+		                         : sm_state_entry_cmp(g, &w[j]);
+		if (c == 0 && g->value_len == w[j].value_len &&
+		    memcmp(g->value, w[j].value, g->value_len) == 0 &&
+		    g->key_group == w[j].key_group && !g->deleted) {
 			i++, j++;
 			continue;
 		}
 		ok = 0;
-		if (i < d.n_entries &&
-		    (j == nw || d.entries[i].key < w[j].key))
+		if (c < 0)
 			fprintf(stderr,
 			    "  read %" PRIu64 ": key %" PRIu64 " (= %" PRId64
 			    ") should not be there\n",
-			    id, d.entries[i].key, d.entries[i].count);
-		else if (i == d.n_entries || d.entries[i].key > w[j].key)
+			    id, sm_be64_get(g->key), entry_value(g));
+		else if (c > 0)
 			fprintf(stderr,
 			    "  read %" PRIu64 ": key %" PRIu64 " (= %" PRId64
 			    ") is missing\n",
-			    id, w[j].key, w[j].count);
+			    id, sm_be64_get(w[j].key), entry_value(&w[j]));
 		else
 			fprintf(stderr,
 			    "  read %" PRIu64 ": key %" PRIu64 " is %" PRId64
-			    ", should be %" PRId64 "\n",
-			    id, w[j].key, d.entries[i].count, w[j].count);
+			    " (%u bytes, group %u), should be %" PRId64
+			    " (%u bytes, group %u)\n",
+			    id, sm_be64_get(w[j].key), entry_value(g),
+			    g->value_len, g->key_group, entry_value(&w[j]),
+			    w[j].value_len, w[j].key_group);
 	}
 	if (!ok)
 		fprintf(stderr,
@@ -1156,6 +1234,56 @@ WRITER_TEST(an_ack_that_cannot_be_sent_declines_its_checkpoint, 0, 5,
 	T_EQ_INT(f->rec.duplicates, 0);
 }
 
+/* The task's own path: the operator hands its kvstate's delta over whole
+ * (data.delta), with operator-state items. An empty delta makes an inline
+ * snapshot (not a decline); a delta with changes, deletions included, a
+ * stored one that reads back with the items. */
+WRITER_TEST(handed_over_deltas_and_operator_state_become_snapshots, 0, 10,
+    BIG_PERCENT, 10)
+{
+	struct sm_kvstate kv;
+	struct sm_kvdelta *delta = NULL;
+	T_OK(sm_kvstate_init(&kv));
+	struct sm_snapshot_data d = { .incremental = 1, .unsorted = 1 };
+	T_OK(sm_snapshot_data_add_item(&d, "pos=1", 5));
+	T_OK(sm_kvstate_take_delta(&kv, &delta));
+	d.delta = delta;
+	T_OK(sm_snapwriter_submit(f->w, 1, &d, NULL, 1, 1));
+	sm_kvdelta_free(d.delta); /* the writer took it: NULL here */
+	sm_snapshot_data_free(&d);
+	T_OK(sm_kvstate_put(&kv, 9, "a", 1, 1, "1", 1));
+	T_OK(sm_kvstate_put(&kv, 9, "b", 1, 2, "", 0));
+	T_OK(sm_kvstate_put(&kv, 9, "c", 1, 3, "3", 1));
+	T_OK(sm_kvstate_del(&kv, 9, "c", 1));
+	memset(&d, 0, sizeof(d));
+	d.incremental = 1;
+	d.unsorted = 1;
+	T_OK(sm_snapshot_data_add_item(&d, "pos=2", 5));
+	T_OK(sm_snapshot_data_add_item(&d, "", 0));
+	T_OK(sm_kvstate_take_delta(&kv, &delta));
+	d.delta = delta;
+	T_OK(sm_snapwriter_submit(f->w, 2, &d, NULL, 1, 1));
+	sm_kvdelta_free(d.delta);
+	sm_snapshot_data_free(&d);
+	sm_kvstate_fini(&kv);
+	sm_snapwriter_wait(f->w);
+	T_TRUE(acked(f, 1));
+	T_EQ_STR(f->rec.rec[1].location, SM_SNAPSHOT_INLINE);
+	T_TRUE(acked(f, 2));
+	struct sm_snapshot_data got;
+	char why[256];
+	T_OK(sm_snapshot_read(f->st, TASK, 2, f->rec.rec[2].checksum, &got,
+	    why, sizeof(why)));
+	int right = got.n_entries == 2 && got.entries[0].key[0] == 'a' &&
+	    got.entries[0].value_len == 1 && got.entries[0].key_group == 1 &&
+	    got.entries[1].key[0] == 'b' && got.entries[1].value_len == 0 &&
+	    got.n_op_state == 2 && got.op_state[0].len == 5 &&
+	    memcmp(got.op_state[0].data, "pos=2", 5) == 0 &&
+	    got.op_state[1].len == 0;
+	sm_snapshot_data_free(&got);
+	T_TRUE(right);
+}
+
 static const struct sm_test tests[] = {
 #define T(name)                                                               \
 	{                                                                     \
@@ -1172,6 +1300,7 @@ static const struct sm_test tests[] = {
 	T(a_writer_seeded_with_a_restored_state_snapshots_it_with_the_changes),
 	T(a_savepoint_leaves_the_chain_the_next_checkpoint_is_a_delta_on),
 	T(an_ack_that_cannot_be_sent_declines_its_checkpoint),
+	T(handed_over_deltas_and_operator_state_become_snapshots),
 #undef T
 	{ NULL, NULL },
 };

@@ -18,12 +18,122 @@
 #include <string.h>
 
 #include "tests/check.h"
+#include "common/store.h"
 #include "common/jobfile.h"
 #include "worker/keymap.h"
 #include "worker/kvstate.h"
 #include "worker/operators/operator.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Most tests file a uint64 key as 8 bytes big-endian (byte order is then
+ * numeric order) in state KS, with an int64 counter value (8 bytes
+ * little-endian), the count operator's shape; the tests of byte keys and
+ * values proper come last. */
+#define KS 0x1234u
+
+static uint32_t
+kg_of(uint64_t key)
+{
+	return (uint32_t) (key % 128);
+}
+
+static int
+kset(struct sm_keymap *m, uint64_t key, int64_t v)
+{
+	unsigned char k[8], val[8];
+	sm_be64_put(k, key);
+	sm_counter_put(val, v);
+	return sm_keymap_put(m, KS, k, 8, kg_of(key), val, 8, NULL);
+}
+
+static int
+kget(const struct sm_keymap *m, uint64_t key, int64_t *v)
+{
+	unsigned char k[8];
+	sm_be64_put(k, key);
+	struct sm_kventry *e = sm_keymap_find(m, KS, k, 8);
+	if (e == NULL)
+		return SM_ENOTFOUND;
+	*v = sm_counter_get(sm_kventry_value(e));
+	return SM_OK;
+}
+
+static int
+kdel(struct sm_keymap *m, uint64_t key)
+{
+	unsigned char k[8];
+	sm_be64_put(k, key);
+	return sm_keymap_del(m, KS, k, 8);
+}
+
+static int
+kv_put(struct sm_kvstate *s, uint64_t key, int64_t v)
+{
+	unsigned char k[8], val[8];
+	sm_be64_put(k, key);
+	sm_counter_put(val, v);
+	return sm_kvstate_put(s, KS, k, 8, kg_of(key), val, 8);
+}
+
+static int
+kv_add(struct sm_kvstate *s, uint64_t key, int64_t d)
+{
+	unsigned char k[8];
+	sm_be64_put(k, key);
+	return sm_kvstate_add(s, KS, k, 8, kg_of(key), d, NULL);
+}
+
+static int
+kv_del(struct sm_kvstate *s, uint64_t key)
+{
+	unsigned char k[8];
+	sm_be64_put(k, key);
+	return sm_kvstate_del(s, KS, k, 8);
+}
+
+static int
+kv_get(const struct sm_kvstate *s, uint64_t key, int64_t *v)
+{
+	unsigned char k[8];
+	const void *val;
+	uint32_t len;
+	sm_be64_put(k, key);
+	int rv = sm_kvstate_get(s, KS, k, 8, &val, &len);
+	if (rv == SM_OK && len != 8)
+		return SM_EINVAL;
+	if (rv == SM_OK)
+		*v = sm_counter_get(val);
+	return rv;
+}
+
+/* A decoded counter entry. */
+struct kv_entry {
+	uint64_t key;
+	int64_t count;
+	int deleted;
+	uint32_t key_group;
+};
+
+/* kv_decode: n entries of state KS as kv_entry (malloc'ed), in order;
+ * NULL if any is of another shape. */
+static struct kv_entry *
+kv_decode(const struct sm_state_entry *e, size_t n)
+{
+	struct kv_entry *out = malloc((n + 1) * sizeof(*out));
+	for (size_t i = 0; out != NULL && i < n; i++) {
+		if (e[i].state != KS || e[i].key_len != 8 ||
+		    (!e[i].deleted && e[i].value_len != 8)) {
+			free(out);
+			return NULL;
+		}
+		out[i] = (struct kv_entry) { .key = sm_be64_get(e[i].key),
+			.count = e[i].deleted ? 0 : sm_counter_get(e[i].value),
+			.deleted = e[i].deleted,
+			.key_group = e[i].key_group };
+	}
+	return out;
+}
 
 /* ---- keymap ------------------------------------------------------------ */
 
@@ -33,7 +143,7 @@ keymap_live_slots(const struct sm_keymap *m)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < m->cap; i++)
-		n += m->slot[i] == SM_KEYMAP_LIVE;
+		n += sm_keymap_live(m, i);
 	return n;
 }
 
@@ -44,10 +154,10 @@ keymap_home_of(uint64_t key)
 {
 	struct sm_keymap m;
 	size_t home = SIZE_MAX;
-	if (sm_keymap_init(&m) != SM_OK || sm_keymap_slot(&m, key) == NULL)
+	if (sm_keymap_init(&m) != SM_OK || kset(&m, key, 0) != SM_OK)
 		goto done;
 	for (size_t i = 0; i < m.cap; i++)
-		if (m.slot[i] == SM_KEYMAP_LIVE)
+		if (sm_keymap_live(&m, i))
 			home = i;
 done:
 	sm_keymap_fini(&m);
@@ -63,24 +173,24 @@ keymap_put_get_and_del_round_trip(void)
 	static const uint64_t keys[] = { 0, 1, 2, 1023, 1024, 1ull << 40,
 		UINT64_MAX };
 	for (size_t i = 0; i < N_OF(keys); i++) {
-		int64_t *p = sm_keymap_slot(&m, keys[i]);
-		T_TRUE(p != NULL);
-		T_EQ_INT(*p, 0); /* a new key starts at 0 */
-		*p = (int64_t) i * 11 - 30;
+		T_ERR(kget(&m, keys[i], &v), SM_ENOTFOUND);
+		T_OK(kset(&m, keys[i], (int64_t) i * 11 - 30));
 	}
 	T_EQ_INT(m.len, N_OF(keys));
 	for (size_t i = 0; i < N_OF(keys); i++) {
-		T_OK(sm_keymap_get(&m, keys[i], &v));
+		T_OK(kget(&m, keys[i], &v));
 		T_EQ_INT(v, (int64_t) i * 11 - 30);
 	}
-	/* the slot of a present key is its value, not a new insertion */
-	T_EQ_INT(*sm_keymap_slot(&m, keys[3]), 3 * 11 - 30);
+	/* putting a present key replaces its value, no new insertion */
+	T_OK(kset(&m, keys[3], 5));
+	T_OK(kget(&m, keys[3], &v));
+	T_EQ_INT(v, 5);
 	T_EQ_INT(m.len, N_OF(keys));
-	T_ERR(sm_keymap_get(&m, 77, &v), SM_ENOTFOUND);
-	T_OK(sm_keymap_del(&m, keys[2]));
-	T_ERR(sm_keymap_get(&m, keys[2], &v), SM_ENOTFOUND);
-	T_ERR(sm_keymap_del(&m, keys[2]), SM_ENOTFOUND);
-	T_ERR(sm_keymap_del(&m, 77), SM_ENOTFOUND);
+	T_ERR(kget(&m, 77, &v), SM_ENOTFOUND);
+	T_OK(kdel(&m, keys[2]));
+	T_ERR(kget(&m, keys[2], &v), SM_ENOTFOUND);
+	T_ERR(kdel(&m, keys[2]), SM_ENOTFOUND);
+	T_ERR(kdel(&m, 77), SM_ENOTFOUND);
 	T_EQ_INT(m.len, N_OF(keys) - 1);
 	T_EQ_INT(keymap_live_slots(&m), m.len);
 	sm_keymap_fini(&m);
@@ -105,31 +215,29 @@ lookups_probe_past_tombstones_and_a_reinserted_key_starts_at_zero(void)
 	int64_t v = 0;
 	T_OK(sm_keymap_init(&m));
 	for (size_t i = 0; i < 3; i++)
-		*sm_keymap_slot(&m, same[i]) = (int64_t) (i + 1) * 100;
+		T_OK(kset(&m, same[i], (int64_t) (i + 1) * 100));
 	size_t occupied = m.occupied;
-	T_OK(sm_keymap_del(&m, same[1]));
+	T_OK(kdel(&m, same[1]));
 	T_EQ_INT(m.occupied, occupied); /* a tombstone, not an empty slot */
-	T_OK(sm_keymap_get(&m, same[2], &v));
+	T_OK(kget(&m, same[2], &v));
 	T_EQ_INT(v, 300);
-	T_OK(sm_keymap_del(&m, same[0]));
-	T_OK(sm_keymap_get(&m, same[2], &v));
+	T_OK(kdel(&m, same[0]));
+	T_OK(kget(&m, same[2], &v));
 	T_EQ_INT(v, 300);
 	T_EQ_INT(m.len, 1);
 
-	/* reinsert after delete: a fresh key, value 0, found, no duplicate */
-	int64_t *p = sm_keymap_slot(&m, same[1]);
-	T_TRUE(p != NULL);
-	T_EQ_INT(*p, 0);
-	*p = 7;
+	/* reinsert after delete: a fresh key, found, no duplicate */
+	T_ERR(kget(&m, same[1], &v), SM_ENOTFOUND);
+	T_OK(kset(&m, same[1], 7));
 	T_EQ_INT(m.len, 2);
-	T_OK(sm_keymap_get(&m, same[1], &v));
+	T_OK(kget(&m, same[1], &v));
 	T_EQ_INT(v, 7);
-	T_OK(sm_keymap_get(&m, same[2], &v));
+	T_OK(kget(&m, same[2], &v));
 	T_EQ_INT(v, 300);
-	T_ERR(sm_keymap_get(&m, same[0], &v), SM_ENOTFOUND);
+	T_ERR(kget(&m, same[0], &v), SM_ENOTFOUND);
 	/* deleting it once removes it entirely: no older copy shows up */
-	T_OK(sm_keymap_del(&m, same[1]));
-	T_ERR(sm_keymap_get(&m, same[1], &v), SM_ENOTFOUND);
+	T_OK(kdel(&m, same[1]));
+	T_ERR(kget(&m, same[1], &v), SM_ENOTFOUND);
 	T_EQ_INT(m.len, 1);
 	T_EQ_INT(keymap_live_slots(&m), 1);
 	sm_keymap_fini(&m);
@@ -208,14 +316,12 @@ growing_the_table_keeps_every_key_and_value(void)
 		size_t cap0 = m.cap;
 		int bad = 0;
 		for (uint64_t i = 0; i < N && !bad; i++) {
-			int64_t *v = sm_keymap_slot(&m, kp->key(i));
-			bad = v == NULL;
-			if (!bad)
-				*v = (int64_t) i * 3 - 1;
+			bad = kset(&m, kp->key(i), (int64_t) i * 3 - 1) !=
+			    SM_OK;
 		}
 		for (uint64_t i = 0; i < N && !bad; i++) {
 			int64_t v;
-			bad = sm_keymap_get(&m, kp->key(i), &v) != SM_OK ||
+			bad = kget(&m, kp->key(i), &v) != SM_OK ||
 			    v != (int64_t) i * 3 - 1;
 			if (bad)
 				fprintf(stderr, "  %s: key %llu lost\n",
@@ -241,8 +347,7 @@ longest_cluster(const struct sm_keymap *m)
 {
 	size_t best = 0, run = 0;
 	for (size_t i = 0; i < 2 * m->cap; i++) {
-		run =
-		    m->slot[i & (m->cap - 1)] != SM_KEYMAP_EMPTY ? run + 1 : 0;
+		run = m->slot[i & (m->cap - 1)].e != NULL ? run + 1 : 0;
 		if (run > best)
 			best = run;
 	}
@@ -264,14 +369,11 @@ keys_that_differ_only_in_high_bits_still_spread_over_the_table(void)
 		T_OK(sm_keymap_init(&m));
 		int lost = 0;
 		for (uint64_t i = 0; i < N && !lost; i++) {
-			int64_t *v = sm_keymap_slot(&m, kp->key(i));
-			lost = v == NULL;
-			if (!lost)
-				*v = (int64_t) i;
+			lost = kset(&m, kp->key(i), (int64_t) i) != SM_OK;
 		}
 		for (uint64_t i = 0; i < N && !lost; i++) {
 			int64_t v;
-			lost = sm_keymap_get(&m, kp->key(i), &v) != SM_OK ||
+			lost = kget(&m, kp->key(i), &v) != SM_OK ||
 			    v != (int64_t) i;
 		}
 		worst[p] = longest_cluster(&m);
@@ -300,15 +402,13 @@ churning_deletes_and_inserts_keep_len_right_and_the_table_bounded(void)
 	size_t cap_at_half = 0;
 	for (uint64_t r = 0; r < ROUNDS; r++) {
 		for (uint64_t i = 0; i < LIVE; i++) {
-			int64_t *v =
-			    sm_keymap_slot(&m, key_scrambled(r * LIVE + i));
-			T_TRUE(v != NULL);
-			*v = (int64_t) r;
+			T_OK(kset(&m, key_scrambled(r * LIVE + i),
+			    (int64_t) r));
 		}
 		T_EQ_INT(m.len, r == 0 ? LIVE : 2 * LIVE);
 		if (r > 0)
 			for (uint64_t i = 0; i < LIVE; i++)
-				T_OK(sm_keymap_del(&m,
+				T_OK(kdel(&m,
 				    key_scrambled((r - 1) * LIVE + i)));
 		T_EQ_INT(m.len, LIVE);
 		if (r == ROUNDS / 2)
@@ -319,22 +419,20 @@ churning_deletes_and_inserts_keep_len_right_and_the_table_bounded(void)
 	T_TRUE(m.cap <= 8 * 2 * LIVE);
 	for (uint64_t i = 0; i < LIVE; i++) {
 		int64_t v;
-		T_OK(sm_keymap_get(&m, key_scrambled((ROUNDS - 1) * LIVE + i),
+		T_OK(kget(&m, key_scrambled((ROUNDS - 1) * LIVE + i),
 		    &v));
 		T_EQ_INT(v, ROUNDS - 1);
-		T_ERR(sm_keymap_get(&m, key_scrambled((ROUNDS - 2) * LIVE + i),
+		T_ERR(kget(&m, key_scrambled((ROUNDS - 2) * LIVE + i),
 		          &v),
 		    SM_ENOTFOUND);
 	}
 	/* delete everything, then the same keys again: len goes 0 -> LIVE */
 	for (uint64_t i = 0; i < LIVE; i++)
 		T_OK(
-		    sm_keymap_del(&m, key_scrambled((ROUNDS - 1) * LIVE + i)));
+		    kdel(&m, key_scrambled((ROUNDS - 1) * LIVE + i)));
 	T_EQ_INT(m.len, 0);
 	for (uint64_t i = 0; i < LIVE; i++)
-		T_EQ_INT(*sm_keymap_slot(&m,
-		             key_scrambled((ROUNDS - 1) * LIVE + i)),
-		    0);
+		T_OK(kset(&m, key_scrambled((ROUNDS - 1) * LIVE + i), 0));
 	T_EQ_INT(m.len, LIVE);
 	T_EQ_INT(keymap_live_slots(&m), LIVE);
 	sm_keymap_fini(&m);
@@ -414,45 +512,63 @@ kv_apply(struct sm_kvstate *s, const struct kv_step *st)
 {
 	switch (st->op) {
 	case PUT:
-		return sm_kvstate_put(s, st->key, st->value);
+		return kv_put(s, st->key, st->value);
 	case ADD:
-		return sm_kvstate_add(s, st->key, st->value);
+		return kv_add(s, st->key, st->value);
 	case DEL:
-		return sm_kvstate_del(s, st->key);
+		return kv_del(s, st->key);
 	}
 	return SM_EINVAL;
 }
 
 /* take_entries captures what s's changes as the task and its snapshot
- * writer do (take the delta, flatten it, free it) and sorts the entries
- * by key; *handed is the delta's length as handed over. */
+ * writer do (take the delta, flatten it, sort the entries, free it),
+ * decoded; *handed is the delta's length as handed over. */
 static int
-take_entries(struct sm_kvstate *s, struct sm_state_entry **e, size_t *n,
+take_entries(struct sm_kvstate *s, struct kv_entry **e, size_t *n,
     size_t *handed)
 {
 	struct sm_kvdelta *d = NULL;
+	struct sm_state_entry *flat = NULL;
 	*e = NULL;
 	*n = 0;
 	int rv = sm_kvstate_take_delta(s, &d);
 	if (rv == SM_OK) {
 		if (handed != NULL)
 			*handed = sm_kvdelta_len(d);
-		rv = sm_kvdelta_flatten(d, e, n);
+		rv = sm_kvdelta_flatten(d, &flat, n);
 	}
+	if (rv == SM_OK) {
+		sm_kvstate_sort(flat, *n);
+		*e = kv_decode(flat, *n);
+		if (*e == NULL)
+			rv = SM_EINVAL;
+	}
+	free(flat);
 	sm_kvdelta_free(d);
-	if (rv == SM_OK)
-		sm_kvstate_sort(*e, *n);
+	return rv;
+}
+
+/* live_entries: every live entry of s (sm_state_entries_of), decoded. */
+static int
+live_entries(struct sm_kvstate *s, struct kv_entry **e, size_t *n)
+{
+	struct sm_state_entry *all = NULL;
+	int rv = sm_state_entries_of(&s->live, &all, n);
+	if (rv == SM_OK && (*e = kv_decode(all, *n)) == NULL)
+		rv = SM_EINVAL;
+	free(all);
 	return rv;
 }
 
 static int
 kv_base(struct sm_kvstate *s)
 {
-	struct sm_state_entry *e = NULL;
+	struct kv_entry *e = NULL;
 	size_t n = 0;
 	int rv = sm_kvstate_init(s);
 	for (uint64_t k = 1; rv == SM_OK && k <= KV_BASE; k++)
-		rv = sm_kvstate_put(s, k, (int64_t) k * 10);
+		rv = kv_put(s, k, (int64_t) k * 10);
 	if (rv == SM_OK)
 		rv = take_entries(s, &e, &n, NULL);
 	free(e);
@@ -463,7 +579,7 @@ kv_base(struct sm_kvstate *s)
 
 /* delta_matches: e[0..n) is exactly the case's expected delta, in order. */
 static int
-delta_matches(const struct kv_case *c, const struct sm_state_entry *e,
+delta_matches(const struct kv_case *c, const struct kv_entry *e,
     size_t n)
 {
 	size_t j = 0;
@@ -503,7 +619,7 @@ static void
 kv_case_holds(const struct kv_case *c)
 {
 	struct sm_kvstate s;
-	struct sm_state_entry *e = NULL, *e2 = NULL;
+	struct kv_entry *e = NULL, *e2 = NULL;
 	size_t n = 0, n2 = 99, handed = 0;
 	int ok = 0;
 	if (kv_base(&s) != SM_OK) {
@@ -533,7 +649,7 @@ kv_case_holds(const struct kv_case *c)
 	/* the values handed over are the live ones */
 	for (size_t i = 0; ok && i < n; i++) {
 		int64_t v;
-		int rv = sm_kvstate_get(&s, e[i].key, &v);
+		int rv = kv_get(&s, e[i].key, &v);
 		ok = e[i].deleted ? rv == SM_ENOTFOUND
 		                  : rv == SM_OK && v == e[i].count;
 	}
@@ -566,12 +682,12 @@ a_key_changed_many_times_is_handed_over_once(void)
 {
 	enum { KEYS = 5000, TIMES = 20 };
 	struct sm_kvstate s;
-	struct sm_state_entry *e = NULL;
+	struct kv_entry *e = NULL;
 	size_t n = 0, handed = 0;
 	T_OK(sm_kvstate_init(&s));
 	for (int t = 0; t < TIMES; t++)
 		for (uint64_t k = 0; k < KEYS; k++)
-			T_OK(sm_kvstate_add(&s, key_scrambled(k), 1));
+			T_OK(kv_add(&s, key_scrambled(k), 1));
 	T_EQ_INT(sm_kvstate_changes(&s), KEYS);
 	T_OK(take_entries(&s, &e, &n, &handed));
 	int sorted = 1, right = 1;
@@ -591,26 +707,26 @@ static void
 forget_changes_empties_the_change_list_and_keeps_the_state(void)
 {
 	struct sm_kvstate s;
-	struct sm_state_entry *e = NULL;
+	struct kv_entry *e = NULL;
 	size_t n = 99;
 	int64_t v;
 	T_OK(sm_kvstate_init(&s));
 	for (uint64_t k = 0; k < 3000; k++)
-		T_OK(sm_kvstate_put(&s, k, (int64_t) k));
-	T_OK(sm_kvstate_del(&s, 17));
+		T_OK(kv_put(&s, k, (int64_t) k));
+	T_OK(kv_del(&s, 17));
 	T_EQ_INT(sm_kvstate_changes(&s), 3000);
 	T_OK(sm_kvstate_forget_changes(&s));
 	T_EQ_INT(sm_kvstate_changes(&s), 0);
 	/* the state itself is untouched */
 	T_EQ_INT(sm_kvstate_len(&s), 2999);
-	T_OK(sm_kvstate_get(&s, 2999, &v));
+	T_OK(kv_get(&s, 2999, &v));
 	T_EQ_INT(v, 2999);
-	T_ERR(sm_kvstate_get(&s, 17, &v), SM_ENOTFOUND);
+	T_ERR(kv_get(&s, 17, &v), SM_ENOTFOUND);
 	T_OK(take_entries(&s, &e, &n, NULL));
 	free(e);
 	T_EQ_INT(n, 0);
 	/* changes after forgetting are tracked again, from scratch */
-	T_OK(sm_kvstate_put(&s, 5, 50));
+	T_OK(kv_put(&s, 5, 50));
 	T_OK(take_entries(&s, &e, &n, NULL));
 	int one = n == 1 && e[0].key == 5 && e[0].count == 50 && !e[0].deleted;
 	free(e);
@@ -622,24 +738,25 @@ static void
 entries_of_the_live_map_list_every_key_sorted_and_leave_the_changes(void)
 {
 	struct sm_kvstate s;
-	struct sm_state_entry *all = NULL, *e = NULL;
+	struct kv_entry *all = NULL, *e = NULL;
 	size_t n_all = 0, n = 0;
 	T_OK(sm_kvstate_init(&s));
 	for (uint64_t k = 1; k <= 2000; k++)
-		T_OK(sm_kvstate_put(&s, key_scrambled(k), (int64_t) k));
+		T_OK(kv_put(&s, key_scrambled(k), (int64_t) k));
 	T_OK(take_entries(&s, &e, &n, NULL));
 	free(e);
-	T_OK(sm_kvstate_del(&s, key_scrambled(1)));
-	T_OK(sm_kvstate_put(&s, key_scrambled(2), -2));
+	T_OK(kv_del(&s, key_scrambled(1)));
+	T_OK(kv_put(&s, key_scrambled(2), -2));
 	/* what the count operator's full snapshot uses */
-	T_OK(sm_state_entries_of(&s.live, &all, &n_all));
+	T_OK(live_entries(&s, &all, &n_all));
 	int ok = n_all == 1999;
 	for (size_t i = 0; ok && i < n_all; i++) {
 		int64_t v;
 		ok = (i == 0 || all[i - 1].key < all[i].key) &&
 		    !all[i].deleted &&
-		    sm_kvstate_get(&s, all[i].key, &v) == SM_OK &&
-		    v == all[i].count;
+		    kv_get(&s, all[i].key, &v) == SM_OK &&
+		    v == all[i].count &&
+		    all[i].key_group == kg_of(all[i].key);
 	}
 	free(all);
 	T_TRUE(ok);
@@ -686,7 +803,7 @@ sync_cost_of(size_t total, struct sync_cost *out)
 	size_t n = 0;
 	int rv = sm_kvstate_init(&s);
 	for (uint64_t k = 0; rv == SM_OK && k < total; k++)
-		rv = sm_kvstate_put(&s, k, 1);
+		rv = kv_put(&s, k, 1);
 	/* baseline: the first delta holds every key */
 	if (rv == SM_OK)
 		rv = sm_kvstate_take_delta(&s, &d);
@@ -695,17 +812,17 @@ sync_cost_of(size_t total, struct sync_cost *out)
 	sm_kvdelta_free(d);
 	d = NULL;
 	for (size_t i = 0; rv == SM_OK && i < TOUCHED; i++)
-		rv = i % 10 == 9 ? sm_kvstate_del(&s, touched_key(i))
-		                 : sm_kvstate_add(&s, touched_key(i), 5);
-	const uint64_t *values_keys = s.delta.values.keys;
-	const uint64_t *removed_keys = s.delta.removed.keys;
+		rv = i % 10 == 9 ? kv_del(&s, touched_key(i))
+		                 : kv_add(&s, touched_key(i), 5);
+	const struct sm_keymap_slot *values_keys = s.delta.values.slot;
+	const struct sm_keymap_slot *removed_keys = s.delta.removed.slot;
 	if (rv == SM_OK)
 		rv = sm_kvstate_take_delta(&s, &d);
 	if (rv == SM_OK) {
-		out->same_table = d->values.keys == values_keys &&
-		    d->removed.keys == removed_keys;
-		out->fresh_table = s.delta.values.keys != values_keys &&
-		    s.delta.removed.keys != removed_keys &&
+		out->same_table = d->values.slot == values_keys &&
+		    d->removed.slot == removed_keys;
+		out->fresh_table = s.delta.values.slot != values_keys &&
+		    s.delta.removed.slot != removed_keys &&
 		    s.delta.values.len == 0 && s.delta.removed.len == 0;
 		out->n_handed = sm_kvdelta_len(d);
 		/* what the snapshot writer does with it, off the task's thread
@@ -822,8 +939,9 @@ op_sync_cost_of(const struct sm_job *job, size_t total, struct op_cost *out)
 			    sm_kvdelta_flatten(d.delta, &e, &n) == SM_OK;
 			out->n_entries = n;
 			for (size_t i = 0; i < n; i++)
-				out->counts_right &=
-				    e[i].count == 4 && !e[i].deleted;
+				out->counts_right &= e[i].value_len == 8 &&
+				    sm_counter_get(e[i].value) == 4 &&
+				    !e[i].deleted && e[i].key_len == 8;
 			free(e);
 			op->ops->snapshot_release(op, &d);
 		}
@@ -855,6 +973,118 @@ count_operator_snapshot_hands_over_only_the_keys_touched(void)
 	T_EQ_INT(c[1].n_entries, c[0].n_entries);
 }
 
+/* ---- byte keys and values in named states ------------------------------ */
+
+static void
+named_states_keep_the_same_key_apart(void)
+{
+	struct sm_kvstate s;
+	const void *v;
+	uint32_t len;
+	uint32_t a, b;
+	T_OK(sm_state_id("sessions", &a));
+	T_OK(sm_state_id("totals", &b));
+	T_TRUE(a != b && a < SM_STATE_RESERVED && b < SM_STATE_RESERVED);
+	T_OK(sm_kvstate_init(&s));
+	T_OK(sm_kvstate_put(&s, a, "user-1", 6, 3, "open", 4));
+	T_OK(sm_kvstate_put(&s, b, "user-1", 6, 3, "17", 2));
+	T_OK(sm_kvstate_get(&s, a, "user-1", 6, &v, &len));
+	int a_right = len == 4 && memcmp(v, "open", 4) == 0;
+	T_OK(sm_kvstate_get(&s, b, "user-1", 6, &v, &len));
+	int b_right = len == 2 && memcmp(v, "17", 2) == 0;
+	/* a key that is a prefix of another is another key */
+	int prefix = sm_kvstate_get(&s, a, "user-", 5, &v, &len);
+	T_OK(sm_kvstate_del(&s, a, "user-1", 6));
+	int gone = sm_kvstate_get(&s, a, "user-1", 6, &v, &len);
+	int kept = sm_kvstate_get(&s, b, "user-1", 6, &v, &len);
+	size_t n_live = sm_kvstate_len(&s);
+	struct sm_kvdelta *d = NULL;
+	struct sm_state_entry *e = NULL;
+	size_t n = 0;
+	T_OK(sm_kvstate_take_delta(&s, &d));
+	T_OK(sm_kvdelta_flatten(d, &e, &n));
+	sm_kvstate_sort(e, n);
+	/* the delta: the deletion in a, the value in b, each with its group */
+	int delta_right = n == 2 && e[0].state == (a < b ? a : b) &&
+	    e[0].key_group == 3 && e[1].key_group == 3;
+	for (size_t i = 0; delta_right && i < n; i++)
+		delta_right = e[i].state == a
+		    ? e[i].deleted && e[i].value_len == 0
+		    : !e[i].deleted && e[i].value_len == 2;
+	free(e);
+	sm_kvdelta_free(d);
+	sm_kvstate_fini(&s);
+	T_TRUE(a_right);
+	T_TRUE(b_right);
+	T_ERR(prefix, SM_ENOTFOUND);
+	T_ERR(gone, SM_ENOTFOUND);
+	T_OK(kept);
+	T_EQ_INT(n_live, 1);
+	T_TRUE(delta_right);
+	/* a name whose CRC-32C falls in the reserved range is refused (this
+	 * one was found by a search over "s0", "s1", ...) */
+	uint32_t id = 7;
+	T_ERR(sm_state_id("s2272071", &id), SM_EINVAL);
+	T_EQ_INT(id, 7);
+	T_OK(sm_state_id("s2272070", &id));
+}
+
+static void
+empty_and_large_values_round_trip_and_grow_in_place(void)
+{
+	enum { BIG = 256u << 10 };
+	struct sm_kvstate s;
+	const void *v;
+	uint32_t len;
+	unsigned char *big = malloc(BIG + 1);
+	T_TRUE(big != NULL);
+	for (size_t i = 0; i < BIG + 1; i++)
+		big[i] = (unsigned char) (i * 7 + 1);
+	T_OK(sm_kvstate_init(&s));
+	/* an empty value is a value, not an absence */
+	T_OK(sm_kvstate_put(&s, 1, "k", 1, 0, NULL, 0));
+	T_OK(sm_kvstate_get(&s, 1, "k", 1, &v, &len));
+	T_EQ_INT(len, 0);
+	/* an empty key is a key */
+	T_OK(sm_kvstate_put(&s, 1, NULL, 0, 0, "e", 1));
+	T_OK(sm_kvstate_get(&s, 1, "", 0, &v, &len));
+	T_EQ_INT(len, 1);
+	/* the value grows from empty to the largest, then shrinks */
+	T_OK(sm_kvstate_put(&s, 1, "k", 1, 0, big, BIG));
+	T_OK(sm_kvstate_get(&s, 1, "k", 1, &v, &len));
+	T_EQ_INT(len, BIG);
+	T_TRUE(memcmp(v, big, BIG) == 0);
+	T_OK(sm_kvstate_put(&s, 1, "k", 1, 0, "short", 5));
+	T_OK(sm_kvstate_get(&s, 1, "k", 1, &v, &len));
+	T_TRUE(len == 5 && memcmp(v, "short", 5) == 0);
+	/* past the bound: refused, the old value stays */
+	T_ERR(sm_kvstate_put(&s, 1, "k", 1, 0, big, BIG + 1), SM_EINVAL);
+	T_ERR(sm_kvstate_put(&s, 1, big, BIG + 1, 0, "x", 1), SM_EINVAL);
+	T_OK(sm_kvstate_get(&s, 1, "k", 1, &v, &len));
+	T_EQ_INT(len, 5);
+	/* a counter is 8 bytes: adding to another value is refused */
+	T_ERR(sm_kvstate_add(&s, 1, "k", 1, 0, 1, NULL), SM_EINVAL);
+	int64_t now = 0;
+	T_OK(sm_kvstate_add(&s, 1, "c", 1, 0, 40, &now));
+	T_OK(sm_kvstate_add(&s, 1, "c", 1, 0, 2, &now));
+	T_EQ_INT(now, 42);
+	/* the delta carries the latest bytes of each */
+	struct sm_kvdelta *d = NULL;
+	struct sm_state_entry *e = NULL;
+	size_t n = 0;
+	T_OK(sm_kvstate_take_delta(&s, &d));
+	T_OK(sm_kvdelta_flatten(d, &e, &n));
+	sm_kvstate_sort(e, n);
+	int right = n == 3 && e[0].key_len == 0 && e[1].key[0] == 'c' &&
+	    sm_counter_get(e[1].value) == 42 && e[2].value_len == 5 &&
+	    memcmp(e[2].value, "short", 5) == 0;
+	free(e);
+	sm_kvdelta_free(d);
+	sm_kvstate_fini(&s);
+	free(big);
+	T_TRUE(right);
+}
+
 static const struct sm_test tests[] = {
 #define T(name)                                                               \
 	{                                                                     \
@@ -871,6 +1101,8 @@ static const struct sm_test tests[] = {
 	T(entries_of_the_live_map_list_every_key_sorted_and_leave_the_changes),
 	T(taking_the_delta_copies_nothing_however_large_the_state),
 	T(count_operator_snapshot_hands_over_only_the_keys_touched),
+	T(named_states_keep_the_same_key_apart),
+	T(empty_and_large_values_round_trip_and_grow_in_place),
 #undef T
 	{ NULL, NULL },
 };

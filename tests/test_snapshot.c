@@ -71,14 +71,33 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
 #define TASK_NAME "count-1"
 #define EPOCH 6u
 
+/* E(state, key, value, kg): an entry of string literals (their bytes
+ * without the NUL). */
+#define E(st, k, v, kg)                                                      \
+	{ .state = (st), .key_group = (kg), .key_len = sizeof(k) - 1,        \
+		.value_len = sizeof(v) - 1,                                  \
+		.key = (const unsigned char *) (k),                          \
+		.value = (const unsigned char *) (v), .deleted = 0 }
+
+/* Sorted by (state, key): two named states, an empty key, an empty
+ * value, binary bytes, a key that is a prefix of the next. */
 static struct sm_state_entry entries_a[] = {
-	{ 1, 5, 0 }, { 7, -3, 0 }, { 300, 0, 0 }, { 65536, 1, 0 },
-	{ 1ull << 40, INT64_MAX, 0 }, { UINT64_MAX - 1, INT64_MIN, 0 },
+	E(1, "", "empty key", 0),
+	E(1, "a", "", 3),
+	E(1, "ab", "\x00\x01\xff", 127),
+	E(7, "\x00\x00\x00\x00\x00\x00\x01\x2c", "\x05\0\0\0\0\0\0\0", 9),
+	E(7, "word", "a longer value, of some forty bytes or so", 64),
+	E(SM_STATE_TIMERS_EVENT, "\xff\xfe", "x", 1),
 };
 static char pend_0[] = "out/part-0002-c4.tmp";
 static char pend_1[] = "out/part-0002-c5.tmp";
 static char *pending_a[] = { pend_0, pend_1 };
 static uint64_t pending_id_a[] = { 4, 5 };
+/* operator state: an item, an empty one, binary bytes */
+static unsigned char item_0[] = "file=/in/a.txt offset=4096";
+static unsigned char item_2[] = { 0, 0xff, 0x7f, 0 };
+static struct sm_state_item items_a[] = { { item_0, sizeof(item_0) - 1 },
+	{ item_0, 0 }, { item_2, sizeof(item_2) } };
 
 static const struct sm_snapshot_data data_a = {
 	.has_source_offset = 1,
@@ -89,9 +108,12 @@ static const struct sm_snapshot_data data_a = {
 	.pending = pending_a,
 	.pending_id = pending_id_a,
 	.drained = 1,
+	.n_op_state = 3,
+	.op_state = items_a,
 };
 
-static struct sm_state_entry entries_b[] = { { 2, 20, 0 }, { 3, 30, 0 } };
+static struct sm_state_entry entries_b[] = { E(2, "k2", "20", 5),
+	E(2, "k3", "30", 6) };
 
 static const struct sm_snapshot_data data_b = {
 	.n_entries = 2,
@@ -114,10 +136,25 @@ same_data(const struct sm_snapshot_data *a, const struct sm_snapshot_data *b)
 		why = "entry count";
 	else if (a->n_pending != b->n_pending)
 		why = "pending count";
-	for (size_t i = 0; why == NULL && i < a->n_entries; i++)
-		if (a->entries[i].key != b->entries[i].key ||
-		    a->entries[i].count != b->entries[i].count)
+	else if (a->n_op_state != b->n_op_state)
+		why = "operator state count";
+	for (size_t i = 0; why == NULL && i < a->n_entries; i++) {
+		const struct sm_state_entry *x = &a->entries[i];
+		const struct sm_state_entry *y = &b->entries[i];
+		if (x->state != y->state || x->key_group != y->key_group ||
+		    x->key_len != y->key_len || x->value_len != y->value_len ||
+		    (x->key_len && memcmp(x->key, y->key, x->key_len)) ||
+		    (x->value_len &&
+		        memcmp(x->value, y->value, x->value_len)) ||
+		    (x->deleted != 0) != (y->deleted != 0))
 			why = "an entry";
+	}
+	for (size_t i = 0; why == NULL && i < a->n_op_state; i++)
+		if (a->op_state[i].len != b->op_state[i].len ||
+		    (a->op_state[i].len &&
+		        memcmp(a->op_state[i].data, b->op_state[i].data,
+		            a->op_state[i].len)))
+			why = "an operator state item";
 	for (size_t i = 0; why == NULL && i < a->n_pending; i++)
 		if (strcmp(a->pending[i], b->pending[i]) != 0 ||
 		    a->pending_id[i] != b->pending_id[i])
@@ -323,10 +360,22 @@ SNAP_TEST(large_snapshot_reads_back_identical)
 	enum { N = 5000 };
 	struct sm_store *st = *stp;
 	struct sm_state_entry *e = calloc(N, sizeof(*e));
-	T_TRUE(e != NULL);
+	unsigned char *keys = calloc(N, 8);
+	/* values of 0 .. 4999 bytes, and every 1000th of 300 KiB, past
+	 * what fits a page or an LMDB key */
+	unsigned char *vals = calloc(1, 300u << 10);
+	T_TRUE(e != NULL && keys != NULL && vals != NULL);
+	for (size_t i = 0; i < 300u << 10; i++)
+		vals[i] = (unsigned char) (i * 131 + 7);
 	for (size_t i = 0; i < N; i++) {
-		e[i].key = i * i * 7919 + 3; /* increasing */
-		e[i].count = (int64_t) (i % 13) - 6;
+		sm_be64_put(keys + 8 * i, i * i * 7919 + 3); /* increasing */
+		e[i] = (struct sm_state_entry) { .state = 42,
+			.key_group = (uint32_t) (i % 128),
+			.key_len = 8,
+			.key = keys + 8 * i,
+			.value_len = i % 1000 == 999 ? 256u << 10
+			                             : (uint32_t) i,
+			.value = vals + i % 17 };
 	}
 	struct sm_snapshot_data d = { .n_entries = N, .entries = e };
 	struct sm_snapshot_info info;
@@ -340,6 +389,8 @@ SNAP_TEST(large_snapshot_reads_back_identical)
 	if (rv2 == SM_OK)
 		sm_snapshot_data_free(&got);
 	free(e);
+	free(keys);
+	free(vals);
 	T_OK(rv);
 	T_OK(rv2);
 	T_TRUE(same);
@@ -475,32 +526,36 @@ SNAP_TEST(metadata_names_the_snapshot_and_checksums_the_state_in_key_order)
 /* ---- decoding ---------------------------------------------------------- */
 
 /* reencode: the StateEntry of r re-packed by hand in another valid form:
- * fields reversed, an explicit "deleted: false" and a key varint padded
- * with a redundant 0x80 byte. */
+ * fields reversed, an explicit "deleted: false" and the state varint
+ * padded with a redundant 0x80 byte. */
 static void
 reencode(struct raw *r)
 {
 	Snapmark__StateEntry *e =
 	    snapmark__state_entry__unpack(NULL, r->vlen, r->val);
-	unsigned char out[64], *p = out;
+	unsigned char out[256], *p = out;
 	uint64_t v;
-	if (e == NULL)
+	if (e == NULL || e->key.len > 100 || e->value.len > 100)
 		return;
-	*p++ = 0x18; /* deleted = false */
+	*p++ = 0x40; /* deleted = false */
 	*p++ = 0x00;
-	*p++ = 0x10; /* count */
-	for (v = (uint64_t) e->count; v >= 0x80; v >>= 7)
+	*p++ = 0x3a; /* value */
+	*p++ = (unsigned char) e->value.len;
+	memcpy(p, e->value.data, e->value.len);
+	p += e->value.len;
+	*p++ = 0x30; /* key group */
+	for (v = e->key_group; v >= 0x80; v >>= 7)
 		*p++ = (unsigned char) (v | 0x80);
 	*p++ = (unsigned char) v;
-	*p++ = 0x08; /* key, one byte longer than it needs */
-	for (v = e->key; v >= 0x80; v >>= 7)
+	*p++ = 0x2a; /* key */
+	*p++ = (unsigned char) e->key.len;
+	memcpy(p, e->key.data, e->key.len);
+	p += e->key.len;
+	*p++ = 0x20; /* state, one byte longer than it needs */
+	for (v = e->state; v >= 0x80; v >>= 7)
 		*p++ = (unsigned char) (v | 0x80);
-	if (p - out < 20 && e->key < (1ull << 56)) {
-		*p++ = (unsigned char) (v | 0x80);
-		*p++ = 0x00;
-	} else {
-		*p++ = (unsigned char) v;
-	}
+	*p++ = (unsigned char) (v | 0x80);
+	*p++ = 0x00;
 	snapmark__state_entry__free_unpacked(e, NULL);
 	memcpy(r->val, out, (size_t) (p - out));
 	r->vlen = (size_t) (p - out);
@@ -553,6 +608,8 @@ static const struct sm_snapshot_data data_nokeys = {
 	.pending = pending_a,
 	.pending_id = pending_id_a,
 	.drained = 1,
+	.n_op_state = 3,
+	.op_state = items_a,
 };
 
 static void
@@ -601,6 +658,73 @@ state_with_keys_is_never_inlined(void)
 	          &len, &info),
 	    SM_EINVAL);
 	T_TRUE(meta == NULL);
+}
+
+/* Operator state past its bounds is refused, inline or stored: an item
+ * longer than SM_STATE_MAX_BYTES, however consistent its checksums. */
+static void
+oversized_operator_state_is_refused(void)
+{
+	Snapmark__SnapshotMeta m = SNAPMARK__SNAPSHOT_META__INIT;
+	ProtobufCBinaryData item = { SM_STATE_MAX_BYTES + 1, NULL };
+	item.data = calloc(1, item.len);
+	T_TRUE(item.data != NULL);
+	m.checkpoint_id = 9;
+	m.task = TASK;
+	m.task_name = (char *) TASK_NAME;
+	m.n_op_state = 1;
+	m.op_state = &item;
+	size_t len = snapmark__snapshot_meta__get_packed_size(&m);
+	unsigned char *buf = malloc(len);
+	T_TRUE(buf != NULL);
+	snapmark__snapshot_meta__pack(&m, buf);
+	struct sm_snapshot_data got;
+	char why[256] = "";
+	int rv = sm_snapshot_read_inline(buf, len, TASK, 9,
+	    sm_crc32c(0, buf, len), &got, why, sizeof(why));
+	/* one byte shorter: accepted */
+	item.len--;
+	m.op_state = &item;
+	size_t len2 = snapmark__snapshot_meta__pack(&m, buf);
+	int rv2 = sm_snapshot_read_inline(buf, len2, TASK, 9,
+	    sm_crc32c(0, buf, len2), &got, why, sizeof(why));
+	size_t n_items = rv2 == SM_OK ? got.n_op_state : 0;
+	uint32_t item_len = rv2 == SM_OK ? got.op_state[0].len : 0;
+	if (rv2 == SM_OK)
+		sm_snapshot_data_free(&got);
+	free(buf);
+	free(item.data);
+	T_ERR(rv, SM_ECORRUPT);
+	T_OK(rv2);
+	T_EQ_INT(n_items, 1);
+	T_EQ_INT(item_len, SM_STATE_MAX_BYTES);
+}
+
+/* The writer refuses entries out of (state, key) order, duplicated, or
+ * longer than SM_STATE_MAX_BYTES: a reader would refuse them. */
+SNAP_TEST(unsorted_duplicate_or_oversized_entries_are_not_written)
+{
+	struct sm_store *st = *stp;
+	struct sm_snapshot_info info;
+	struct sm_state_entry twice[] = { E(1, "k", "1", 0),
+		E(1, "k", "2", 0) };
+	struct sm_state_entry swapped[] = { E(2, "a", "1", 0),
+		E(1, "b", "2", 0) };
+	struct sm_state_entry big[] = { E(1, "k", "", 0) };
+	big[0].value_len = SM_STATE_MAX_BYTES + 1;
+	big[0].value = calloc(1, big[0].value_len);
+	struct sm_snapshot_data d = { .n_entries = 2, .entries = twice };
+	int rv_twice = write_snap(st, 2, &d, &info);
+	d.entries = swapped;
+	int rv_swapped = write_snap(st, 3, &d, &info);
+	d.entries = big;
+	d.n_entries = 1;
+	int rv_big = write_snap(st, 4, &d, &info);
+	free((void *) big[0].value);
+	T_ERR(rv_twice, SM_EINVAL);
+	T_ERR(rv_swapped, SM_EINVAL);
+	T_ERR(rv_big, SM_EINVAL);
+	T_TRUE(expect_refused(st, TASK, 2, 0, SM_ENOTFOUND, "not written"));
 }
 
 /* ---- refusals ---------------------------------------------------------- */
@@ -735,8 +859,9 @@ dmg_add_entry(struct sm_store *st, struct raw *vals, size_t n)
 static int
 dmg_refile_entry(struct sm_store *st, struct raw *vals, size_t n)
 {
-	/* entry 7 moved under key 8: same values in the same order, so the
-	 * count and the checksum still match; only its key gives it away */
+	/* entry 1 moved under number 8: same values in the same order, so
+	 * the count and the checksum still match; only its key gives it
+	 * away */
 	struct raw moved = vals[1];
 	sm_be64_put(moved.key + 9, 8);
 	int rv = raw_del(st, &vals[1]);
@@ -1100,6 +1225,8 @@ static const struct sm_test tests[] = {
 	T(entries_in_any_valid_protobuf_form_decode_the_same),
 	T(an_inline_snapshot_reads_back_identical_and_checks_its_bytes),
 	T(state_with_keys_is_never_inlined),
+	T(oversized_operator_state_is_refused),
+	T(unsorted_duplicate_or_oversized_entries_are_not_written),
 	T(reading_with_a_wrong_checksum_is_refused_as_corrupt),
 	T(reading_a_missing_snapshot_is_not_found),
 	T(reading_as_another_task_is_refused_as_corrupt),

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tests/check.h"
+#include "common/state.h"
 #include "worker/trust.h"
 
 /* ---- pending names ------------------------------------------------------ */
@@ -186,6 +187,27 @@ locations_elsewhere_are_refused(void)
 	T_TRUE(!failed);
 }
 
+static void
+key_groups_at_or_past_max_parallelism_are_refused(void)
+{
+	struct sm_state_entry e[3] = {
+		{ .state = 1, .key_group = 0 },
+		{ .state = 1, .key_group = 127 },
+		{ .state = 1, .key_group = 5 },
+	};
+	char why[256] = "";
+	T_OK(sm_trust_key_groups(e, 3, 128, why, sizeof(why)));
+	T_OK(sm_trust_key_groups(e, 0, 128, why, sizeof(why)));
+	e[2].key_group = 128;
+	T_ERR(sm_trust_key_groups(e, 3, 128, why, sizeof(why)), SM_ECORRUPT);
+	T_TRUE(strstr(why, "key group 128") != NULL);
+	e[2].key_group = UINT32_MAX;
+	T_ERR(sm_trust_key_groups(e, 3, 128, why, sizeof(why)), SM_ECORRUPT);
+	/* a smaller max_parallelism than the snapshot's groups */
+	e[2].key_group = 5;
+	T_ERR(sm_trust_key_groups(e, 3, 64, why, sizeof(why)), SM_ECORRUPT);
+}
+
 static const struct sm_test tests[] = {
 #define T(name)                                                               \
 	{                                                                     \
@@ -196,6 +218,7 @@ static const struct sm_test tests[] = {
 	T(a_pending_file_newer_than_the_restored_checkpoint_is_refused),
 	T(the_own_state_dir_and_the_savepoint_dir_pass),
 	T(locations_elsewhere_are_refused),
+	T(key_groups_at_or_past_max_parallelism_are_refused),
 #undef T
 	{ NULL, NULL },
 };

@@ -4,8 +4,10 @@
 #include "worker/kvstate.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/error.h"
+#include "common/jobfile.h"
 
 static int
 kvdelta_init(struct sm_kvdelta *d)
@@ -45,53 +47,148 @@ sm_kvstate_fini(struct sm_kvstate *s)
 	kvdelta_fini(&s->delta);
 }
 
-/* Record key's new value in the delta. */
+/* Record (state, key)'s new value in the delta d; h is its hash. */
 static int
-kvstate_changed(struct sm_kvstate *s, uint64_t key, int64_t value)
+kvdelta_changed(struct sm_kvdelta *d, uint64_t h, uint32_t state,
+    const void *key, uint32_t key_len, uint32_t kg, const void *value,
+    uint32_t value_len)
 {
-	int64_t *v = sm_keymap_slot(&s->delta.values, key);
-	if (v == NULL)
-		return SM_ENOMEM;
-	*v = value;
-	if (s->delta.removed.len > 0)
-		(void) sm_keymap_del(&s->delta.removed, key);
+	int rv = sm_keymap_put_h(&d->values, h, state, key, key_len, kg,
+	    value, value_len, NULL);
+	if (rv != SM_OK)
+		return rv;
+	if (d->removed.len > 0)
+		(void) sm_keymap_del_h(&d->removed, h, state, key, key_len);
+	return SM_OK;
+}
+
+/* Record (state, key)'s removal in d. */
+static int
+kvdelta_removed(struct sm_kvdelta *d, uint64_t h, uint32_t state,
+    const void *key, uint32_t key_len, uint32_t kg)
+{
+	if (d->values.len > 0)
+		(void) sm_keymap_del_h(&d->values, h, state, key, key_len);
+	return sm_keymap_put_h(&d->removed, h, state, key, key_len, kg, NULL,
+	    0, NULL);
+}
+
+int
+sm_kvstate_put(struct sm_kvstate *s, uint32_t state, const void *key,
+    uint32_t key_len, uint32_t kg, const void *value, uint32_t value_len)
+{
+	if (key_len > SM_STATE_MAX_BYTES || value_len > SM_STATE_MAX_BYTES)
+		return SM_EINVAL;
+	struct sm_kventry *e;
+	uint64_t h = sm_keymap_hash(state, key, key_len);
+	int rv = sm_keymap_put_h(&s->live, h, state, key, key_len, kg, value,
+	    value_len, &e);
+	if (rv != SM_OK)
+		return rv;
+	return kvdelta_changed(&s->delta, h, state, key, key_len,
+	    e->key_group, sm_kventry_value(e), value_len);
+}
+
+int
+sm_kvstate_get(const struct sm_kvstate *s, uint32_t state, const void *key,
+    uint32_t key_len, const void **value, uint32_t *len)
+{
+	struct sm_kventry *e = sm_keymap_find(&s->live, state, key, key_len);
+	if (e == NULL)
+		return SM_ENOTFOUND;
+	*value = sm_kventry_value(e);
+	*len = e->value_len;
 	return SM_OK;
 }
 
 int
-sm_kvstate_add(struct sm_kvstate *s, uint64_t key, int64_t delta)
+sm_kvstate_del(struct sm_kvstate *s, uint32_t state, const void *key,
+    uint32_t key_len)
 {
-	int64_t *v = sm_keymap_slot(&s->live, key);
-	if (v == NULL)
-		return SM_ENOMEM;
-	*v += delta;
-	return kvstate_changed(s, key, *v);
-}
-
-int
-sm_kvstate_put(struct sm_kvstate *s, uint64_t key, int64_t value)
-{
-	int64_t *v = sm_keymap_slot(&s->live, key);
-	if (v == NULL)
-		return SM_ENOMEM;
-	*v = value;
-	return kvstate_changed(s, key, value);
-}
-
-int
-sm_kvstate_del(struct sm_kvstate *s, uint64_t key)
-{
-	if (sm_keymap_del(&s->live, key) != SM_OK)
+	uint64_t h = sm_keymap_hash(state, key, key_len);
+	struct sm_kventry *e = sm_keymap_find_h(&s->live, h, state, key,
+	    key_len);
+	if (e == NULL)
 		return SM_OK;
-	(void) sm_keymap_del(&s->delta.values, key);
-	return sm_keymap_slot(&s->delta.removed, key) != NULL ? SM_OK
-	                                                      : SM_ENOMEM;
+	uint32_t kg = e->key_group;
+	(void) sm_keymap_del_h(&s->live, h, state, key, key_len);
+	return kvdelta_removed(&s->delta, h, state, key, key_len, kg);
+}
+
+void
+sm_counter_put(unsigned char *p, int64_t v)
+{
+	uint64_t u = (uint64_t) v;
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char) (u >> (8 * i));
+}
+
+int64_t
+sm_counter_get(const unsigned char *p)
+{
+	uint64_t u = 0;
+	for (int i = 0; i < 8; i++)
+		u |= (uint64_t) p[i] << (8 * i);
+	return (int64_t) u;
+}
+
+uint64_t
+sm_kvstate_hash(uint32_t state, const void *key, uint32_t key_len)
+{
+	return sm_keymap_hash(state, key, key_len);
+}
+
+void
+sm_kvstate_prefetch(const struct sm_kvstate *s, uint64_t hash)
+{
+	sm_keymap_prefetch(&s->live, hash);
+	sm_keymap_prefetch(&s->delta.values, hash);
+}
+
+void
+sm_kvstate_prefetch_entry(const struct sm_kvstate *s, uint64_t hash)
+{
+	sm_keymap_prefetch_entry(&s->live, hash);
+	sm_keymap_prefetch_entry(&s->delta.values, hash);
 }
 
 int
-sm_kvstate_get(const struct sm_kvstate *s, uint64_t key, int64_t *val)
+sm_kvstate_add(struct sm_kvstate *s, uint32_t state, const void *key,
+    uint32_t key_len, uint32_t kg, int64_t delta, int64_t *now)
 {
-	return sm_keymap_get(&s->live, key, val);
+	return sm_kvstate_add_h(s, sm_keymap_hash(state, key, key_len), state,
+	    key, key_len, kg, delta, now);
+}
+
+int
+sm_kvstate_add_h(struct sm_kvstate *s, uint64_t h, uint32_t state,
+    const void *key, uint32_t key_len, uint32_t kg, int64_t delta,
+    int64_t *now)
+{
+	if (key_len > SM_STATE_MAX_BYTES)
+		return SM_EINVAL;
+	struct sm_kventry *e = sm_keymap_find_h(&s->live, h, state, key,
+	    key_len);
+	unsigned char buf[8];
+	int64_t v = delta;
+	if (e != NULL) {
+		if (e->value_len != 8)
+			return SM_EINVAL;
+		v = (int64_t) ((uint64_t) sm_counter_get(sm_kventry_value(e)) +
+		    (uint64_t) delta);
+		/* In place: the common case costs one lookup here. */
+		sm_counter_put(sm_kventry_value(e), v);
+	} else {
+		sm_counter_put(buf, v);
+		int rv = sm_keymap_put_h(&s->live, h, state, key, key_len, kg,
+		    buf, 8, &e);
+		if (rv != SM_OK)
+			return rv;
+	}
+	if (now != NULL)
+		*now = v;
+	return kvdelta_changed(&s->delta, h, state, key, key_len,
+	    e->key_group, sm_kventry_value(e), 8);
 }
 
 size_t
@@ -109,9 +206,7 @@ sm_kvstate_changes(const struct sm_kvstate *s)
 static int
 entry_cmp(const void *a, const void *b)
 {
-	uint64_t x = ((const struct sm_state_entry *) a)->key;
-	uint64_t y = ((const struct sm_state_entry *) b)->key;
-	return x < y ? -1 : x > y;
+	return sm_state_entry_cmp(a, b);
 }
 
 void
@@ -152,10 +247,13 @@ sm_kvstate_load(struct sm_kvstate *s, const struct sm_state_entry *e, size_t n)
 	if (sm_keymap_reserve(&s->live, s->live.len + n) != SM_OK)
 		return SM_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		int64_t *v = sm_keymap_slot(&s->live, e[i].key);
-		if (v == NULL)
-			return SM_ENOMEM;
-		*v = e[i].count;
+		if (e[i].deleted)
+			continue;
+		int rv = sm_keymap_put(&s->live, e[i].state, e[i].key,
+		    e[i].key_len, e[i].key_group, e[i].value, e[i].value_len,
+		    NULL);
+		if (rv != SM_OK)
+			return rv;
 	}
 	return SM_OK;
 }
@@ -170,18 +268,58 @@ sm_kvstate_forget_changes(struct sm_kvstate *s)
 	return SM_OK;
 }
 
-/* Append m's live keys to e (unsorted), as deletions if deleted; returns
- * how many. */
+int
+sm_kvdelta_new(struct sm_kvdelta **out)
+{
+	struct sm_kvdelta *d = malloc(sizeof(*d));
+	if (d == NULL)
+		return SM_ENOMEM;
+	if (kvdelta_init(d) != SM_OK) {
+		free(d);
+		return SM_ENOMEM;
+	}
+	*out = d;
+	return SM_OK;
+}
+
+int
+sm_kvdelta_record(struct sm_kvdelta *d, const struct sm_state_entry *e,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = sm_keymap_hash(e[i].state, e[i].key,
+		    e[i].key_len);
+		int rv = e[i].deleted
+		    ? kvdelta_removed(d, h, e[i].state, e[i].key, e[i].key_len,
+		          e[i].key_group)
+		    : kvdelta_changed(d, h, e[i].state, e[i].key,
+		          e[i].key_len, e[i].key_group, e[i].value,
+		          e[i].value_len);
+		if (rv != SM_OK)
+			return rv;
+	}
+	return SM_OK;
+}
+
+/* Append m's live entries to e (unsorted), as deletions if deleted;
+ * returns how many. */
 static size_t
 keymap_collect(const struct sm_keymap *m, int deleted,
     struct sm_state_entry *e)
 {
 	size_t k = 0;
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->slot[i] == SM_KEYMAP_LIVE)
-			e[k++] = (struct sm_state_entry) { .key = m->keys[i],
-				.count = deleted ? 0 : m->vals[i],
-				.deleted = deleted };
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!sm_keymap_live(m, i))
+			continue;
+		struct sm_kventry *x = m->slot[i].e;
+		e[k++] = (struct sm_state_entry) { .state = x->state,
+			.key_group = x->key_group,
+			.key_len = x->key_len,
+			.value_len = deleted ? 0 : x->value_len,
+			.key = sm_kventry_key(x),
+			.value = sm_kventry_value(x),
+			.deleted = deleted };
+	}
 	return k;
 }
 
@@ -227,4 +365,16 @@ sm_kvdelta_free(struct sm_kvdelta *d)
 		return;
 	kvdelta_fini(d);
 	free(d);
+}
+
+size_t
+sm_state_keep_owned(struct sm_state_entry *e, size_t n, int max_parallelism,
+    int parallelism, int subtask)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (sm_job_key_group_owner((int) e[i].key_group,
+		        max_parallelism, parallelism) == subtask)
+			e[k++] = e[i];
+	return k;
 }

@@ -50,12 +50,12 @@ struct sm_snapwriter {
 	int lost;
 	/* Changes handed over with savepoints: they went into the shadow but
 	 * not into the chain, so the next delta must carry them. */
-	struct sm_state_entry *carry;
-	size_t n_carry;
-	/* The restored state, until the writer thread has put it into the
-	 * shadow (writer_seed). */
+	struct sm_kvdelta *carry;
+	/* The restored state (its bytes in seed_bytes), until the writer
+	 * thread has put it into the shadow (writer_seed). */
 	struct sm_state_entry *seed;
 	size_t n_seed;
+	struct sm_state_arena *seed_bytes;
 
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -166,21 +166,43 @@ writer_ack(struct sm_snapwriter *w, struct writer_job *j, const char *location,
 
 /* ------------------------------------------------------------ writing */
 
+/* Put n entries (deletions: remove) into the shadow. */
+static int
+writer_apply_entries(struct sm_snapwriter *w, const struct sm_state_entry *e,
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].deleted) {
+			(void) sm_keymap_del(&w->shadow, e[i].state, e[i].key,
+			    e[i].key_len);
+			continue;
+		}
+		int rv = sm_keymap_put(&w->shadow, e[i].state, e[i].key,
+		    e[i].key_len, e[i].key_group, e[i].value, e[i].value_len,
+		    NULL);
+		if (rv != SM_OK)
+			return rv;
+	}
+	return SM_OK;
+}
+
 static int
 writer_apply(struct sm_snapwriter *w, const struct sm_snapshot_data *d)
 {
-	for (size_t i = 0; i < d->n_entries; i++) {
-		const struct sm_state_entry *e = &d->entries[i];
-		if (e->deleted) {
-			sm_keymap_del(&w->shadow, e->key);
-			continue;
-		}
-		int64_t *slot = sm_keymap_slot(&w->shadow, e->key);
-		if (slot == NULL)
-			return SM_ENOMEM;
-		*slot = e->count;
-	}
-	return SM_OK;
+	return writer_apply_entries(w, d->entries, d->n_entries);
+}
+
+static size_t
+writer_n_carry(const struct sm_snapwriter *w)
+{
+	return w->carry != NULL ? sm_kvdelta_len(w->carry) : 0;
+}
+
+static void
+writer_drop_carry(struct sm_snapwriter *w)
+{
+	sm_kvdelta_free(w->carry);
+	w->carry = NULL;
 }
 
 /* Merge two key-sorted entry lists; on equal keys the newer (b) wins. */
@@ -194,10 +216,13 @@ writer_merge(const struct sm_state_entry *a, size_t na,
 		return SM_ENOMEM;
 	size_t i = 0, j = 0, k = 0;
 	while (i < na || j < nb) {
-		if (j == nb || (i < na && a[i].key < b[j].key))
+		int c = j == nb ? -1
+		    : i == na ? 1
+		    : sm_state_entry_cmp(&a[i], &b[j]);
+		if (c < 0)
 			m[k++] = a[i++];
 		else {
-			if (i < na && a[i].key == b[j].key)
+			if (c == 0)
 				i++;
 			m[k++] = b[j++];
 		}
@@ -211,18 +236,11 @@ writer_merge(const struct sm_state_entry *a, size_t na,
 static int
 writer_carry(struct sm_snapwriter *w, const struct sm_snapshot_data *d)
 {
-	struct sm_state_entry *m;
-	size_t n;
 	if (d->n_entries == 0)
 		return SM_OK;
-	int rv = writer_merge(w->carry, w->n_carry, d->entries, d->n_entries,
-	    &m, &n);
-	if (rv != SM_OK)
-		return rv;
-	free(w->carry);
-	w->carry = m;
-	w->n_carry = n;
-	return SM_OK;
+	if (w->carry == NULL && sm_kvdelta_new(&w->carry) != SM_OK)
+		return SM_ENOMEM;
+	return sm_kvdelta_record(w->carry, d->entries, d->n_entries);
 }
 
 /* Bytes the full state would take, from the last full snapshot's average
@@ -263,6 +281,7 @@ writer_savepoint(struct sm_snapwriter *w, struct writer_job *j,
 	snprintf(dir, sizeof(dir), "%s/%s", j->savepoint_dir, w->task_name);
 	struct sm_store *st = NULL;
 	struct sm_snapshot_data full = j->data;
+	full.delta = NULL;
 	full.incremental = 0;
 	full.n_chain = 0;
 	full.chain = NULL;
@@ -303,9 +322,7 @@ writer_inline(struct sm_snapwriter *w, struct writer_job *j,
 		writer_decline(w, j->id, "cannot pack the inline snapshot");
 		return;
 	}
-	free(w->carry);
-	w->carry = NULL;
-	w->n_carry = 0;
+	writer_drop_carry(w);
 	w->n_chain = 0;
 	w->delta_bytes = 0;
 	w->must_full = 1;
@@ -325,10 +342,10 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	 * synchronous pause. */
 	if (j->data.delta != NULL) {
 		free(j->data.entries);
+		/* The entries point into the delta, which the job keeps
+		 * until it is written (job_free). */
 		int rv = sm_kvdelta_flatten(j->data.delta, &j->data.entries,
 		    &j->data.n_entries);
-		sm_kvdelta_free(j->data.delta);
-		j->data.delta = NULL;
 		j->data.unsorted = 1;
 		if (rv != SM_OK) {
 			j->data.entries = NULL;
@@ -359,16 +376,24 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	}
 
 	struct sm_snapshot_data d = j->data;
+	d.delta = NULL; /* flattened into d.entries; the job frees it */
 	struct sm_state_entry *full_entries = NULL, *merged = NULL;
-	int full = writer_wants_full(w, j->data.n_entries + w->n_carry);
+	struct sm_state_entry *carried = NULL;
+	int full = writer_wants_full(w, j->data.n_entries + writer_n_carry(w));
 	if (full) {
 		rv = sm_state_entries_of(&w->shadow, &full_entries, &d.n_entries);
 		d.entries = full_entries;
 		d.n_chain = 0;
 	} else {
-		if (w->n_carry > 0) {
-			rv = writer_merge(w->carry, w->n_carry, j->data.entries,
-			    j->data.n_entries, &merged, &d.n_entries);
+		if (writer_n_carry(w) > 0) {
+			size_t n_carried = 0;
+			rv = sm_kvdelta_flatten(w->carry, &carried, &n_carried);
+			if (rv == SM_OK) {
+				sm_kvstate_sort(carried, n_carried);
+				rv = writer_merge(carried, n_carried,
+				    j->data.entries, j->data.n_entries, &merged,
+				    &d.n_entries);
+			}
 			d.entries = merged;
 		}
 		d.n_chain = w->n_chain;
@@ -381,6 +406,7 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 	if (rv == SM_OK && full && d.n_entries == 0) {
 		writer_inline(w, j, &d, t0);
 		free(full_entries);
+		free(carried);
 		return;
 	}
 	if (rv == SM_OK)
@@ -388,6 +414,7 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 		    w->cfg.epoch, j->id, &d, &info);
 	free(full_entries);
 	free(merged);
+	free(carried);
 	if (rv != SM_OK) {
 		/* The chain cannot build on a snapshot that is not there. */
 		w->must_full = 1;
@@ -396,9 +423,7 @@ writer_snapshot(struct sm_snapwriter *w, struct writer_job *j)
 		writer_decline_err(w, j->id, why, rv);
 		return;
 	}
-	free(w->carry);
-	w->carry = NULL;
-	w->n_carry = 0;
+	writer_drop_carry(w);
 	if (full) {
 		w->n_chain = 0;
 		w->delta_bytes = 0;
@@ -433,13 +458,8 @@ static void
 writer_seed(struct sm_snapwriter *w)
 {
 	int rv = sm_keymap_reserve(&w->shadow, w->n_seed);
-	for (size_t i = 0; rv == SM_OK && i < w->n_seed; i++) {
-		int64_t *slot = sm_keymap_slot(&w->shadow, w->seed[i].key);
-		if (slot == NULL)
-			rv = SM_ENOMEM;
-		else
-			*slot = w->seed[i].count;
-	}
+	if (rv == SM_OK)
+		rv = writer_apply_entries(w, w->seed, w->n_seed);
 	if (rv != SM_OK) {
 		sm_error("task %s: out of memory restoring the snapshot "
 		         "writer's state; its checkpoints will be declined",
@@ -447,7 +467,9 @@ writer_seed(struct sm_snapwriter *w)
 		w->lost = 1;
 	}
 	free(w->seed);
+	sm_state_arena_free(w->seed_bytes);
 	w->seed = NULL;
+	w->seed_bytes = NULL;
 	w->n_seed = 0;
 	pthread_mutex_lock(&w->lock);
 	w->busy = 0;
@@ -517,6 +539,26 @@ sm_snapwriter_start(const struct sm_snapwriter_config *cfg,
 		}
 		memcpy(w->seed, restored, n * sizeof(*w->seed));
 		w->n_seed = n;
+		/* Its own copy of the bytes: the caller frees its own. */
+		for (size_t i = 0; i < n; i++) {
+			struct sm_state_entry *e = &w->seed[i];
+			size_t len = (size_t) e->key_len + e->value_len;
+			unsigned char *p = sm_state_arena_alloc(&w->seed_bytes,
+			    len ? len : 1);
+			if (p == NULL) {
+				sm_state_arena_free(w->seed_bytes);
+				sm_keymap_fini(&w->shadow);
+				free(w->seed);
+				free(w);
+				return SM_ENOMEM;
+			}
+			if (e->key_len > 0)
+				memcpy(p, e->key, e->key_len);
+			if (e->value_len > 0)
+				memcpy(p + e->key_len, e->value, e->value_len);
+			e->key = p;
+			e->value = p + e->key_len;
+		}
 		w->busy = 1;
 	}
 	pthread_mutex_init(&w->lock, NULL);
@@ -525,6 +567,7 @@ sm_snapwriter_start(const struct sm_snapwriter_config *cfg,
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		sm_keymap_fini(&w->shadow);
 		free(w->seed);
+		sm_state_arena_free(w->seed_bytes);
 		free(w);
 		return SM_ENOMEM;
 	}
@@ -558,10 +601,16 @@ data_take(struct sm_snapshot_data *in, struct sm_snapshot_data *out)
 	out->unsorted = in->unsorted;
 	out->entries = in->entries;
 	out->n_entries = in->n_entries;
+	out->bytes = in->bytes;
 	out->delta = in->delta;
+	out->op_state = in->op_state;
+	out->n_op_state = in->n_op_state;
 	in->entries = NULL;
 	in->n_entries = 0;
+	in->bytes = NULL;
 	in->delta = NULL;
+	in->op_state = NULL;
+	in->n_op_state = 0;
 	if (in->n_pending > 0) {
 		out->pending = calloc(in->n_pending, sizeof(char *));
 		out->pending_id = calloc(in->n_pending, sizeof(uint64_t));
@@ -597,7 +646,7 @@ sm_snapwriter_submit_timeline(struct sm_snapwriter *w, uint64_t id,
 	pthread_mutex_lock(&w->lock);
 	if (w->head == NULL && !w->busy && savepoint_dir == NULL &&
 	    data->delta == NULL && data->n_entries == 0 &&
-	    w->shadow.len == 0 && w->n_carry == 0 && !w->lost &&
+	    w->shadow.len == 0 && writer_n_carry(w) == 0 && !w->lost &&
 	    w->cfg.debug_delay_us == 0) {
 		struct writer_job now = { .kind = JOB_SNAPSHOT,
 			.id = id,
@@ -693,7 +742,7 @@ sm_snapwriter_stop(struct sm_snapwriter *w)
 		job_free(j);
 	}
 	sm_keymap_fini(&w->shadow);
-	free(w->carry);
+	writer_drop_carry(w);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	pthread_cond_destroy(&w->idle);

@@ -1,8 +1,13 @@
 /*
  * task_restore.c - a task's state at start: read and verify the snapshot
  * handles the coordinator sent, keep only the key groups the subtask owns
- * after a rescale, hand the state to the operator and seed the snapshot
- * writer with it.
+ * after a rescale, gather the operator-state items, hand the state to the
+ * operator and seed the snapshot writer with it.
+ *
+ * Operator state: restored at the same parallelism a subtask gets its own
+ * items back (its one handle); at another, every subtask gets the items
+ * of every old subtask (the union, in handle order) and keeps those it
+ * owns.
  */
 #include "worker/task_internal.h"
 
@@ -18,30 +23,34 @@
 #include "worker/kvstate.h"
 #include "worker/trust.h"
 
-/* Keep only the entries of key groups this subtask owns (rescaling). The
- * keyed state's keys are u64 for now: the key bytes they came from, and
- * hashed into key groups, are the u64 big-endian (operators/op_count.c). */
+/* Keep only the entries of key groups this subtask owns (rescaling), by
+ * the key group each entry carries: no key is hashed again. */
 static void
 task_filter_key_groups(struct worker_task *t, struct sm_snapshot_data *d)
 {
 	const struct sm_job_stage *st = &t->job->stages[t->stage];
-	size_t k = 0;
-	for (size_t i = 0; i < d->n_entries; i++) {
-		uint8_t key[8];
-		sm_put_be64(key, d->entries[i].key);
-		int kg = sm_job_key_group(key, sizeof(key),
-		    st->max_parallelism);
-		if (sm_job_key_group_owner(kg, st->max_parallelism,
-		        st->parallelism) == t->subtask)
-			d->entries[k++] = d->entries[i];
-	}
-	d->n_entries = k;
+	d->n_entries = sm_state_keep_owned(d->entries, d->n_entries,
+	    st->max_parallelism, st->parallelism, t->subtask);
 }
 
-/* Append src's entries to dst and keep dst sorted by key. */
+/* Append src's entries (and the arena holding their bytes) and its
+ * operator-state items to dst and keep dst's entries sorted by key. */
 static int
 task_merge_entries(struct sm_snapshot_data *dst, struct sm_snapshot_data *src)
 {
+	if (src->n_op_state > 0) {
+		struct sm_state_item *it = realloc(dst->op_state,
+		    (dst->n_op_state + src->n_op_state) * sizeof(*it));
+		if (it == NULL)
+			return SM_ENOMEM;
+		memcpy(it + dst->n_op_state, src->op_state,
+		    src->n_op_state * sizeof(*it));
+		dst->op_state = it;
+		dst->n_op_state += src->n_op_state;
+		free(src->op_state);
+		src->op_state = NULL;
+		src->n_op_state = 0;
+	}
 	if (src->n_entries == 0)
 		return SM_OK;
 	struct sm_state_entry *e = realloc(dst->entries,
@@ -52,6 +61,7 @@ task_merge_entries(struct sm_snapshot_data *dst, struct sm_snapshot_data *src)
 	    src->n_entries * sizeof(*e));
 	dst->entries = e;
 	dst->n_entries += src->n_entries;
+	sm_state_arena_join(&dst->bytes, &src->bytes);
 	sm_kvstate_sort(dst->entries, dst->n_entries);
 	return SM_OK;
 }
@@ -117,6 +127,13 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 			break;
 		id = h->checkpoint_id;
 		bytes_read += one.bytes_read;
+		/* Key groups come from the snapshot: untrusted (trust.h). */
+		rv = sm_trust_key_groups(one.entries, one.n_entries,
+		    t->job->stages[t->stage].max_parallelism, why, whylen);
+		if (rv != SM_OK) {
+			sm_snapshot_data_free(&one);
+			break;
+		}
 		if (rescale)
 			task_filter_key_groups(t, &one);
 		if (i == 0) {

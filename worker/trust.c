@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/state.h"
 
 /* A copy of s fit for a log line: at most 80 bytes, non-printable bytes
  * as '?', so a forged name cannot forge log lines. */
@@ -107,4 +108,21 @@ sm_trust_location(const char *location, const char *own_dir,
 	        : "",
 	    savepoint_dir != NULL ? savepoint_dir : "");
 	return SM_ECORRUPT;
+}
+
+int
+sm_trust_key_groups(const struct sm_state_entry *e, size_t n,
+    int max_parallelism, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (max_parallelism > 0 &&
+		    e[i].key_group < (uint32_t) max_parallelism)
+			continue;
+		snprintf(why, whylen,
+		    "untrusted snapshot metadata: state entry %zu has key "
+		    "group %" PRIu32 ", the stage has %d",
+		    i, e[i].key_group, max_parallelism);
+		return SM_ECORRUPT;
+	}
+	return SM_OK;
 }

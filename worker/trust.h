@@ -17,6 +17,10 @@
  *             pre-committed files (SM_SINK_PENDING_FMT: part-SUBTASK-ID,
  *             a plain name without '/'), of this subtask, of a checkpoint
  *             not newer than the one restored.
+ *   key group of every keyed entry: below the stage's max_parallelism
+ *             (a rescale keeps entries by it; key and value lengths and
+ *             operator-state items are bounded by the snapshot reader,
+ *             common/snapshot.c, SM_STATE_MAX_BYTES / _ITEMS).
  *
  * A violation is SM_ECORRUPT with the reason in why: the task reports
  * RESTORE_FAILED, the coordinator marks that checkpoint unusable and falls
@@ -43,5 +47,12 @@ int sm_trust_pending_name(const char *name, uint64_t name_id, int subtask,
  * of the restore. */
 int sm_trust_location(const char *location, const char *own_dir,
     const char *savepoint_dir, char *why, size_t whylen);
+
+struct sm_state_entry;
+
+/* sm_trust_key_groups checks that each of n entries has a key group below
+ * max_parallelism. */
+int sm_trust_key_groups(const struct sm_state_entry *e, size_t n,
+    int max_parallelism, char *why, size_t whylen);
 
 #endif

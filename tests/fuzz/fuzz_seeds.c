@@ -2,8 +2,8 @@
  * fuzz_seeds.c - writes a starting corpus for the fuzz targets, made with
  * snapmark's own encoders so that it is never stale: records frames (gen's
  * shape, and keys and values of other lengths, empty ones included), a
- * barrier and a watermark frame (fuzz_frame), and an inline snapshot
- * (fuzz_snapshot_meta).
+ * barrier and a watermark frame (fuzz_frame), and an inline snapshot with
+ * operator-state items (fuzz_snapshot_meta).
  * Job files need none: the .ini files of examples/ serve.
  *
  * usage: fuzz_seeds FRAME_DIR META_DIR
@@ -88,12 +88,19 @@ main(int argc, char **argv)
 	char file[] = "out/part-0001-c8.tmp";
 	char *pending[] = { file };
 	uint64_t pending_id[] = { 8 };
+	/* operator-state items: a position, an empty item, binary bytes */
+	unsigned char pos[] = "file=in/a.txt offset=4096";
+	unsigned char bin[] = { 0, 0xff, 0x80, 0x7f };
+	struct sm_state_item items[] = { { pos, sizeof(pos) - 1 },
+		{ pos, 0 }, { bin, sizeof(bin) } };
 	struct sm_snapshot_data d = { .has_source_offset = 1,
 		.source_next_seq = 77,
 		.n_pending = 1,
 		.pending = pending,
 		.pending_id = pending_id,
-		.drained = 1 };
+		.drained = 1,
+		.n_op_state = 3,
+		.op_state = items };
 	unsigned char *meta;
 	size_t len;
 	struct sm_snapshot_info info;

@@ -60,11 +60,12 @@ EOF
 
 # corrupt.py DIR ID: change one state value of snapshot ID in the LMDB
 # environment DIR, in place. The value is found with mdb_dump; its key
-# ('s' + ID + state key, snapshot.h) and value are contiguous in a leaf
+# ('s' + ID + entry number, snapshot.h) and value are contiguous in a leaf
 # page, so key+value is searched for in data.mdb (every copy: LMDB's
 # copy-on-write may leave stale ones in free pages) and the value's last
-# byte - the end of the count varint - gets its low bit flipped. The entry
-# still decodes, with a count off by one: only the checksum can tell.
+# byte - the top byte of the 8-byte count, the StateEntry's last field -
+# gets its low bit flipped. The entry still decodes, with a count off by
+# 2^56: only the checksum can tell.
 cat >"$TEST_TMP/corrupt.py" <<'EOF'
 import os, subprocess, sys
 
@@ -92,7 +93,7 @@ open(path, 'r+b').write(data.replace(key + val, key + bad))
 now = dict(entries(d))
 if now.get(key) != bad:
     sys.exit(f'mdb_dump still shows {now.get(key, b"").hex()} for {key.hex()}')
-print(f'{d}: snapshot {cid}, state key {int.from_bytes(key[9:], "big")}: '
+print(f'{d}: snapshot {cid}, state entry {int.from_bytes(key[9:], "big")}: '
       f'value {val.hex()} -> {bad.hex()} ({n} cop{"y" if n == 1 else "ies"} '
       f'in data.mdb; {len(state)} entries in the snapshot)')
 EOF

@@ -6,7 +6,10 @@ check what a checkpoint really holds.
 
   snapshots.py meta LOCATION ID      the SnapshotMeta of checkpoint ID as
                                      protoc's text format
-  snapshots.py state LOCATION ID     "KEY COUNT" per state entry, key order
+  snapshots.py state LOCATION ID     "KEY COUNT" per entry of the count
+                                     operator's state (8-byte big-endian
+                                     key, 8-byte little-endian count),
+                                     key order
   snapshots.py ids LOCATION          the checkpoint ids present
   snapshots.py chains LOCATION       per snapshot: "ID CHAIN-IDS..."
   snapshots.py inline HEX CHECKSUM   an inline snapshot (the handle's
@@ -50,20 +53,32 @@ def varint(buf, i):
         shift += 7
 
 
+COUNT_STATE = 0xFFFFFF01  # SM_STATE_COUNT, common/state.h
+
+
 def state_entry(value):
-    """Decode a StateEntry (key=1, count=2 as int64, deleted=3) by hand:
-    protoc per entry would be far too slow for large states. The first
-    entry of every snapshot is cross-checked against protoc."""
-    i, out = 0, {'deleted': False}
+    """Decode a StateEntry (state=4, key=5 bytes, key_group=6, value=7
+    bytes, deleted=8) by hand: protoc per entry would be far too slow for
+    large states. The first entry of every snapshot is cross-checked
+    against protoc."""
+    i, out = 0, {'deleted': False, 'value': b''}
     while i < len(value):
         tag, i = varint(value, i)
-        v, i = varint(value, i)
-        field = tag >> 3
-        if field == 1:
+        field, wire = tag >> 3, tag & 7
+        if wire == 2:
+            n, i = varint(value, i)
+            v, i = value[i:i + n], i + n
+        else:
+            v, i = varint(value, i)
+        if field == 4:
+            out['state'] = v
+        elif field == 5:
             out['key'] = v
-        elif field == 2:
-            out['count'] = v - (1 << 64) if v >= 1 << 63 else v
-        elif field == 3:
+        elif field == 6:
+            out['key_group'] = v
+        elif field == 7:
+            out['value'] = v
+        elif field == 8:
             out['deleted'] = bool(v)
     return out
 
@@ -131,13 +146,17 @@ def main():
                 e = state_entry(v)
                 if first:
                     f = fields(decode('StateEntry', v))
-                    assert int(f['key'][0]) == e['key'], (f, e)
-                    assert int(f['count'][0]) == e['count'], (f, e)
+                    assert int(f['state'][0]) == e['state'], (f, e)
+                    assert int(f['key_group'][0]) == e['key_group'], (f, e)
                     first = False
+                if e['state'] != COUNT_STATE or len(e['key']) != 8:
+                    continue
+                key = int.from_bytes(e['key'], 'big')
                 if e['deleted']:
-                    state.pop(e['key'], None)
+                    state.pop(key, None)
                 else:
-                    state[e['key']] = e['count']
+                    state[key] = int.from_bytes(e['value'], 'little',
+                                                signed=True)
         for key in sorted(state):
             print(key, state[key])
         return
