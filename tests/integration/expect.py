@@ -11,7 +11,13 @@ definition (worker/operators/op_gen.c) and compares it with RUN/output/part-*:
 
 For a records sink: every (subtask, seq) of every gen stage exactly once,
 with the right key and value. For a counts sink: every key once, with the
-count of records that carry it.
+count of records that carry it. For a job with a `sessionize` stage (the
+example plugin, examples/plugins/sessionize.c, key_format = hex) and a
+text sink: every session of every key exactly once, the sessions computed
+the plain way from gen's records (event time = seq ms): a key's event
+times sorted and split where the next is gap_ms or more later, each
+session "KEY<TAB>START<TAB>LAST+gap_ms<TAB>COUNT", KEY the 8-byte
+big-endian key in hex.
 """
 import collections
 import glob
@@ -80,10 +86,72 @@ def committed_lines(run):
                 yield path, line.split()
 
 
+def sessionize_stage(stages):
+    for st in stages.values():
+        if st.get('operator') == 'sessionize':
+            return st
+    return None
+
+
+def expected_sessions(gens, gap):
+    """Multiset of (hexkey, start, end, count) of every gen record."""
+    times = collections.defaultdict(list)
+    for _, par, records, keys, seed in gens:
+        for s in range(par):
+            for q in range(records):
+                times[gen_record(seed, keys, s, q)[0]].append(q)
+    want = collections.Counter()
+    for key, ts in times.items():
+        ts.sort()
+        start = prev = ts[0]
+        n = 0
+        for t in ts:
+            if t - prev >= gap:
+                want[('%016x' % key, start, prev + gap, n)] += 1
+                start, n = t, 0
+            prev = t
+            n += 1
+        want[('%016x' % key, start, prev + gap, n)] += 1
+    return want
+
+
+def check_sessions(run, stages, gens, sess):
+    if sess.get('key_format') != 'hex':
+        sys.exit('expect.py: sessionize needs key_format = hex here')
+    want = expected_sessions(gens, int(sess['gap_ms']))
+    got = collections.Counter()
+    problems = []
+    for path, f in committed_lines(run):
+        if len(f) != 4:
+            problems.append(f'{path}: not KEY START END COUNT: {f}')
+            continue
+        got[(f[0], int(f[1]), int(f[2]), int(f[3]))] += 1
+    missing = want - got
+    extra = got - want
+    dups = sum(n - 1 for n in got.values() if n > 1)
+    summary = (f'{sum(got.values())} sessions committed, '
+               f'{sum(want.values())} expected: {sum(missing.values())} '
+               f'missing, {sum(extra.values())} unexpected '
+               f'({dups} duplicated)')
+    if missing or extra:
+        problems.append(summary)
+        for k in list(missing)[:3]:
+            problems.append(f'missing {k}')
+        for k in list(extra)[:3]:
+            problems.append(f'unexpected {k}')
+    print(summary)
+    for p in problems[:10]:
+        print('PROBLEM:', p)
+    return 1 if problems else 0
+
+
 def check(run, job, allow_duplicates):
     stages = read_job(job)
     fmt = sink_format(stages)
     gens = list(gen_stages(stages))
+    sess = sessionize_stage(stages)
+    if sess is not None:
+        return check_sessions(run, stages, gens, sess)
     if len(gens) != 1 and fmt == 'records':
         sys.exit('expect.py: records check supports one gen stage')
     problems, dups = [], 0
