@@ -2,7 +2,7 @@
 #
 # chaos.sh - exactly-once under a storm of SIGKILLs.
 #
-# Two bounded jobs run with a checkpoint every 100 ms on a coordinator and
+# Three bounded jobs run with a checkpoint every 100 ms on a coordinator and
 # 3 workers; while data flows, at least 10 processes per job (>= 20 in all)
 # are killed with SIGKILL at random moments and started again:
 #   passthrough  gen (2, 150000 records at 6000/s each) -forward->
@@ -11,7 +11,13 @@
 #   count        gen (2, 120000 records at 5000/s, 2000 keys) -hash->
 #                count (3) -forward-> file (3): every key once, with its
 #                exact count
-# Both carry about 25 s of data. The kills take 6-8 s on an idle 2-core
+#   sessions     gen (2, 120000 records at 5000/s, 2000 keys) -hash->
+#                sessionize (3, the example plugin with keyed state and
+#                event-time timers, examples/plugins/sessionize.c, loaded
+#                from the build) -forward-> file (3, text): every session
+#                of every key exactly once (expect.py computes them from
+#                gen's definition)
+# Each carries about 25 s of data. The kills take 6-8 s on an idle 2-core
 # machine, but every fork of the test (and every restore) is slower on a
 # loaded one or under ASan while the sources keep their pace: the sources
 # hold back their last record until the kills are done (hold_sources,
@@ -60,7 +66,7 @@
 #                                  (the jobs then run with heartbeat_ms = 100,
 #                                  heartbeat_timeout_ms = 1500), and the
 #                                  coordinator paused once per
-#                                  job, short in one job and long in the other.
+#                                  job, short in one job and long in the next.
 #                                  After each pause the job must recover: a
 #                                  checkpoint triggered after the SIGCONT
 #                                  completes (or the job finishes) within
@@ -752,10 +758,43 @@ parallelism = 3
 input = counter forward
 EOF
 
+cat >"$TEST_TMP/sessions.ini" <<EOF
+[job]
+name = chaos_sessions
+$HB
+
+[checkpoint]
+interval_ms = 100
+
+[stage source]
+operator = gen
+parallelism = 2
+records = $CT_RECORDS
+rate = 5000
+keys = 2000
+seed = 303
+
+[stage sessions]
+library = $B/examples/plugins/libsessionize.so
+operator = sessionize
+parallelism = 3
+input = source hash
+gap_ms = 1500
+key_format = hex
+
+[stage sink]
+operator = file
+parallelism = 3
+input = sessions forward
+format = text
+EOF
+
 chaos_job passthrough "$TEST_TMP/passthrough.ini" \
 	"gen (2 x $PT_RECORDS at 6000/s) -> passthrough (2) -> file (2), checkpoint every 100 ms"
 chaos_job count "$TEST_TMP/count.ini" \
 	"gen (2 x $CT_RECORDS at 5000/s, 2000 keys) -hash-> count (3) -> file (3), checkpoint every 100 ms"
+chaos_job sessions "$TEST_TMP/sessions.ini" \
+	"gen (2 x $CT_RECORDS at 5000/s, 2000 keys) -hash-> sessionize plugin (3, gap 1500 ms) -> file (3), checkpoint every 100 ms"
 
 say "seed $SEED: $TOTAL_KILLS kills in all"
 for line in "${SUMMARY[@]}"; do
