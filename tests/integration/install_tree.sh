@@ -9,7 +9,8 @@
 #      header is in INCLUDEDIR/snapmark/ with snapmark.pc, and a plugin
 #      compiled with `cc $(pkg-config --cflags snapmark) -shared -fPIC`
 #      against the installed header alone loads and configures through
-#      the installed `snapmark validate`;
+#      the installed `snapmark validate`, and so do the installed example
+#      plugins (examples/plugins) with their job file;
 #   2. scripts/cluster, from a tree with no build directory, runs the
 #      installed binaries found on PATH (and `start` reuses them), as the
 #      README's walkthrough does with the installed examples/endless.ini:
@@ -110,6 +111,17 @@ rc=0
 out="$("$bin/snapmark" validate "$TEST_TMP/plugin/job.ini" 2>&1)" || rc=$?
 [[ $rc -eq 1 && $out == "snapmark: $TEST_TMP/plugin/job.ini:10: stage up: operator upper: mode must be upper or lower, not 'sideways'" ]] ||
 	fail "installed snapmark validate with mode = sideways: exit $rc: $out"
+# The installed example plugins build the same way, next to their job
+# files (a copy of the installed folder), and their job loads them.
+cp -r "$doc/examples/plugins" "$TEST_TMP/examples-plugins"
+for p in tokenize sessionize; do
+	# shellcheck disable=SC2086 # cflags are words
+	(cd "$TEST_TMP/examples-plugins" && cc $cflags -std=c11 -Wall -Wextra -Wpedantic -Werror \
+		-fvisibility=hidden -shared -fPIC -o "lib$p.so" "$p.c") ||
+		fail "cannot build the installed examples/plugins/$p.c against the installed header"
+done
+out="$(cd / && "$bin/snapmark" validate "$TEST_TMP/examples-plugins/sessions.ini")" ||
+	fail "installed snapmark validate refused the installed sessions.ini: $out"
 unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_ALLOW_SYSTEM_CFLAGS
 say "SDK installed: snapmark.h and snapmark.pc; a plugin built with pkg-config loads and configures through the installed validate"
 
