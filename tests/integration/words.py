@@ -31,10 +31,16 @@ def input_files(path):
 
 
 def count_words(path):
-    want = collections.Counter()
+    """The words of every input file; a file that several names reach
+    (symlinks to one file) is read once and counted once per name."""
+    want, names = collections.Counter(), collections.Counter()
     for f in input_files(path):
+        names[os.path.realpath(f)] += 1
+    for f, n in names.items():
         with open(f, 'rb') as fh:
-            want.update(w.lower() for w in fh.read().split())
+            words = collections.Counter(w.lower() for w in fh.read().split())
+        for w, c in words.items():
+            want[w] += c * n
     return want
 
 
