@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # sdk_wordcount.sh - a word count through a user operator under seeded
-# SIGKILLs: lines (2, a generated text corpus of a few MB in TEST_TMP)
+# SIGKILLs: lines (2, a generated text corpus of a few MB in TEST_TMP, each
+# file read 12 times through symlinks)
 # -forward-> tokenize (2, the example plugin examples/plugins/tokenize.c,
 # loaded from the build's libtokenize.so) -hash-> count (2) -forward->
 # file (2, format = text), on a coordinator and 2 workers with a
@@ -25,10 +26,18 @@ RANDOM=$SEED
 
 LIB="$B/examples/plugins/libtokenize.so"
 [[ -f $LIB ]] || fail "not built: $LIB"
-TEXTS="$TEST_TMP/texts"
-python3 "$SRC/tests/integration/words.py" corpus "$TEXTS" 6 "$SEED" ||
+# The corpus (6 MiB in 8 files), read READS times: TEXTS holds READS
+# symlinks to each file, so the job runs for a couple of seconds.
+CORPUS="$TEST_TMP/corpus" TEXTS="$TEST_TMP/texts" READS=12
+python3 "$SRC/tests/integration/words.py" corpus "$CORPUS" 6 "$SEED" ||
 	fail "cannot write the corpus"
-say "corpus: $(du -sh "$TEXTS" | cut -f1) in $(ls "$TEXTS" | wc -l) files"
+mkdir "$TEXTS"
+for f in "$CORPUS"/*; do
+	for ((k = 1; k <= READS; k++)); do
+		ln -s "$f" "$TEXTS/$(basename "$f").$k"
+	done
+done
+say "corpus: $(du -sh "$CORPUS" | cut -f1) in $(ls "$CORPUS" | wc -l) files, each read $READS times"
 
 JOB="$TEST_TMP/wordcount.ini"
 cat >"$JOB" <<INI

@@ -90,28 +90,25 @@ def corpus(out, megabytes, seed):
         if rnd.random() < 0.05:
             w += rnd.choice(['.', ',', "'s", '-x', '!', '\u00e9'])
         vocab.append(w)
-    weights = [1.0 / (i + 1) for i in range(len(vocab))]
+    # Mixed case: some words capitalized or in capitals.
+    vocab += [w.capitalize() for w in vocab[:500]]
+    vocab += [w.upper() for w in vocab[:200]]
+    weights = [1.0 / (i % 5000 + 1) for i in range(len(vocab))]
+    # Separators, the newline among them (lines of ~8 words on average),
+    # and blank lines and runs of blanks now and then.
+    seps = [' '] * 40 + ['  ', '\t', ' \t ', '\n', '\n', '\n', '\n', '\n',
+                        '\n\n', '   \n', '\n \n']
     os.makedirs(out, exist_ok=True)
     per_file = megabytes * (1 << 20) // 8
     for f in range(8):
-        parts, size = [], 0
-        while size < per_file:
-            n = rnd.randint(0, 14)
-            words = rnd.choices(vocab, weights, k=n)
-            words = [w.upper() if rnd.random() < 0.05 else
-                     w.capitalize() if rnd.random() < 0.1 else w
-                     for w in words]
-            seps = [rnd.choice([' ', ' ', ' ', '  ', '\t', ' \t '])
-                    for _ in words]
-            line = ''.join(s + w for s, w in zip(seps, words))
-            if rnd.random() < 0.02:
-                line += '   '
-            parts.append(line)
-            size += len(line) + 1
-        text = '\n'.join(parts)  # the last line has no newline
+        n = per_file // 7
+        words = rnd.choices(vocab, weights, k=n)
+        gaps = rnd.choices(seps, k=n)
+        text = ''.join(g + w for g, w in zip(gaps, words))
+        # The last line has no newline.
         with open(os.path.join(out, f'text-{f}.txt'), 'w',
                   encoding='utf-8') as fh:
-            fh.write(text)
+            fh.write(text.rstrip('\n'))
 
 
 def main():
