@@ -764,7 +764,8 @@ worker_task_start(const struct worker_task_config *cfg,
 	struct sm_op_ctx ctx = { .job = t->job, .stage = t->stage,
 		.subtask = t->subtask, .task = t->task, .epoch = t->epoch,
 		.run_dir = t->run_dir, .out = &t->emitter.base,
-		.watermark = &t->watermark, .task_name = t->name };
+		.watermark = &t->watermark, .task_name = t->name,
+		.why = cfg->why, .whylen = cfg->whylen };
 	if ((rv = sm_operator_open(&ctx, &t->op)) != SM_OK)
 		goto fail;
 	if (!t->is_source) {

@@ -44,6 +44,8 @@ sm_operator_open(const struct sm_op_ctx *ctx, struct sm_op **out)
 	op->ctx = *ctx;
 	int rv = ops->open != NULL ? ops->open(op) : SM_OK;
 	if (rv != SM_OK) {
+		if (ctx->why != NULL && ctx->whylen > 0)
+			snprintf(ctx->why, ctx->whylen, "%s", op->why);
 		free(op);
 		return rv;
 	}

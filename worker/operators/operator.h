@@ -57,6 +57,10 @@ struct sm_op_ctx {
 	struct sm_emitter *out;
 	const int64_t *watermark;
 	const char *task_name;
+	/* Where sm_operator_open says why an open failed, when the
+	 * operator said it (may be NULL). */
+	char *why;
+	size_t whylen;
 };
 
 struct sm_op {
