@@ -303,6 +303,8 @@ task_processing_time(struct worker_task *t, int *timeout_ms)
 		return rv;
 	now = (int64_t) (sm_wall_us() / 1000);
 	int64_t wait = next > now ? next - now : 0;
+	if (wait > 1000)
+		wait = 1000;
 	if (*timeout_ms < 0 || wait < *timeout_ms)
 		*timeout_ms = (int) wait;
 	return SM_OK;

@@ -38,6 +38,10 @@ struct sdk_op {
 	void *self;
 	int opened;
 	int keyed; /* every input is a hash edge */
+	/* A source's watermark announced inside produce: its timers and
+	 * on_watermark run once produce returned, not inside it. */
+	int in_produce;
+	int64_t pending_wm;
 	struct sm_kvstate kv;
 	struct sm_timers timers;
 	struct sm_host host;
@@ -151,19 +155,26 @@ sdk_open(struct sm_op *op)
 	return SM_OK;
 }
 
+static int sdk_event_time(struct sm_op *op, int64_t wm,
+    struct sm_emitter *out);
+
 static int
 sdk_generate(struct sm_op *op, struct sm_emitter *out, size_t max,
     size_t *produced, int *done)
 {
 	struct sdk_op *s = op->impl;
-	(void) out;
 	uint64_t before = s->host.emitted;
 	int d = 0;
 	sdk_before(s);
-	int rv = sdk_result(op, "produce",
-	    s->op->produce(s->self, &s->host.ctx, max, &d));
+	s->in_produce = 1;
+	s->pending_wm = SNAPMARK_NO_TIME;
+	int prv = s->op->produce(s->self, &s->host.ctx, max, &d);
+	s->in_produce = 0;
+	int rv = sdk_result(op, "produce", prv);
 	*produced = (size_t) (s->host.emitted - before);
 	*done = d != 0;
+	if (rv == SM_OK && s->pending_wm != SNAPMARK_NO_TIME)
+		rv = sdk_event_time(op, s->pending_wm, out);
 	return rv;
 }
 
@@ -228,6 +239,10 @@ sdk_event_time(struct sm_op *op, int64_t wm, struct sm_emitter *out)
 {
 	struct sdk_op *s = op->impl;
 	(void) out;
+	if (s->in_produce) {
+		s->pending_wm = wm;
+		return SM_OK;
+	}
 	int rv = sdk_fire(op, SNAPMARK_EVENT_TIME, wm);
 	if (rv == SM_OK && s->op->on_watermark != NULL) {
 		sdk_before(s);
