@@ -7,15 +7,17 @@
 # the job restores keyed state and timers from its latest checkpoint, and
 # the committed output is exactly the windows an independent computation
 # (windows.py) makes from gen's definition: every window of every key
-# once, closed at the end of input by the final watermark.
+# once, closed at the end of input by the final watermark. Then the job
+# is stopped with a savepoint at parallelism 3 and restored from it at 2:
+# keyed state and timers split by key group, the windows still exact.
 source "$(dirname "$0")/lib.sh"
 
 SEED="${SNAPMARK_TEST_SEED:-$(( $(date +%s) % 100000 ))}"
 RANDOM=$SEED
 say "seed $SEED"
 
-JOB="$TEST_TMP/keyed.ini"
-cat >"$JOB" <<INI
+job() { # job NAME SUM_PARALLELISM
+	cat >"$TEST_TMP/$1.ini" <<INI
 [job]
 name = sdk-keyed
 heartbeat_timeout_ms = 30000
@@ -34,14 +36,17 @@ rate = 6000
 [stage sum]
 operator = keyed_sum
 library = $B/tests/libkeyed_sum.so
-parallelism = 3
+parallelism = $2
 input = source hash
 [stage sink]
 operator = file
 format = text
-parallelism = 3
+parallelism = $2
 input = sum forward
 INI
+	echo "$TEST_TMP/$1.ini"
+}
+JOB="$(job keyed 3)"
 
 hold_sources
 cluster up "$JOB" 2 >/dev/null
@@ -70,4 +75,30 @@ cluster wait 180 >/dev/null || fail "job did not finish"
 cli status | grep -qE '^restarts: 2$' || fail "two restarts expected"
 python3 "$SRC/tests/integration/windows.py" check "$RUN" "$JOB" ||
 	fail "committed windows are not exactly-once after the kills (seed $SEED)"
+cluster down >/dev/null
+
+say "stop with a savepoint at parallelism 3, restore at 2"
+FIRST="$TEST_TMP/run-p3"
+RUN="$FIRST"
+export SNAPMARK_RUN_DIR="$RUN"
+on_exit 'SNAPMARK_RUN_DIR=$FIRST "$SRC/scripts/cluster" down >/dev/null 2>&1'
+JOB3="$(job p3 3)"
+JOB2="$(job p2 2)"
+hold_sources sp
+cluster up "$JOB3" 2 >/dev/null
+wait_for 120 completed_at_least 2
+out="$(cli savepoint --stop --dir "$TEST_TMP/sp")"
+echo "$out"
+[[ $out == savepoint*completed* ]] || fail "stop with savepoint failed: $out"
+wait_for 30 state_is FINISHED
+cluster down >/dev/null
+RUN="$TEST_TMP/run-p2"
+export SNAPMARK_RUN_DIR="$RUN"
+unset SNAPMARK_DEBUG_GEN_HOLD
+cluster up "$JOB2" 2 --restore-from "$TEST_TMP/sp" >/dev/null
+grep -q "deploying [0-9]* tasks from savepoint" "$RUN/logs/coordinator.log" ||
+	fail "the job did not start from the savepoint"
+cluster wait 180 >/dev/null || fail "restored job did not finish"
+python3 "$SRC/tests/integration/windows.py" check "$FIRST" "$JOB2" "$RUN" ||
+	fail "windows before the savepoint and after the rescale are not exact"
 say "PASS"

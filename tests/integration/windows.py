@@ -8,8 +8,11 @@ its seq) and emits, per (key, window), the line "KEY<TAB>END SUM RECORDS"
 (format = text), END the window's end. gen's function is the one
 worker/operators/op_gen.c defines (tests/integration/expect.py has it).
 
-  windows.py check RUN JOBFILE   exit 0 iff the committed output is exactly
-                                 that: every line once, nothing else
+  windows.py check RUN JOBFILE [RUN...]
+                                 exit 0 iff the committed output (of every
+                                 RUN: a job stopped with a savepoint and
+                                 restored from it) is exactly that: every
+                                 line once, nothing else
   windows.py value JOBFILE SEQ   the value of gen subtask 0's record SEQ
 """
 import collections
@@ -53,10 +56,12 @@ def main():
         _name, _par, _records, keys, seed = next(gen_stages(stages))
         print(gen_record(seed, keys, 0, int(sys.argv[3]))[1])
         return 0
-    if len(sys.argv) != 4 or sys.argv[1] != 'check':
+    if len(sys.argv) < 4 or sys.argv[1] != 'check':
         sys.exit(__doc__)
     want = expected(read_job(sys.argv[3]))
-    got = committed(sys.argv[2])
+    got = collections.Counter()
+    for run in [sys.argv[2]] + sys.argv[4:]:
+        got += committed(run)
     missing = want - got
     extra = got - want
     print('windows.py: %d lines expected, %d committed, %d missing, '
