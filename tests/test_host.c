@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check.h"
 #include "common/checksum.h"
 #include "common/jobfile.h"
 #include "common/snapshot.h"
 #include "common/state.h"
+#include "tests/check.h"
 #include "worker/host.h"
 #include "worker/kvstate.h"
 #include "worker/timers.h"
@@ -72,7 +72,8 @@ fixture_open(struct fixture *f, int stage)
 {
 	char err[256];
 	if (job.n_stages == 0 &&
-	    sm_job_parse(job_text, "host.ini", &job, err, sizeof(err)) != SM_OK)
+	    sm_job_parse(job_text, "host.ini", &job, err, sizeof(err)) !=
+	        SM_OK)
 		return SM_EINVAL;
 	memset(f, 0, sizeof(*f));
 	f->out.base.emit = cap_emit;
@@ -207,7 +208,9 @@ named_states_reserved_and_collisions(void)
 
 	/* Two names with one id: the second is refused. */
 	enum { N = 300000 };
-	struct pair { uint32_t crc, n; } *p = malloc(N * sizeof(*p));
+	struct pair {
+		uint32_t crc, n;
+	} *p = malloc(N * sizeof(*p));
 	T_TRUE(p != NULL);
 	uint32_t x = 0, y = 0;
 	int found = 0;
@@ -380,8 +383,11 @@ emit_checks_sizes_and_keeps_the_runtime_error(void)
 {
 	struct fixture f;
 	T_OK(fixture_open(&f, 1));
-	struct snapmark_record r = { .key = "k", .key_len = 1, .value = "v",
-		.value_len = 1, .timestamp = SNAPMARK_NO_TIME };
+	struct snapmark_record r = { .key = "k",
+		.key_len = 1,
+		.value = "v",
+		.value_len = 1,
+		.timestamp = SNAPMARK_NO_TIME };
 	T_EQ_INT(snapmark_emit(f.ctx, &r), SNAPMARK_OK);
 	T_EQ_STR(f.out.got, "k=v ");
 	T_EQ_INT(f.h.emitted, 1);
@@ -406,7 +412,10 @@ emit_checks_sizes_and_keeps_the_runtime_error(void)
 }
 
 static const struct sm_test tests[] = {
-#define T(name) { #name, name }
+#define T(name)                                                               \
+	{                                                                     \
+#name, name                                                   \
+	}
 	T(identity_and_time),
 	T(keyed_state_per_key),
 	T(named_states_reserved_and_collisions),

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check.h"
 #include "common/jobfile.h"
 #include "common/state.h"
+#include "tests/check.h"
 #include "worker/kvstate.h"
 #include "worker/operators/operator.h"
 
@@ -52,8 +52,7 @@ cap_emit(struct sm_emitter *e, const struct snapmark_record *r)
 }
 
 static int
-cap_emit_many(struct sm_emitter *e, const struct snapmark_record *r,
-    size_t n)
+cap_emit_many(struct sm_emitter *e, const struct snapmark_record *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		cap_emit(e, &r[i]);
@@ -117,8 +116,11 @@ make(struct rec *x, uint64_t key, uint64_t seq, int64_t value, int64_t ts)
 	sm_put_be64(x->k, key);
 	sm_put_be64(x->v + 4, seq);
 	sm_put_be64(x->v + 12, (uint64_t) value);
-	x->r = (struct snapmark_record) { .key = x->k, .key_len = 8,
-		.value = x->v, .value_len = 20, .timestamp = ts };
+	x->r = (struct snapmark_record) { .key = x->k,
+		.key_len = 8,
+		.value = x->v,
+		.value_len = 20,
+		.timestamp = ts };
 }
 
 static int
@@ -229,7 +231,10 @@ a_failing_callback_fails_with_its_message(void)
 }
 
 static const struct sm_test tests[] = {
-#define T(name) { #name, name }
+#define T(name)                                                               \
+	{                                                                     \
+#name, name                                                   \
+	}
 	T(keyed_windows_fire_by_watermark),
 	T(snapshot_and_restore_bring_state_and_timers_back),
 	T(a_failing_callback_fails_with_its_message),

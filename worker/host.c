@@ -51,8 +51,7 @@ host_runtime_error(struct sm_host *h, int sm_err)
 }
 
 /* A call the operator made wrongly: say why, as if it had failed. */
-static int
-host_refuse(struct sm_host *h, const char *fmt, ...)
+static int host_refuse(struct sm_host *h, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
@@ -97,7 +96,8 @@ host_emit(snapmark_ctx *ctx, const struct snapmark_record *r)
 	if (r == NULL || (r->key == NULL && r->key_len > 0) ||
 	    (r->value == NULL && r->value_len > 0))
 		return host_refuse(h, "emit: a record without its bytes");
-	if (r->key_len > SNAPMARK_MAX_BYTES || r->value_len > SNAPMARK_MAX_BYTES)
+	if (r->key_len > SNAPMARK_MAX_BYTES ||
+	    r->value_len > SNAPMARK_MAX_BYTES)
 		return host_refuse(h,
 		    "emit: a record with a %u-byte key and a %u-byte value: "
 		    "keys and values are at most %u bytes each "
@@ -118,8 +118,9 @@ host_watermark(snapmark_ctx *ctx, int64_t time)
 {
 	struct sm_host *h = host_of(ctx);
 	if (!h->is_source || h->out == NULL)
-		return host_refuse(h, "watermark: only a source announces "
-		                      "watermarks");
+		return host_refuse(h,
+		    "watermark: only a source announces "
+		    "watermarks");
 	int rv = h->out->watermark(h->out, time);
 	return rv == SM_OK ? SNAPMARK_OK : host_runtime_error(h, rv);
 }
@@ -233,8 +234,8 @@ host_value_put(snapmark_ctx *ctx, uint32_t state, const void *value,
 		return host_refuse(h,
 		    "value_put: a %u-byte value (at most %u bytes)",
 		    (unsigned) value_len, (unsigned) SNAPMARK_MAX_BYTES);
-	rv = sm_kvstate_put(h->kv, state, h->key_buf, h->key_len,
-	    h->key_group, value, value_len);
+	rv = sm_kvstate_put(h->kv, state, h->key_buf, h->key_len, h->key_group,
+	    value, value_len);
 	return sm_host_status(rv);
 }
 
@@ -257,8 +258,8 @@ host_counter_add(snapmark_ctx *ctx, uint32_t state, int64_t delta,
 	int rv = host_keyed(h, "counter_add", state, 1);
 	if (rv != SNAPMARK_OK)
 		return rv;
-	rv = sm_kvstate_add(h->kv, state, h->key_buf, h->key_len,
-	    h->key_group, delta, now);
+	rv = sm_kvstate_add(h->kv, state, h->key_buf, h->key_len, h->key_group,
+	    delta, now);
 	if (rv == SM_EINVAL)
 		return host_refuse(h,
 		    "counter_add: state %#x holds a value that is not a "
@@ -276,7 +277,8 @@ host_timer_check(struct sm_host *h, const char *what,
 	int rv = host_keyed(h, what, 0, 0);
 	if (rv != SNAPMARK_OK)
 		return rv;
-	if (domain != SNAPMARK_EVENT_TIME && domain != SNAPMARK_PROCESSING_TIME)
+	if (domain != SNAPMARK_EVENT_TIME &&
+	    domain != SNAPMARK_PROCESSING_TIME)
 		return host_refuse(h, "%s: unknown time domain %d", what,
 		    (int) domain);
 	return SNAPMARK_OK;

@@ -27,10 +27,10 @@
 #include <stdint.h>
 
 #include "common/state.h"
+#include "snapmark/snapmark.h"
 #include "worker/kvstate.h"
 #include "worker/operators/operator.h"
 #include "worker/timers.h"
-#include "snapmark/snapmark.h"
 
 /* The names one host has given ids (collisions of two names refused). */
 struct sm_host_name {

@@ -543,7 +543,8 @@ task_run_source(struct worker_task *t)
 			return SM_ECLOSED;
 		int idle = done ? 100 : (st->rate > 0 ? 1 : 0);
 		int timeout = task_linger_timeout(t, idle, &rv);
-		if (rv != SM_OK || (rv = task_processing_time(t, &idle)) != SM_OK)
+		if (rv != SM_OK ||
+		    (rv = task_processing_time(t, &idle)) != SM_OK)
 			return rv;
 		if (done || produced == 0 || st->rate > 0) {
 			if (timeout > idle)

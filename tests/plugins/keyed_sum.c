@@ -59,8 +59,9 @@ ks_configure(const struct snapmark_option *options, size_t n, void **config,
 		char *end;
 		int64_t v = strtoll(options[i].value, &end, 10);
 		if (end == options[i].value || *end != '\0') {
-			snprintf(err, errlen, "%s must be an integer, not '%s'",
-			    options[i].key, options[i].value);
+			snprintf(err, errlen,
+			    "%s must be an integer, not '%s'", options[i].key,
+			    options[i].value);
 			free(c);
 			return SNAPMARK_INVALID;
 		}
@@ -144,17 +145,20 @@ ks_process(void *self, snapmark_ctx *ctx, const struct snapmark_record *r,
 		if (r[i].key_len != 8 || r[i].value_len != 20)
 			return snapmark_fail(ctx,
 			    "not a gen record: %u-byte key, %u-byte value",
-			    (unsigned) r[i].key_len, (unsigned) r[i].value_len);
+			    (unsigned) r[i].key_len,
+			    (unsigned) r[i].value_len);
 		const unsigned char *v = r[i].value;
 		int64_t value = (int64_t) be64(v + 12);
 		if (s->c.crash_set && value == s->c.crash_on)
 			abort();
 		if (s->c.fail_set && value == s->c.fail_on)
-			return snapmark_fail(ctx, "fail_on_value %" PRId64
-			    " seen (seq %" PRIu64 ")", value, be64(v + 4));
+			return snapmark_fail(ctx,
+			    "fail_on_value %" PRId64 " seen (seq %" PRIu64 ")",
+			    value, be64(v + 4));
 		int64_t ts = r[i].timestamp;
 		if (ts == SNAPMARK_NO_TIME || ts < 0)
-			return snapmark_fail(ctx, "a record without event time");
+			return snapmark_fail(ctx,
+			    "a record without event time");
 		int64_t end = (ts / WINDOW_MS + 1) * WINDOW_MS;
 		size_t nw;
 		int rv = ks_load(s, ctx, 1, &nw);
@@ -202,16 +206,17 @@ ks_on_timer(void *self, snapmark_ctx *ctx, enum snapmark_time_domain domain,
 	while (k < nw && s->buf[3 * k] != time)
 		k++;
 	if (k == nw)
-		return snapmark_fail(ctx, "timer %" PRId64 " without its window",
-		    time);
+		return snapmark_fail(ctx,
+		    "timer %" PRId64 " without its window", time);
 	const void *key;
 	uint32_t key_len;
 	if ((rv = snapmark_current_key(ctx, &key, &key_len)) != SNAPMARK_OK)
 		return rv;
 	char kbuf[24], vbuf[80];
 	int kl = snprintf(kbuf, sizeof(kbuf), "%" PRIu64, be64(key));
-	int vl = snprintf(vbuf, sizeof(vbuf), "%" PRId64 " %" PRId64
-	    " %" PRId64, time, s->buf[3 * k + 1], s->buf[3 * k + 2]);
+	int vl =
+	    snprintf(vbuf, sizeof(vbuf), "%" PRId64 " %" PRId64 " %" PRId64,
+	        time, s->buf[3 * k + 1], s->buf[3 * k + 2]);
 	struct snapmark_record out = { .key = kbuf,
 		.key_len = (uint32_t) kl,
 		.value = vbuf,

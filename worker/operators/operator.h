@@ -93,7 +93,8 @@ struct sm_op_ops {
 	 * the operator (before wm goes downstream). processing_time: fire
 	 * the processing-time timers due by now_ms (wall clock, ms); *next_ms
 	 * is the time of the next one set, or SNAPMARK_NO_TIME if none. */
-	int (*event_time)(struct sm_op *op, int64_t wm, struct sm_emitter *out);
+	int (*event_time)(struct sm_op *op, int64_t wm,
+	    struct sm_emitter *out);
 	int (*processing_time)(struct sm_op *op, int64_t now_ms,
 	    struct sm_emitter *out, int64_t *next_ms);
 };

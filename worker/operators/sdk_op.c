@@ -109,12 +109,12 @@ sdk_open(struct sm_op *op)
 		    sizeof(s->task_name));
 	char err[256];
 	int line = 0;
-	int rv = sm_plugin_load(lib != NULL ? lib : "", st->user_op, &s->plugin,
-	    err, sizeof(err));
+	int rv = sm_plugin_load(lib != NULL ? lib : "", st->user_op,
+	    &s->plugin, err, sizeof(err));
 	if (rv == SM_OK) {
 		struct snapmark_option opts[SM_JOB_MAX_OPTIONS];
-		size_t n = sm_job_options(c->job, c->stage, opts,
-		    SM_JOB_MAX_OPTIONS);
+		size_t n =
+		    sm_job_options(c->job, c->stage, opts, SM_JOB_MAX_OPTIONS);
 		rv = sm_plugin_configure(s->plugin, opts, n, &s->config, &line,
 		    err, sizeof(err));
 	}
@@ -258,7 +258,8 @@ sdk_processing_time(struct sm_op *op, int64_t now_ms, struct sm_emitter *out,
 {
 	struct sdk_op *s = op->impl;
 	(void) out;
-	const struct sm_timer_heap *h = &s->timers.heap[SNAPMARK_PROCESSING_TIME];
+	const struct sm_timer_heap *h =
+	    &s->timers.heap[SNAPMARK_PROCESSING_TIME];
 	int rv = SM_OK;
 	if (h->n > 0 && h->a[0].time <= now_ms)
 		rv = sdk_fire(op, SNAPMARK_PROCESSING_TIME, now_ms);
