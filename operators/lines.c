@@ -424,7 +424,6 @@ lines_produce(void *self, snapmark_ctx *ctx, size_t max, int *done)
 	if (!l->listed && (rv = lines_list(l, ctx)) != SNAPMARK_OK)
 		return rv;
 	int is_dir = lines_is_dir(l);
-	int all_done = 1;
 	for (size_t i = 0; i < l->n_files && budget > 0; i++) {
 		struct lines_file *f = &l->files[i];
 		int eof;
@@ -439,9 +438,8 @@ lines_produce(void *self, snapmark_ctx *ctx, size_t max, int *done)
 				close(f->fd);
 			f->fd = -1;
 		}
-		if (!f->done)
-			all_done = 0;
 	}
+	int all_done = 1;
 	for (size_t i = 0; i < l->n_files; i++)
 		if (!l->files[i].done)
 			all_done = 0;
