@@ -59,7 +59,7 @@ INI
 
 # A slow sink back-pressures the source: the job is still running when a
 # worker is killed, however fast the machine.
-export SNAPMARK_DEBUG_SINK_DELAY_US=20000
+export SNAPMARK_DEBUG_SINK_DELAY_US=50000
 cluster up "$JOB" 2 >/dev/null
 unset SNAPMARK_DEBUG_SINK_DELAY_US
 wait_for 120 completed_at_least 1
