@@ -56,7 +56,8 @@
  * device) from being read whole. */
 #define JF_MAX_TEXT (1024 * 1024)
 
-#define JF_OPERATORS "gen, passthrough, count, file, discard"
+#define JF_OPERATORS \
+	"gen, passthrough, count, file, discard, lines, window_count"
 #define JF_EDGES "forward, hash, broadcast"
 
 enum jf_section { JF_NONE, JF_JOB, JF_CHECKPOINT, JF_STAGE, JF_RESTART };
@@ -74,6 +75,7 @@ enum jf_kind {
 	JF_STRATEGY, /* enum sm_restart_strategy */
 	JF_FACTOR,   /* double in [min, max]: a decimal number */
 	JF_LIBRARY,  /* a user operator's library: path in the job's pool */
+	JF_PATH,     /* a directory: the text as it is, in the job's pool */
 };
 
 struct jf_key {
@@ -134,6 +136,8 @@ static const struct jf_key jf_keys[] = {
 	    JF_STAGE_FIELD(format) },
 	{ "library", JF_STAGE, SM_OP_USER, JF_LIBRARY, 0, 0,
 	    JF_STAGE_FIELD(library) },
+	{ "path", JF_STAGE, SM_OP_FILE_SINK, JF_PATH, 0, 0,
+	    JF_STAGE_FIELD(sink_path) },
 	{ "fail_on_storage_error", JF_CHECKPOINT, -1, JF_BOOL, 0, 0,
 	    JF_CKPT_FIELD(fail_on_storage_error) },
 	/* [restart]: only_op holds the one strategy a key belongs to. */
@@ -164,6 +168,15 @@ static const char *const jf_operator_names[] = {
 
 /* The built-in operators `operator = NAME` may name: all but SM_OP_USER. */
 #define JF_BUILTIN_OPERATORS ((int) SM_OP_USER)
+
+/* The built-in SDK operators (operators/builtin.h, which common/ may not
+ * include): a stage naming one without a library runs it as a user
+ * operator (SM_OP_USER, library ""); sdk/ finds its table by the name.
+ * tests/test_builtin.c checks this list against operators/builtin.c. */
+static const char *const jf_sdk_operator_names[] = { "lines",
+	"window_count" };
+#define JF_SDK_OPERATORS                                                     \
+	((int) (sizeof(jf_sdk_operator_names) / sizeof(char *)))
 
 /* The keys of a user operator's stage that the runtime consumes; every
  * other key is an option for the operator. */
@@ -197,7 +210,8 @@ struct jf_parse {
 	int checkpoint_line;
 	int restart_line;
 
-	int user_stage; /* the open [stage] has a library key */
+	int user_stage; /* the open [stage] has a library key or names a
+	                   built-in SDK operator */
 
 	int failed;
 	int err_line;    /* the line the error names; 0 = whole text */
@@ -482,13 +496,16 @@ jf_section_end(struct jf_parse *p)
 }
 
 /*
- * jf_stage_has_library looks ahead through the lines of the section that
- * starts at s (up to the next header) for a `library` key, split as
- * libinih splits keys: at the first '=' or ':', blanks trimmed; comment
- * lines (';', '#') skipped. A line that is no key is libinih's to refuse.
+ * jf_stage_key looks ahead through the lines of the section that starts
+ * at s (up to the next header) for the first `name` key, split as libinih
+ * splits keys: at the first '=' or ':', blanks trimmed; comment lines
+ * (';', '#') skipped. A line that is no key is libinih's to refuse. On a
+ * find, *value and *vlen are its value with blanks trimmed and an inline
+ * comment (';' or '#' after a blank) cut.
  */
 static int
-jf_stage_has_library(const char *s)
+jf_stage_key(const char *s, const char *name, const char **value,
+    size_t *vlen)
 {
 	while (*s != '\0') {
 		const char *end = strchr(s, '\n');
@@ -509,9 +526,40 @@ jf_stage_has_library(const char *s)
 			continue;
 		while (delim > k && jf_blank(delim[-1]))
 			delim--;
-		if (jf_word_is(k, (size_t) (delim - k), "library"))
-			return 1;
+		if (!jf_word_is(k, (size_t) (delim - k), name))
+			continue;
+		const char *v = delim, *e;
+		while (v < stop && *v != '=' && *v != ':')
+			v++;
+		for (v++; v < stop && jf_blank(*v); v++)
+			;
+		for (e = v; e < stop; e++)
+			if ((*e == ';' || *e == '#') && e > v && jf_blank(e[-1]))
+				break;
+		while (e > v && (jf_blank(e[-1]) || e[-1] == '\r'))
+			e--;
+		*value = v;
+		*vlen = (size_t) (e - v);
+		return 1;
 	}
+	return 0;
+}
+
+/* jf_stage_runs_user_operator: the section at s has a library, or names a
+ * built-in SDK operator (operator = lines). */
+static int
+jf_stage_runs_user_operator(const char *s)
+{
+	const char *v;
+	size_t len;
+
+	if (jf_stage_key(s, "library", &v, &len))
+		return 1;
+	if (!jf_stage_key(s, "operator", &v, &len))
+		return 0;
+	for (int i = 0; i < JF_SDK_OPERATORS; i++)
+		if (jf_word_is(v, len, jf_sdk_operator_names[i]))
+			return 1;
 	return 0;
 }
 
@@ -613,7 +661,7 @@ jf_section_begin(struct jf_parse *p, const char *line)
 		st->line = p->line;
 		p->stage = st;
 		p->section = JF_STAGE;
-		p->user_stage = jf_stage_has_library(p->cursor);
+		p->user_stage = jf_stage_runs_user_operator(p->cursor);
 		if (p->user_stage)
 			st->op = SM_OP_USER; /* whatever 'operator' names */
 	} else {
@@ -899,6 +947,27 @@ jf_set_library(struct jf_parse *p, const char *value)
 	p->stage->library_line = p->line;
 }
 
+/* jf_set_sink_path: the file sink's `path = DIR`, kept as written (the
+ * worker resolves a relative one against its run directory). */
+static void
+jf_set_sink_path(struct jf_parse *p, const char *value)
+{
+	if (value[0] == '\0') {
+		jf_error(p, p->line,
+		    "path needs a directory (path = DIR, absolute or "
+		    "relative to the run directory)");
+		return;
+	}
+	if (strlen(value) > SM_JOB_PATH_MAX) {
+		jf_error(p, p->line, "path is too long (at most %d)",
+		    SM_JOB_PATH_MAX);
+		return;
+	}
+	uint32_t off = jf_pool_add(p, value, strlen(value));
+	if (off != 0)
+		p->stage->sink_path = off;
+}
+
 /* jf_add_option keeps a key of a user operator's stage that the runtime
  * does not consume, for the operator's configure. */
 static void
@@ -1057,6 +1126,9 @@ jf_set(struct jf_parse *p, const struct jf_key *key, const char *value)
 		break;
 	case JF_LIBRARY:
 		jf_set_library(p, value);
+		break;
+	case JF_PATH:
+		jf_set_sink_path(p, value);
 		break;
 	}
 }
@@ -1434,6 +1506,16 @@ const char *
 sm_job_dir(const struct sm_job *job)
 {
 	return job->pool + job->dir;
+}
+
+const char *
+sm_job_sink_path(const struct sm_job *job, int stage)
+{
+	if (stage < 0 || stage >= job->n_stages ||
+	    job->stages[stage].op != SM_OP_FILE_SINK ||
+	    job->stages[stage].sink_path == 0)
+		return NULL;
+	return job->pool + job->stages[stage].sink_path;
 }
 
 const char *

@@ -20,7 +20,9 @@
  * parser resolves PATH against the job's directory (sm_job_dir) and keeps
  * every key of the stage it does not consume itself, with its line, as an
  * option for the operator's configure (sm_job_options). Loading the
- * library is sdk/'s business: this file never opens it.
+ * library is sdk/'s business: this file never opens it. A stage naming a
+ * built-in SDK operator (operator = lines, window_count) without a library
+ * is parsed the same way, with library "" (sdk/ finds it by name).
  */
 #ifndef SM_JOBFILE_H
 #define SM_JOBFILE_H
@@ -79,6 +81,9 @@ struct sm_job_stage {
 	                            parsing set for every file stage
 	                            (default: counts if its first input is
 	                            a count), "" for other operators */
+	uint32_t sink_path;      /* path = DIR as written, an offset in the
+	                            job's pool; 0 = RUN/output
+	                            (sm_job_sink_path) */
 	int line;                /* line of the [stage ...] header */
 	/* user operators (op == SM_OP_USER) */
 	char user_op[SM_JOB_NAME_MAX]; /* operator = NAME: the library's
@@ -235,9 +240,18 @@ const char *sm_restart_strategy_name(enum sm_restart_strategy s);
  * resolved against ("" if the current one could not be found). */
 const char *sm_job_dir(const struct sm_job *job);
 
-/* sm_job_library: the absolute path of a user stage's library; NULL for
- * a built-in operator or a stage out of range. */
+/* sm_job_library: the absolute path of a user stage's library ("" for a
+ * built-in SDK operator: operator = lines without a library); NULL for a
+ * built-in operator or a stage out of range. */
 const char *sm_job_library(const struct sm_job *job, int stage);
+
+/* sm_job_sink_path: the output directory of a file stage as the job
+ * writes it (path = DIR; relative to the run directory), or NULL when it
+ * has none (RUN/output) or is no file stage. */
+const char *sm_job_sink_path(const struct sm_job *job, int stage);
+
+/* The longest path = DIR of a file sink. */
+#define SM_JOB_PATH_MAX 400
 
 /* sm_job_operator_name: the operator of a stage as the job names it (a
  * user operator's own name; "?" for a stage out of range). */

@@ -5,17 +5,9 @@
  */
 #include "common/keygroup.h"
 
-#define HASH_GOLDEN 0x9E3779B97F4A7C15ull
+#include "common/hash.h"
 
-/* The splitmix64 finalizer: inputs that differ in one bit give unrelated
- * outputs (a bijection). */
-static uint64_t
-key_mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
+#define HASH_GOLDEN 0x9E3779B97F4A7C15ull
 
 uint64_t
 sm_hash_bytes64(const void *p, uint32_t len)
@@ -32,13 +24,13 @@ sm_hash_bytes64(const void *p, uint32_t len)
 		uint64_t w = 0;
 		for (int i = 7; i >= 0; i--)
 			w = w << 8 | b[i];
-		h = key_mix64(h ^ w) + HASH_GOLDEN;
+		h = sm_mix64(h ^ w) + HASH_GOLDEN;
 	}
 	if (n > 0) {
 		uint64_t w = 0;
 		for (int i = (int) n - 1; i >= 0; i--)
 			w = w << 8 | b[i];
-		h = key_mix64(h ^ w) + HASH_GOLDEN;
+		h = sm_mix64(h ^ w) + HASH_GOLDEN;
 	}
 	return h;
 }
@@ -48,6 +40,6 @@ sm_key_group_bytes(const void *key, uint32_t len, int max_parallelism)
 {
 	if (max_parallelism <= 0)
 		return 0;
-	return (int) (key_mix64(sm_hash_bytes64(key, len)) %
+	return (int) (sm_mix64(sm_hash_bytes64(key, len)) %
 	    (uint64_t) max_parallelism);
 }

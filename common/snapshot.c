@@ -592,19 +592,8 @@ snap_fill(struct snap_read *r, const Snapmark__SnapshotMeta *m,
 		if (sm_snapshot_data_add_item(d, m->op_state[i].data,
 		        (uint32_t) m->op_state[i].len) != SM_OK)
 			return SM_ENOMEM;
-	if (m->n_sink_pending == 0)
-		return SM_OK;
-	d->pending = calloc(m->n_sink_pending, sizeof(char *));
-	d->pending_id = calloc(m->n_sink_pending, sizeof(uint64_t));
-	if (d->pending == NULL || d->pending_id == NULL)
-		return SM_ENOMEM;
-	for (size_t i = 0; i < m->n_sink_pending; i++) {
-		if ((d->pending[i] = strdup(m->sink_pending[i])) == NULL)
-			return SM_ENOMEM;
-		d->pending_id[i] = m->sink_pending_id[i];
-		d->n_pending++;
-	}
-	return SM_OK;
+	return sm_snapshot_data_copy_pending(d, m->sink_pending,
+	    m->sink_pending_id, m->n_sink_pending);
 }
 
 struct snap_read_req {

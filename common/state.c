@@ -91,6 +91,25 @@ sm_state_arena_free(struct sm_state_arena *a)
 }
 
 int
+sm_snapshot_data_copy_pending(struct sm_snapshot_data *d,
+    char *const *names, const uint64_t *ids, size_t n)
+{
+	if (n == 0)
+		return SM_OK;
+	d->pending = calloc(n, sizeof(char *));
+	d->pending_id = calloc(n, sizeof(uint64_t));
+	if (d->pending == NULL || d->pending_id == NULL)
+		return SM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if ((d->pending[i] = strdup(names[i])) == NULL)
+			return SM_ENOMEM;
+		d->pending_id[i] = ids[i];
+		d->n_pending++;
+	}
+	return SM_OK;
+}
+
+int
 sm_snapshot_data_add_item(struct sm_snapshot_data *d, const void *item,
     uint32_t len)
 {

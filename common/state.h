@@ -111,6 +111,12 @@ struct sm_snapshot_data {
 	uint64_t bytes_read;              /* restores: value bytes read */
 };
 
+/* sm_snapshot_data_copy_pending sets d's pending files to copies of the n
+ * names and their checkpoint ids (d has none before). On failure what was
+ * copied stays in d, freed with it. */
+int sm_snapshot_data_copy_pending(struct sm_snapshot_data *d,
+    char *const *names, const uint64_t *ids, size_t n);
+
 /* sm_snapshot_data_add_item appends a copy of len bytes at item to
  * d->op_state. */
 int sm_snapshot_data_add_item(struct sm_snapshot_data *d, const void *item,

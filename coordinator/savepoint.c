@@ -424,8 +424,11 @@ savepoint_plan_stage(struct coord *c, const struct sm_job *old, int s,
 		return SM_EINVAL;
 	}
 	/* Stateless stages and sinks start fresh: the output up to the
-	 * savepoint was committed by the job that took it. */
-	if (ns->op != SM_OP_GEN && ns->op != SM_OP_COUNT)
+	 * savepoint was committed by the job that took it. A user operator
+	 * gets its state back (keyed state by key group; at another
+	 * parallelism every old subtask's operator-state items). */
+	if (ns->op != SM_OP_GEN && ns->op != SM_OP_COUNT &&
+	    ns->op != SM_OP_USER)
 		return SM_OK;
 	int rescale = ns->parallelism != ps->parallelism;
 	if (rescale && ns->op == SM_OP_GEN) {

@@ -6,6 +6,9 @@
  * called: an instance, a config or a pending callback of a plugin must
  * never find its code gone. It is a short list behind one mutex (a job has
  * at most SM_JOB_MAX_STAGES operators).
+ *
+ * An empty library names a built-in SDK operator (operators/builtin.h):
+ * its table is found by name instead of by dlsym, and checked the same.
  */
 #include "sdk/plugin.h"
 
@@ -16,6 +19,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "operators/builtin.h"
 
 #define PLUGIN_SYMBOL_PREFIX "snapmark_operator_v1_"
 #define PLUGIN_KNOWN_FLAGS SNAPMARK_SOURCE
@@ -93,6 +97,10 @@ plugin_check_table(const char *library, const char *name,
 	return SM_OK;
 }
 
+static int plugin_register(const char *library, const char *name,
+    const struct snapmark_operator *op, const struct sm_plugin **out,
+    char *err, size_t errlen);
+
 /* plugin_open does the work of sm_plugin_load, under the lock. */
 static int
 plugin_open(const char *library, const char *name,
@@ -108,6 +116,20 @@ plugin_open(const char *library, const char *name,
 	if (strlen(name) > 255) {
 		snprintf(err, errlen, "operator name is too long");
 		return SM_EINVAL;
+	}
+	if (library[0] == '\0') {
+		const struct snapmark_operator *t = sm_builtin_operator(name);
+		if (t == NULL) {
+			snprintf(err, errlen,
+			    "no built-in operator '%s' (give library = PATH "
+			    "for a plugin's)",
+			    name);
+			return SM_ENOTFOUND;
+		}
+		if ((rv = plugin_check_table("built-in", name, t, &op, err,
+		         errlen)) != SM_OK)
+			return rv;
+		return plugin_register(library, name, &op, out, err, errlen);
 	}
 	/* Never closed (see the top): also not after a failed check, as
 	 * the library's constructors have run and another operator of it
@@ -134,7 +156,15 @@ plugin_open(const char *library, const char *name,
 	if ((rv = plugin_check_table(library, name, entry(), &op, err,
 	         errlen)) != SM_OK)
 		return rv;
+	return plugin_register(library, name, &op, out, err, errlen);
+}
 
+/* plugin_register keeps a checked table in the registry, under the lock. */
+static int
+plugin_register(const char *library, const char *name,
+    const struct snapmark_operator *op, const struct sm_plugin **out,
+    char *err, size_t errlen)
+{
 	size_t llen = strlen(library) + 1, nlen = strlen(name) + 1;
 	struct plugin_entry *e = malloc(sizeof(*e) + llen + nlen);
 	if (e == NULL) {
@@ -144,7 +174,7 @@ plugin_open(const char *library, const char *name,
 	char *strings = (char *) (e + 1);
 	memcpy(strings, library, llen);
 	memcpy(strings + llen, name, nlen);
-	e->plugin.op = op;
+	e->plugin.op = *op;
 	e->plugin.library = strings;
 	e->plugin.name = strings + llen;
 	e->next = plugin_loaded;

@@ -38,7 +38,10 @@ struct sm_plugin {
  * api_version is SNAPMARK_API_VERSION, its size at least
  * SM_PLUGIN_MIN_TABLE, its name `name`, its flags known, and a source
  * (SNAPMARK_SOURCE) has produce. *out is valid for the life of the
- * process. Errors, with a one-line message in err:
+ * process. An empty library ("") names a built-in SDK operator
+ * (operators/builtin.h, a job's `operator = lines` without a library):
+ * the same checks, "no built-in operator 'NAME'" (SM_ENOTFOUND) if there
+ * is none. Errors, with a one-line message in err:
  *   SM_EIO       the library cannot be loaded ("cannot load library: "
  *                and dlerror's text: missing, not a shared object, ...)
  *   SM_ENOTFOUND "LIB has no operator 'NAME' (no symbol

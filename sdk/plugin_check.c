@@ -27,7 +27,9 @@ plugin_check_stage(const struct sm_job *job, int s, const char *origin,
 	    sm_plugin_load(sm_job_library(job, s), name, &p, why, sizeof(why));
 	if (rv != SM_OK) {
 		snprintf(err, errlen, "%s:%d: stage %s: %s", origin,
-		    st->library_line, st->name, why);
+		    st->library_line != 0 ? st->library_line
+		                          : st->operator_line,
+		    st->name, why);
 		return rv;
 	}
 	int source = (p->op.flags & SNAPMARK_SOURCE) != 0;

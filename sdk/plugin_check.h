@@ -20,7 +20,8 @@
  * The first failure, in stage order, returns its code with one line in
  * err, origin naming the job file:
  *   "ORIGIN:LINE: stage S: <why the library or operator cannot load>"
- *       LINE of the stage's library key
+ *       LINE of the stage's library key (of its operator key for a
+ *       built-in SDK operator, which has none)
  *   "ORIGIN:LINE: stage S: operator NAME: <what it says>"
  *       a refusal of configure: LINE of the option its message names,
  *       else of the [stage] header; also a source that has an input or

@@ -4,8 +4,10 @@
 #   include/snapmark/  the public SDK header (includes nothing of ours)
 #   proto/        generated messages (no project includes)
 #   common/       includes common/, proto/, snapmark/
-#   sdk/          includes sdk/, common/, proto/, snapmark/ (loading
-#                 user operators)
+#   operators/    includes operators/, snapmark/ (built-in SDK operators,
+#                 written like plugins)
+#   sdk/          includes sdk/, operators/, common/, proto/, snapmark/
+#                 (loading user operators)
 #   worker/       includes worker/, sdk/, common/, proto/, snapmark/
 #   coordinator/  includes coordinator/, sdk/, common/, proto/, snapmark/
 #   cli/          includes cli/, coordinator/, sdk/, common/, proto/,
@@ -24,7 +26,8 @@ allowed() {
 	case "$1" in
 	include) echo 'NONE' ;;
 	common) echo 'common|proto|snapmark' ;;
-	sdk) echo 'sdk|common|proto|snapmark' ;;
+	operators) echo 'operators|snapmark' ;;
+	sdk) echo 'sdk|operators|common|proto|snapmark' ;;
 	worker) echo 'worker|sdk|common|proto|snapmark' ;;
 	coordinator) echo 'coordinator|sdk|common|proto|snapmark' ;;
 	cli) echo 'cli|coordinator|sdk|common|proto|snapmark' ;;
@@ -36,7 +39,7 @@ EXEMPT=()
 
 bad=0
 checked=0
-for layer in include common sdk worker coordinator cli; do
+for layer in include common operators sdk worker coordinator cli; do
 	[[ -d $layer ]] || continue
 	ok="$(allowed "$layer")"
 	while IFS= read -r line; do
@@ -59,7 +62,7 @@ for layer in include common sdk worker coordinator cli; do
 done
 # Within a layer, calls go one way: no two files include each other's
 # header (A.c includes "L/B.h" and B.c includes "L/A.h").
-for layer in include common sdk worker coordinator cli; do
+for layer in include common operators sdk worker coordinator cli; do
 	[[ -d $layer ]] || continue
 	for a in "$layer"/*.c; do
 		[[ -e $a ]] || continue

@@ -206,6 +206,7 @@ api_processing_time(snapmark_ctx *ctx)
 static int
 api_state_id(snapmark_ctx *ctx, const char *name, uint32_t *id)
 {
+	(void) ctx;
 	if (!name || !id)
 		return SNAPMARK_INVALID;
 	uint32_t v = crc32c(name, strlen(name));

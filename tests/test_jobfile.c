@@ -487,7 +487,7 @@ static const struct bad_job bad_jobs[] = {
 	{ "unknown operator", JOB SRC "[stage c]\noperator = cuont\n",
 	    "job.ini:7:",
 	    "unknown operator 'cuont' (expected gen, passthrough, count, "
-	    "file, discard)" },
+	    "file, discard, lines, window_count)" },
 	{ "unknown key", JOB "[stage source]\noperator = gen\nrecrods = 5\n",
 	    "job.ini:5:", "unknown key 'recrods' in [stage source]" },
 	{ "key of another section", JOB "[checkpoint]\nname = x\n" SRC,
@@ -956,6 +956,72 @@ a_library_stage_keeps_its_other_keys_as_options(void)
 	T_EQ_STR(sm_job_library(&job, 0), want);
 }
 
+/* A built-in SDK operator named without a library (operator = lines) is
+ * a user stage with library "": its other keys are its options, wherever
+ * the operator key is (also after them, with a comment). The file sink
+ * keeps path = DIR as written. */
+static void
+builtin_sdk_operators_parse_as_user_stages(void)
+{
+	static const char text[] =
+	    "[job]\n"                           /* 1 */
+	    "name = j\n"                        /* 2 */
+	    "[stage src]\n"                     /* 3 */
+	    "path = /data/in\n"                 /* 4 */
+	    "operator = lines ; a source\n"     /* 5 */
+	    "follow = true\n"                   /* 6 */
+	    "[stage w]\n"                       /* 7 */
+	    "operator = window_count\n"         /* 8 */
+	    "input = src hash\n"                /* 9 */
+	    "size_ms = 1000\n"                  /* 10 */
+	    "[stage sink]\n"                    /* 11 */
+	    "operator = file\n"                 /* 12 */
+	    "path = out/dir\n"                  /* 13 */
+	    "format = text\n"                   /* 14 */
+	    "input = w forward\n";              /* 15 */
+	struct snapmark_option opts[4];
+
+	err[0] = '\0';
+	T_OK(parse(text));
+	T_EQ_INT(sm_job_user_operators(&job), 2);
+	T_EQ_INT(job.stages[0].op, SM_OP_USER);
+	T_EQ_STR(sm_job_operator_name(&job, 0), "lines");
+	T_EQ_STR(sm_job_library(&job, 0), "");
+	T_EQ_INT(job.stages[0].operator_line, 5);
+	T_TRUE(sm_job_is_source(&job, 0));
+	T_EQ_INT(sm_job_options(&job, 0, opts, 4), 2);
+	T_EQ_STR(opts[0].key, "path");
+	T_EQ_STR(opts[0].value, "/data/in");
+	T_EQ_INT(opts[0].line, 4);
+	T_EQ_STR(opts[1].key, "follow");
+	T_EQ_STR(sm_job_operator_name(&job, 1), "window_count");
+	T_EQ_STR(sm_job_library(&job, 1), "");
+	T_EQ_INT(sm_job_options(&job, 1, opts, 4), 1);
+	T_EQ_STR(opts[0].key, "size_ms");
+	T_EQ_INT(job.stages[2].op, SM_OP_FILE_SINK);
+	T_EQ_STR(sm_job_sink_path(&job, 2), "out/dir");
+	T_TRUE(sm_job_sink_path(&job, 0) == NULL);
+
+	/* No path: RUN/output (NULL); path only for file; empty refused. */
+	T_OK(parse("[job]\nname = j\n[stage s]\noperator = gen\n"
+		   "[stage f]\noperator = file\ninput = s forward\n"));
+	T_TRUE(sm_job_sink_path(&job, 1) == NULL);
+	T_ERR(parse("[job]\nname = j\n[stage s]\noperator = gen\n"
+		    "path = /x\n"),
+	    SM_EINVAL);
+	T_TRUE(strstr(err, "job.ini:5: 'path' is only valid for operator "
+			   "file") != NULL);
+	T_ERR(parse("[job]\nname = j\n[stage s]\noperator = gen\n"
+		    "[stage f]\noperator = file\npath =\ninput = s forward\n"),
+	    SM_EINVAL);
+	T_TRUE(strstr(err, "job.ini:7: path needs a directory") != NULL);
+	/* A misspelt built-in SDK operator is an unknown operator. */
+	T_ERR(parse("[job]\nname = j\n[stage s]\noperator = lnes\n"
+		    "path = /x\n"),
+	    SM_EINVAL);
+	T_TRUE(strstr(err, "job.ini:4: unknown operator 'lnes'") != NULL);
+}
+
 static void
 library_stage_errors_name_their_line(void)
 {
@@ -1087,6 +1153,8 @@ static const struct sm_test tests[] = {
 	    a_library_stage_keeps_its_other_keys_as_options },
 	{ "library_stage_errors_name_their_line",
 	    library_stage_errors_name_their_line },
+	{ "builtin_sdk_operators_parse_as_user_stages",
+	    builtin_sdk_operators_parse_as_user_stages },
 	{ "load_resolves_libraries_against_the_job_files_directory",
 	    load_resolves_libraries_against_the_job_files_directory },
 	{ "key_group_owners_cover_every_subtask_in_monotonic_ranges",

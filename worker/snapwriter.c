@@ -611,19 +611,8 @@ data_take(struct sm_snapshot_data *in, struct sm_snapshot_data *out)
 	in->delta = NULL;
 	in->op_state = NULL;
 	in->n_op_state = 0;
-	if (in->n_pending > 0) {
-		out->pending = calloc(in->n_pending, sizeof(char *));
-		out->pending_id = calloc(in->n_pending, sizeof(uint64_t));
-		if (out->pending == NULL || out->pending_id == NULL)
-			return SM_ENOMEM;
-		for (size_t i = 0; i < in->n_pending; i++) {
-			if ((out->pending[i] = strdup(in->pending[i])) == NULL)
-				return SM_ENOMEM;
-			out->pending_id[i] = in->pending_id[i];
-			out->n_pending++;
-		}
-	}
-	return SM_OK;
+	return sm_snapshot_data_copy_pending(out, in->pending, in->pending_id,
+	    in->n_pending);
 }
 
 int

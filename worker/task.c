@@ -94,7 +94,8 @@ task_checkpoint(struct worker_task *t, uint64_t id, uint64_t align_us,
 		    sm_strerror(rv));
 		worker_decline_err(t->send, t->send_ctx, t->epoch, id,
 		    (uint32_t) t->task, t->name, why, rv);
-		return SM_OK;
+		/* An operator that said why it failed fails the task. */
+		return t->op->why[0] != '\0' ? rv : SM_OK;
 	}
 	rv = task_send_marker(t, SNAPMARK__FRAME__KIND__BARRIER, id,
 	    savepoint_dir);
@@ -282,9 +283,30 @@ int
 task_event_time_reached(struct worker_task *t, int64_t wm)
 {
 	/* Event-time timers <= wm fire here, then the operator's
-	 * on_watermark: neither exists yet. */
-	(void) t;
-	(void) wm;
+	 * on_watermark (operators with timers: SDK operators). */
+	if (t->op->ops->event_time == NULL)
+		return SM_OK;
+	return t->op->ops->event_time(t->op, wm, &t->emitter.base);
+}
+
+/* Fire the processing-time timers that are due and bound timeout_ms (the
+ * loop's next poll) by the next one. */
+static int
+task_processing_time(struct worker_task *t, int *timeout_ms)
+{
+	if (t->op->ops->processing_time == NULL)
+		return SM_OK;
+	int64_t now = (int64_t) (sm_wall_us() / 1000), next;
+	int rv = t->op->ops->processing_time(t->op, now, &t->emitter.base,
+	    &next);
+	if (rv != SM_OK || next == SNAPMARK_NO_TIME)
+		return rv;
+	now = (int64_t) (sm_wall_us() / 1000);
+	int64_t wait = next > now ? next - now : 0;
+	if (wait > 1000)
+		wait = 1000;
+	if (*timeout_ms < 0 || wait < *timeout_ms)
+		*timeout_ms = (int) wait;
 	return SM_OK;
 }
 
@@ -294,7 +316,14 @@ static int
 task_end_of_input(struct worker_task *t)
 {
 	int rv = SM_OK;
-	if (!t->drained && t->op->ops->end_input != NULL)
+	/* A user source's input ends: its final watermark is +infinity, so
+	 * every event-time timer fires (windows close) before end_input and
+	 * the end of data. (Downstream, an input that ended counts as
+	 * +infinity already.) */
+	if (!t->drained && t->is_source &&
+	    t->job->stages[t->stage].op == SM_OP_USER)
+		rv = task_advance_watermark(t, SM_WATERMARK_END);
+	if (rv == SM_OK && !t->drained && t->op->ops->end_input != NULL)
 		rv = t->op->ops->end_input(t->op, &t->emitter.base);
 	if (rv == SM_OK)
 		rv = task_send_marker(t, SNAPMARK__FRAME__KIND__END_OF_DATA, 0,
@@ -514,7 +543,8 @@ task_run_source(struct worker_task *t)
 			return SM_ECLOSED;
 		int idle = done ? 100 : (st->rate > 0 ? 1 : 0);
 		int timeout = task_linger_timeout(t, idle, &rv);
-		if (rv != SM_OK)
+		if (rv != SM_OK ||
+		    (rv = task_processing_time(t, &idle)) != SM_OK)
 			return rv;
 		if (done || produced == 0 || st->rate > 0) {
 			if (timeout > idle)
@@ -532,7 +562,8 @@ task_run_inner(struct worker_task *t)
 	while (!atomic_load(&t->stop)) {
 		int rv = SM_OK;
 		int timeout = task_linger_timeout(t, 100, &rv);
-		if (rv != SM_OK)
+		if (rv != SM_OK ||
+		    (rv = task_processing_time(t, &timeout)) != SM_OK)
 			return rv;
 		task_wait(t, timeout);
 		if ((rv = task_run_inbox(t, 0)) != SM_OK ||
@@ -735,7 +766,9 @@ worker_task_start(const struct worker_task_config *cfg,
 		goto fail;
 	struct sm_op_ctx ctx = { .job = t->job, .stage = t->stage,
 		.subtask = t->subtask, .task = t->task, .epoch = t->epoch,
-		.run_dir = t->run_dir };
+		.run_dir = t->run_dir, .out = &t->emitter.base,
+		.watermark = &t->watermark, .task_name = t->name,
+		.why = cfg->why, .whylen = cfg->whylen };
 	if ((rv = sm_operator_open(&ctx, &t->op)) != SM_OK)
 		goto fail;
 	if (!t->is_source) {

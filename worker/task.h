@@ -32,6 +32,10 @@ struct worker_task_config {
 	 * checkpoint, publishing what it pre-committed; every task then
 	 * reports PUBLISHED and only waits to be stopped. */
 	uint64_t publish_only_id;
+	/* Where a failure to start says why, when the operator said it
+	 * (may be NULL; left "" otherwise). */
+	char *why;
+	size_t whylen;
 };
 
 /* worker_task_start opens the task's store and starts its thread, which

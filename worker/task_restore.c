@@ -178,7 +178,7 @@ task_restore(struct worker_task *t, char *why, size_t whylen)
 	sm_snapshot_data_free(&data);
 	if (rv != SM_OK) {
 		snprintf(why, whylen, "operator restore failed: %s",
-		    sm_strerror(rv));
+		    t->op->why[0] != '\0' ? t->op->why : sm_strerror(rv));
 		sm_snapwriter_stop(t->writer);
 		t->writer = NULL;
 		return rv;

@@ -216,11 +216,15 @@ worker_deploy(struct worker *w, const Snapmark__Deploy *d)
 			.publish_only_id = d->has_publish_only &&
 			        d->publish_only && d->has_restore_checkpoint_id
 			    ? d->restore_checkpoint_id
-			    : 0 };
+			    : 0,
+			.why = err, .whylen = sizeof(err) };
+		err[0] = '\0';
 		int rv = worker_task_start(&cfg, &w->tasks[w->n_tasks]);
 		if (rv != SM_OK) {
+			/* The operator's own reason when it gave one (a user
+			 * operator's open), else the error's text. */
 			worker_task_failed(w, d->epoch, (uint32_t) task,
-			    sm_strerror(rv));
+			    err[0] != '\0' ? err : sm_strerror(rv));
 			continue;
 		}
 		w->n_tasks++;

@@ -2,7 +2,9 @@
 """expect.py - what a job's committed output must be, computed independently.
 
 Reimplements the gen source's record function from its documented
-definition (worker/operators/op_gen.c) and compares it with RUN/output/part-*:
+definition (worker/operators/op_gen.c) and compares it with the file sink's
+committed part-* files (in RUN/output, or the sink's path = DIR: absolute or
+relative to RUN):
 
   expect.py check RUN JOBFILE   exit 0 iff the committed output is exact;
                                 prints one summary line either way
@@ -79,8 +81,16 @@ def sink_format(stages):
     sys.exit('expect.py: the job has no file sink')
 
 
-def committed_lines(run):
-    for path in sorted(glob.glob(os.path.join(run, 'output', 'part-*'))):
+def sink_dir(run, stages):
+    for st in stages.values():
+        if st.get('operator') == 'file':
+            return os.path.join(run, st.get('path', 'output'))
+    sys.exit('expect.py: the job has no file sink')
+
+
+def committed_lines(run, stages):
+    out = sink_dir(run, stages)
+    for path in sorted(glob.glob(os.path.join(out, 'part-*'))):
         with open(path) as f:
             for line in f:
                 yield path, line.split()
@@ -121,7 +131,7 @@ def check_sessions(run, stages, gens, sess):
     want = expected_sessions(gens, int(sess['gap_ms']))
     got = collections.Counter()
     problems = []
-    for path, f in committed_lines(run):
+    for path, f in committed_lines(run, stages):
         if len(f) != 4:
             problems.append(f'{path}: not KEY START END COUNT: {f}')
             continue
@@ -158,7 +168,7 @@ def check(run, job, allow_duplicates):
     if fmt == 'records':
         _, par, records, keys, seed = gens[0]
         seen = collections.Counter()
-        for path, f in committed_lines(run):
+        for path, f in committed_lines(run, stages):
             sub, seq, key, val = (int(x) for x in f)
             if (key, val) != gen_record(seed, keys, sub, seq):
                 problems.append(f'{path}: wrong record {f}')
@@ -181,7 +191,7 @@ def check(run, job, allow_duplicates):
                 for q in range(records):
                     want[gen_record(seed, keys, s, q)[0]] += 1
         got, seen_keys = collections.Counter(), collections.Counter()
-        for path, f in committed_lines(run):
+        for path, f in committed_lines(run, stages):
             got[int(f[0])] += int(f[1])
             seen_keys[int(f[0])] += 1
         dups = sum(n - 1 for n in seen_keys.values() if n > 1)

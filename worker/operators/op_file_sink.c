@@ -1,18 +1,22 @@
 /*
  * op_file_sink.c - the `file` sink: exactly-once output by two-phase commit.
  *
+ * The sink's directory, OUT below, is the stage's `path = DIR` (absolute,
+ * or relative to the worker's run directory; created with its parents if
+ * missing), by default RUN/output. Every file of the sink lives in it.
+ *
  * Records go to a staging file that nobody reads. On barrier n the staging
- * file is made durable (fsync) and renamed into output/.pending/ as
+ * file is made durable (fsync) and renamed into OUT/.pending/ as
  * part-SUB-n: it is pre-committed, and its name is part of the snapshot.
  * When checkpoint n completes, every pending file with an id <= n is renamed
- * into output/ (published). A rename is atomic and doing it twice is
+ * into OUT (published). A rename is atomic and doing it twice is
  * harmless, so publishing again after a crash is safe.
  *
  * After a restore from checkpoint n the sink publishes the pending files
  * recorded in n (the commit may have been cut short by the crash), and
  * deletes everything of its subtask that is newer than n: pending or
  * staging files of the failed epoch, and published files of a checkpoint
- * that was abandoned because its snapshot failed verification. So output/
+ * that was abandoned because its snapshot failed verification. So OUT
  * holds exactly the records of the restored checkpoint's history, and
  * replay writes the rest once.
  *
@@ -57,13 +61,17 @@
 /* Bytes buffered before a write(); a full disk holds at most this many. */
 #define SINK_FLUSH_BYTES ((size_t) 1 << 20)
 #define SINK_HOLD_MAX ((size_t) 256 << 20)
+/* The sink's directory: RUN/output or path = DIR (SM_JOB_PATH_MAX) below
+ * a run directory; the files in it add a name. */
+#define SINK_DIR_MAX 4096
+#define SINK_FILE_MAX (SINK_DIR_MAX + 128)
 
 enum sink_format { SINK_RECORDS, SINK_COUNTS, SINK_TEXT };
 
 struct sink {
-	char out_dir[512];
-	char pending_dir[530];
-	char staging_path[560];
+	char out_dir[SINK_DIR_MAX];
+	char pending_dir[SINK_DIR_MAX + 16];
+	char staging_path[SINK_DIR_MAX + 32];
 	int staging; /* its fd, -1 = not open */
 	char *buf;   /* bytes not yet taken by write() */
 	size_t len, cap;
@@ -102,6 +110,26 @@ sink_mkdir(const char *dir)
 	return SM_OK;
 }
 
+/* sink_mkdirs creates dir and its missing parents (path = DIR). */
+static int
+sink_mkdirs(const char *dir)
+{
+	char path[SINK_DIR_MAX];
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *c = path + 1; *c != '\0'; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+			sm_error("sink: cannot create %s: %s", path,
+			    strerror(errno));
+			return SM_EIO;
+		}
+		*c = '/';
+	}
+	return sink_mkdir(path);
+}
+
 static int
 sink_open(struct sm_op *op)
 {
@@ -121,18 +149,31 @@ sink_open(struct sm_op *op)
 		s->format = SINK_COUNTS;
 	else
 		s->format = SINK_RECORDS;
-	snprintf(s->out_dir, sizeof(s->out_dir), "%s/output",
-	    op->ctx.run_dir);
+	const char *dir = sm_job_sink_path(job, op->ctx.stage);
+	int n;
+	if (dir == NULL)
+		n = snprintf(s->out_dir, sizeof(s->out_dir), "%s/output",
+		    op->ctx.run_dir);
+	else if (dir[0] == '/')
+		n = snprintf(s->out_dir, sizeof(s->out_dir), "%s", dir);
+	else
+		n = snprintf(s->out_dir, sizeof(s->out_dir), "%s/%s",
+		    op->ctx.run_dir, dir);
+	s->staging = -1;
+	op->impl = s;
+	if (n < 0 || (size_t) n >= sizeof(s->out_dir))
+		return sm_op_fail(op, "sink: output directory path too long");
+	/* Trailing slashes of path = DIR/ go: names are joined with one. */
+	while (n > 1 && s->out_dir[n - 1] == '/')
+		s->out_dir[--n] = '\0';
 	snprintf(s->pending_dir, sizeof(s->pending_dir), "%s/.pending",
 	    s->out_dir);
 	snprintf(s->staging_path, sizeof(s->staging_path),
 	    "%s/.staging-%d", s->out_dir, op->ctx.subtask);
-	s->staging = -1;
 	const char *delay = getenv("SNAPMARK_DEBUG_PUBLISH_DELAY_MS");
 	if (delay != NULL)
 		s->debug_publish_delay_ms = strtoull(delay, NULL, 10);
-	op->impl = s;
-	if (sink_mkdir(s->out_dir) != SM_OK ||
+	if (sink_mkdirs(s->out_dir) != SM_OK ||
 	    sink_mkdir(s->pending_dir) != SM_OK)
 		return SM_EIO;
 	return SM_OK;
@@ -366,7 +407,7 @@ sink_snapshot(struct sm_op *op, uint64_t checkpoint_id,
 		}
 		close(s->staging);
 		s->staging = -1;
-		char name[64], path[700];
+		char name[64], path[SINK_FILE_MAX];
 		snprintf(name, sizeof(name), SM_SINK_PENDING_FMT,
 		    op->ctx.subtask, checkpoint_id);
 		snprintf(path, sizeof(path), "%s/%s", s->pending_dir, name);
@@ -403,7 +444,7 @@ sink_snapshot_release(struct sm_op *op, struct sm_snapshot_data *d)
 static int
 sink_publish(struct sink *s, const char *name)
 {
-	char from[700], to[700];
+	char from[SINK_FILE_MAX], to[SINK_FILE_MAX];
 	snprintf(from, sizeof(from), "%s/%s", s->pending_dir, name);
 	snprintf(to, sizeof(to), "%s/%s", s->out_dir, name);
 	if (rename(from, to) == 0)
@@ -476,7 +517,7 @@ sink_prune(struct sink *s, const char *dir, int subtask, uint64_t keep_upto,
 			continue;
 		if (!all && id <= keep_upto)
 			continue;
-		char path[700];
+		char path[SINK_FILE_MAX];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (!all)
 			sm_warn("sink: removing %s, published by checkpoint "

@@ -28,6 +28,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/hash.h"
 #include "worker/operators/operator.h"
 
 struct gen {
@@ -39,21 +40,13 @@ struct gen {
 	char *hold_path; /* SNAPMARK_DEBUG_GEN_HOLD, NULL once released */
 };
 
-static uint64_t
-gen_mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-	return z ^ (z >> 31);
-}
-
 void
 sm_gen_record(uint64_t seed, uint64_t keys, uint32_t subtask, uint64_t seq,
     uint64_t *key, int64_t *value)
 {
-	uint64_t stream = gen_mix(seed ^ ((uint64_t) (subtask + 1) *
+	uint64_t stream = sm_mix64(seed ^ ((uint64_t) (subtask + 1) *
 	                                     0x9E3779B97F4A7C15u));
-	uint64_t r = gen_mix(stream + seq);
+	uint64_t r = sm_mix64(stream + seq);
 	*key = r % keys;
 	*value = (int64_t) (r >> 40);
 }
@@ -96,7 +89,7 @@ gen_open(struct sm_op *op)
 	g->keys = st->keys > 0 ? st->keys : 1;
 	g->records = st->records;
 	g->rate = st->rate;
-	g->stream = gen_mix(g->seed ^ ((uint64_t) (op->ctx.subtask + 1) *
+	g->stream = sm_mix64(g->seed ^ ((uint64_t) (op->ctx.subtask + 1) *
 	                                  0x9E3779B97F4A7C15u));
 	g->rate_start_us = sm_now_us();
 	const char *hold = getenv("SNAPMARK_DEBUG_GEN_HOLD");
@@ -147,7 +140,7 @@ gen_generate(struct sm_op *op, struct sm_emitter *out, size_t max,
 		size_t k = n - done_n < RUN ? n - done_n : RUN;
 		for (size_t i = 0; i < k; i++) {
 			uint64_t seq = g->next_seq + i;
-			uint64_t x = gen_mix(g->stream + seq);
+			uint64_t x = sm_mix64(g->stream + seq);
 			sm_gen_encode((uint32_t) op->ctx.subtask, seq,
 			    x % g->keys, (int64_t) (x >> 40), keys[i],
 			    values[i]);

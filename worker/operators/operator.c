@@ -32,14 +32,8 @@ sm_operator_open(const struct sm_op_ctx *ctx, struct sm_op **out)
 		ops = &sm_op_discard;
 		break;
 	case SM_OP_USER:
-		/* The one place a user operator (sdk/plugin.h) is refused
-		 * inside a task, until the runtime runs them. */
-		sm_error("stage %s: operator %s (%s): user operators cannot "
-		         "run yet",
-		    ctx->job->stages[ctx->stage].name,
-		    sm_job_operator_name(ctx->job, ctx->stage),
-		    sm_job_library(ctx->job, ctx->stage));
-		return SM_EINVAL;
+		ops = &sm_op_sdk;
+		break;
 	}
 	if (ops == NULL)
 		return SM_EINVAL;
@@ -50,6 +44,8 @@ sm_operator_open(const struct sm_op_ctx *ctx, struct sm_op **out)
 	op->ctx = *ctx;
 	int rv = ops->open != NULL ? ops->open(op) : SM_OK;
 	if (rv != SM_OK) {
+		if (ctx->why != NULL && ctx->whylen > 0)
+			snprintf(ctx->why, ctx->whylen, "%s", op->why);
 		free(op);
 		return rv;
 	}

@@ -52,6 +52,15 @@ struct sm_op_ctx {
 	int task;
 	uint64_t epoch;
 	const char *run_dir;
+	/* The task's, for operators that keep them beyond a call (SDK
+	 * operators: sdk_op.c): its emitter, its watermark, its name. */
+	struct sm_emitter *out;
+	const int64_t *watermark;
+	const char *task_name;
+	/* Where sm_operator_open says why an open failed, when the
+	 * operator said it (may be NULL). */
+	char *why;
+	size_t whylen;
 };
 
 struct sm_op {
@@ -79,6 +88,15 @@ struct sm_op_ops {
 	    const struct sm_snapshot_data *in);
 	int (*notify_complete)(struct sm_op *op, uint64_t checkpoint_id);
 	void (*close)(struct sm_op *op);
+	/* Optional, for operators with timers. event_time: the task's
+	 * watermark reached wm: fire the event-time timers <= wm, then tell
+	 * the operator (before wm goes downstream). processing_time: fire
+	 * the processing-time timers due by now_ms (wall clock, ms); *next_ms
+	 * is the time of the next one set, or SNAPMARK_NO_TIME if none. */
+	int (*event_time)(struct sm_op *op, int64_t wm,
+	    struct sm_emitter *out);
+	int (*processing_time)(struct sm_op *op, int64_t now_ms,
+	    struct sm_emitter *out, int64_t *next_ms);
 };
 
 /* sm_operator_open picks the implementation of ctx's stage and opens it. */
@@ -139,5 +157,7 @@ extern const struct sm_op_ops sm_op_passthrough;
 extern const struct sm_op_ops sm_op_count;
 extern const struct sm_op_ops sm_op_file_sink;
 extern const struct sm_op_ops sm_op_discard;
+/* A user operator (sdk/plugin.h) run through the SDK (sdk_op.c). */
+extern const struct sm_op_ops sm_op_sdk;
 
 #endif
