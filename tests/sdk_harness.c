@@ -3,6 +3,10 @@
  * snapmark_api over plain arrays (an operator under test holds a handful
  * of keys and timers, so linear searches are the simple choice).
  */
+/* strdup under a strict -std=c11 outside this tree (POSIX 2008). */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
 #include "tests/sdk_harness.h"
 
 #include <stdarg.h>
