@@ -541,7 +541,8 @@ reencode(struct raw *r)
 	*p++ = 0x00;
 	*p++ = 0x3a; /* value */
 	*p++ = (unsigned char) e->value.len;
-	memcpy(p, e->value.data, e->value.len);
+	if (e->value.len > 0) /* data may be NULL when empty */
+		memcpy(p, e->value.data, e->value.len);
 	p += e->value.len;
 	*p++ = 0x30; /* key group */
 	for (v = e->key_group; v >= 0x80; v >>= 7)
@@ -549,7 +550,8 @@ reencode(struct raw *r)
 	*p++ = (unsigned char) v;
 	*p++ = 0x2a; /* key */
 	*p++ = (unsigned char) e->key.len;
-	memcpy(p, e->key.data, e->key.len);
+	if (e->key.len > 0)
+		memcpy(p, e->key.data, e->key.len);
 	p += e->key.len;
 	*p++ = 0x20; /* state, one byte longer than it needs */
 	for (v = e->state; v >= 0x80; v >>= 7)

@@ -95,10 +95,17 @@ for v in "${victims[@]}"; do
 		break
 	fi
 	say "SIGKILL $v (latest completed checkpoint $(field 'latest completed checkpoint'), +${delay} ms)"
-	cluster kill "$v" >/dev/null
+	# The job may end (and its processes exit) between the look and the
+	# kill: then the kill finds nothing, and that is the end of the kills.
+	if ! cluster kill "$v" >/dev/null 2>&1; then
+		ended || fail "cannot kill $v while the job runs"
+		say "   the job ended first"
+		break
+	fi
 	cluster start "$v" >/dev/null
 	kills=$((kills + 1))
-	wait_for 120 state_is RUNNING
+	running_or_ended() { state_is RUNNING || ended; }
+	wait_for 120 running_or_ended
 	next=$(($(field 'latest completed checkpoint') + 1))
 done
 ((kills >= 3)) || fail "the job ended after $kills kills: make the corpus larger (READS)"
