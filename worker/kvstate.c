@@ -242,6 +242,25 @@ sm_kvstate_take_delta(struct sm_kvstate *s, struct sm_kvdelta **out)
 }
 
 int
+sm_kvstate_snapshot(struct sm_kvstate *s, struct sm_snapshot_data *out)
+{
+	out->incremental = 1;
+	out->unsorted = 1;
+	out->full_entries = sm_kvstate_len(s);
+	return sm_kvstate_take_delta(s, &out->delta);
+}
+
+void
+sm_kvstate_snapshot_release(struct sm_snapshot_data *d)
+{
+	free(d->entries);
+	d->entries = NULL;
+	d->n_entries = 0;
+	sm_kvdelta_free(d->delta);
+	d->delta = NULL;
+}
+
+int
 sm_kvstate_load(struct sm_kvstate *s, const struct sm_state_entry *e, size_t n)
 {
 	if (sm_keymap_reserve(&s->live, s->live.len + n) != SM_OK)

@@ -87,6 +87,14 @@ size_t sm_kvstate_changes(const struct sm_kvstate *s);
  * empty delta. */
 int sm_kvstate_take_delta(struct sm_kvstate *s, struct sm_kvdelta **out);
 
+/* sm_kvstate_snapshot is an operator's keyed part of a checkpoint: out
+ * becomes an incremental snapshot holding the delta (sm_kvstate_take_delta,
+ * O(1)) and the live size; the snapshot writer flattens it.
+ * sm_kvstate_snapshot_release frees the keyed part of such a snapshot that
+ * the writer did not take (its entries and delta). */
+int sm_kvstate_snapshot(struct sm_kvstate *s, struct sm_snapshot_data *out);
+void sm_kvstate_snapshot_release(struct sm_snapshot_data *d);
+
 /* sm_kvstate_load adds n entries (deletions skipped) to the live state as
  * they are, not as changes (a restore: they are in the snapshot chain
  * already). The bytes are copied. */

@@ -106,21 +106,14 @@ static int
 count_snapshot(struct sm_op *op, uint64_t checkpoint_id,
     struct sm_snapshot_data *out)
 {
-	out->incremental = 1;
-	out->unsorted = 1;
 	struct count_state *s = op->impl;
-	out->full_entries = sm_kvstate_len(&s->kv);
-	return sm_kvstate_take_delta(&s->kv, &out->delta);
+	return sm_kvstate_snapshot(&s->kv, out);
 }
 
 static void
 count_snapshot_release(struct sm_op *op, struct sm_snapshot_data *d)
 {
-	free(d->entries);
-	d->entries = NULL;
-	d->n_entries = 0;
-	sm_kvdelta_free(d->delta);
-	d->delta = NULL;
+	sm_kvstate_snapshot_release(d);
 }
 
 static int

@@ -309,10 +309,7 @@ sdk_snapshot(struct sm_op *op, uint64_t checkpoint_id,
 	}
 	/* Keyed state and timers: the changes since the last capture,
 	 * handed over whole (O(1)), as op_count does. */
-	out->incremental = 1;
-	out->unsorted = 1;
-	out->full_entries = sm_kvstate_len(&s->kv);
-	rv = sm_kvstate_take_delta(&s->kv, &out->delta);
+	rv = sm_kvstate_snapshot(&s->kv, out);
 	if (rv != SM_OK)
 		sdk_free_items(out);
 	return rv;
@@ -322,11 +319,7 @@ static void
 sdk_snapshot_release(struct sm_op *op, struct sm_snapshot_data *d)
 {
 	(void) op;
-	free(d->entries);
-	d->entries = NULL;
-	d->n_entries = 0;
-	sm_kvdelta_free(d->delta);
-	d->delta = NULL;
+	sm_kvstate_snapshot_release(d);
 	sdk_free_items(d); /* what the writer did not take */
 }
 
